@@ -1,0 +1,322 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/google/uuid"
+
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/seal"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/store"
+	"github.com/bucketlink/bucketlink/shared/verify"
+)
+
+// Page sizes of the list endpoint.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+type listResponse struct {
+	Next     *string                  `json:"next"`
+	Previous *string                  `json:"previous"`
+	Results  []storageconfig.Response `json:"results"`
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	org, err := s.orgForRequest(r, p, identity.ActionList)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	errs := errcode.FieldErrors{}
+	limit := DefaultLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs.Add("limit", "Enter a whole number from 1 to %d.", MaxLimit)
+		}
+		limit = min(n, MaxLimit)
+	}
+	var opts store.ListOptions
+	if c := q.Get("cursor"); c != "" {
+		if opts, err = (cursorCodec{s.CursorKey}).decode(org.ID, c); err != nil {
+			errs.Add("cursor", "Invalid cursor. Use the next or previous link of an earlier page of this organization.")
+		}
+	}
+	if err := errs.Err(); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	opts.Limit = limit
+	page, err := s.Store.ListConfigs(r.Context(), org.ID, opts)
+	if err != nil {
+		writeError(w, r, fmt.Errorf("list configs of org %d: %w", org.ID, err))
+		return
+	}
+	resp := listResponse{Results: make([]storageconfig.Response, 0, len(page.Items))}
+	for _, c := range page.Items {
+		resp.Results = append(resp.Results, storageconfig.ToResponse(c))
+	}
+	resp.Next, resp.Previous = s.pageLinks(r, org.ID, opts, page)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// pageLinks builds the absolute next and previous URLs of a page.
+func (s *Server) pageLinks(r *http.Request, orgID int64, opts store.ListOptions, page store.Page) (next, prev *string) {
+	codec := cursorCodec{s.CursorKey}
+	link := func(forward bool, pos store.Position) *string {
+		u := absoluteURL(r)
+		q := u.Query()
+		q.Set("cursor", codec.encode(orgID, forward, pos))
+		u.RawQuery = q.Encode()
+		str := u.String()
+		return &str
+	}
+	backward := opts.Before != nil
+	moreOlder := (!backward && page.More) || backward
+	moreNewer := (backward && page.More) || opts.After != nil
+	if len(page.Items) == 0 {
+		// An empty page past either end: offer the way back only.
+		switch {
+		case opts.After != nil:
+			return nil, link(false, *opts.After)
+		case opts.Before != nil:
+			return link(true, *opts.Before), nil
+		}
+		return nil, nil
+	}
+	if moreOlder {
+		next = link(true, store.PositionOf(page.Items[len(page.Items)-1]))
+	}
+	if moreNewer {
+		prev = link(false, store.PositionOf(page.Items[0]))
+	}
+	return next, prev
+}
+
+// absoluteURL reconstructs the URL the client called, honouring the
+// forwarding headers of API Gateway or a reverse proxy.
+func absoluteURL(r *http.Request) *url.URL {
+	u := *r.URL
+	u.Scheme = "http"
+	if r.TLS != nil {
+		u.Scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		u.Scheme = p
+	}
+	u.Host = r.Host
+	return &u
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	org, err := s.orgForRequest(r, p, identity.ActionCreate)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	cfg, creds, err := storageconfig.ParseCreate(body)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	cfg.UID = uuid.NewString()
+	cfg.OrgID = org.ID
+	res := s.Verifier.Verify(r.Context(), cfg, creds)
+	logChecks(r, "create", cfg, res)
+	if !res.Verified() {
+		writeError(w, r, res.Errors)
+		return
+	}
+	now := s.now()
+	cfg.IsVerified, cfg.LastVerifiedAt, cfg.CreatedAt, cfg.UpdatedAt, cfg.Version = true, now, now, now, 1
+	plain, err := json.Marshal(creds)
+	if err != nil {
+		writeError(w, r, fmt.Errorf("encode credentials: %w", err))
+		return
+	}
+	if cfg.Sealed, err = s.Sealer.Seal(r.Context(), plain, seal.Binding{OrgID: org.ID, ConfigUID: cfg.UID}); err != nil {
+		writeError(w, r, fmt.Errorf("seal credentials of %s: %w", cfg.UID, err))
+		return
+	}
+	clear(plain)
+	if err := s.Store.CreateConfig(r.Context(), cfg); err != nil {
+		writeError(w, r, fmt.Errorf("store config %s: %w", cfg.UID, err))
+		return
+	}
+	u := absoluteURL(r)
+	u.Path, u.RawQuery = u.Path+cfg.UID+"/", ""
+	w.Header().Set("Location", u.String())
+	writeJSON(w, http.StatusCreated, storageconfig.ToResponse(cfg))
+}
+
+// readBody reads at most MaxBodyBytes, answering 413 beyond.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, errcode.New(errcode.TooLarge, "Request body is too large; the limit is %d bytes.", MaxBodyBytes)
+	case err != nil:
+		return nil, errcode.FieldErrors{errcode.NonField: {"The request body could not be read."}}
+	}
+	return body, nil
+}
+
+// configForRequest authenticates, loads the {uid} config and checks that the
+// caller's role in the config's org allows the action. A uid that is not a
+// UUID, or that does not exist, is 404; a config of another org is 403.
+func (s *Server) configForRequest(r *http.Request, a identity.Action) (*storageconfig.Config, error) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	uid := r.PathValue("uid")
+	if u, err := uuid.Parse(uid); err != nil || u.String() != uid {
+		return nil, errcode.ErrNotFound
+	}
+	c, err := s.Store.GetConfig(r.Context(), uid)
+	if err != nil {
+		return nil, fmt.Errorf("get config %s: %w", uid, err)
+	}
+	if err := allow(p, c.OrgID, a); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	c, err := s.configForRequest(r, identity.ActionGet)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, storageconfig.ToResponse(c))
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
+	c, err := s.configForRequest(r, identity.ActionDelete)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.Store.DeleteConfig(r.Context(), c.OrgID, c.UID); err != nil {
+		writeError(w, r, fmt.Errorf("delete config %s: %w", c.UID, err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type testResponse struct {
+	Verified bool                `json:"verified"`
+	Errors   errcode.FieldErrors `json:"errors,omitempty"`
+	Checks   []verify.Check      `json:"checks"`
+}
+
+func (s *Server) test(w http.ResponseWriter, r *http.Request) {
+	c, err := s.configForRequest(r, identity.ActionTest)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	creds, err := s.openCredentials(r, c)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res := s.Verifier.Verify(r.Context(), c, creds)
+	logChecks(r, "test", c, res)
+	if err := s.recordVerification(r, c, res.Verified()); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, testResponse{Verified: res.Verified(), Errors: res.Errors, Checks: res.Checks})
+}
+
+func (s *Server) openCredentials(r *http.Request, c *storageconfig.Config) (storageconfig.Credentials, error) {
+	var creds storageconfig.Credentials
+	plain, err := s.Sealer.Open(r.Context(), c.Sealed, seal.Binding{OrgID: c.OrgID, ConfigUID: c.UID})
+	if err != nil {
+		return creds, fmt.Errorf("open credentials of %s: %w", c.UID, err)
+	}
+	defer clear(plain)
+	if err := json.Unmarshal(plain, &creds); err != nil {
+		return creds, fmt.Errorf("decode credentials of %s: %w", c.UID, err)
+	}
+	return creds, nil
+}
+
+// recordVerification stores the outcome, retrying when a concurrent update
+// won the race. A config deleted meanwhile stays deleted (404).
+func (s *Server) recordVerification(r *http.Request, c *storageconfig.Config, ok bool) error {
+	for attempt := 0; ; attempt++ {
+		now := s.now()
+		c.IsVerified, c.LastVerifiedAt, c.UpdatedAt = ok, now, now
+		err := s.Store.UpdateConfig(r.Context(), c)
+		if !errors.Is(err, errcode.ErrConflict) || attempt == 4 {
+			if err != nil {
+				return fmt.Errorf("record verification of %s: %w", c.UID, err)
+			}
+			return nil
+		}
+		fresh, err := s.Store.GetConfig(r.Context(), c.UID)
+		if err != nil {
+			return fmt.Errorf("reload config %s: %w", c.UID, err)
+		}
+		*c = *fresh
+	}
+}
+
+func logChecks(r *http.Request, trigger string, c *storageconfig.Config, res verify.Result) {
+	codes := make([]string, 0, len(res.Checks))
+	for _, ch := range res.Checks {
+		codes = append(codes, ch.Name+"="+ch.Code)
+	}
+	logger(r.Context()).Info("verification", slog.String("trigger", trigger), slog.String("config", c.UID),
+		slog.Int64("org", c.OrgID), slog.Bool("verified", res.Verified()), slog.Any("checks", codes))
+}
+
+type setupInfoResponse struct {
+	AWSAccountID string `json:"avala_aws_account_id"`
+	ExternalID   string `json:"external_id"`
+}
+
+func (s *Server) setupInfo(w http.ResponseWriter, r *http.Request) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	org, err := s.orgForRequest(r, p, identity.ActionSetupInfo)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, setupInfoResponse{AWSAccountID: s.AWSAccountID, ExternalID: org.ExternalID})
+}

@@ -1,0 +1,221 @@
+// Package httpapi is the HTTP edge of bucketlink: plain net/http handlers for
+// the storage-configs API, authentication, and the one place where domain
+// errors become documented JSON bodies. The same handler serves the local
+// process and, through an API Gateway adapter, each Lambda.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/seal"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/store"
+	"github.com/bucketlink/bucketlink/shared/verify"
+)
+
+// MaxBodyBytes is the largest request body accepted; larger ones get 413.
+const MaxBodyBytes = 64 << 10
+
+// Verifier runs the connectivity checks of a config.
+type Verifier interface {
+	Verify(ctx context.Context, c *storageconfig.Config, creds storageconfig.Credentials) verify.Result
+}
+
+// Server holds the dependencies of the handlers. Build it once per process.
+type Server struct {
+	Store    store.Store
+	Sealer   seal.Sealer
+	Verifier Verifier
+	// CursorKey signs pagination cursors (32 random or derived bytes).
+	CursorKey []byte
+	// AWSAccountID is what setup-info reports as avala_aws_account_id.
+	AWSAccountID string
+	Logger       *slog.Logger
+	// Now is the clock; nil means storageconfig.Now.
+	Now func() time.Time
+}
+
+// Handler returns the routes of the storage-configs API, wrapped in the
+// request-ID, logging and panic-recovery middleware.
+func (s *Server) Handler() http.Handler {
+	if len(s.CursorKey) < 16 {
+		panic("httpapi: CursorKey must be at least 16 bytes")
+	}
+	mux := http.NewServeMux()
+	const base = "/api/v1/storage-configs/"
+	s.route(mux, base+"{$}", map[string]http.HandlerFunc{"GET": s.list, "POST": s.create})
+	s.route(mux, base+"setup-info/{$}", map[string]http.HandlerFunc{"GET": s.setupInfo})
+	s.route(mux, base+"{uid}/{$}", map[string]http.HandlerFunc{"GET": s.get, "DELETE": s.delete})
+	s.route(mux, base+"{uid}/test/{$}", map[string]http.HandlerFunc{"POST": s.test})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, errcode.ErrNotFound)
+	})
+	return s.middleware(mux)
+}
+
+// route registers the methods of one path, and a JSON 405 for the others.
+func (s *Server) route(mux *http.ServeMux, path string, methods map[string]http.HandlerFunc) {
+	allow := ""
+	for m, h := range methods {
+		mux.HandleFunc(m+" "+path, h)
+		if allow != "" {
+			allow += ", "
+		}
+		allow += m
+	}
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": fmt.Sprintf("Method %q not allowed.", r.Method)})
+	})
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Microsecond)
+	}
+	return storageconfig.Now()
+}
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyLogger
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+func logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(keyLogger).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// statusRecorder remembers the status a handler wrote, for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// middleware gives every request an ID (echoed as X-Request-Id), logs one
+// access line without bodies or query strings, and turns panics into 500s.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	base := s.Logger
+	if base == nil {
+		base = slog.Default()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := newRequestID()
+		l := base.With(slog.String("request_id", id))
+		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyLogger, l)
+		r = r.WithContext(ctx)
+		w.Header().Set("X-Request-Id", id)
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				l.Error("panic", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+				if rec.status == 0 {
+					writeError(rec, r, errors.New("panic"))
+				}
+			}
+			l.LogAttrs(ctx, slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+// authenticate resolves the API key of r (X-Avala-Api-Key or x-api-key).
+// Missing, malformed, unknown and revoked keys all give the same 401.
+func (s *Server) authenticate(r *http.Request) (*identity.Principal, error) {
+	key := r.Header.Get("X-Avala-Api-Key")
+	if key == "" {
+		key = r.Header.Get("X-Api-Key")
+	}
+	if key == "" {
+		return nil, errcode.New(errcode.Unauthenticated, "no API key")
+	}
+	p, err := identity.Authenticate(r.Context(), s.Store, key)
+	switch {
+	case errors.Is(err, identity.ErrInvalidKey):
+		return nil, errcode.New(errcode.Unauthenticated, "invalid API key")
+	case err != nil:
+		return nil, err
+	}
+	logger(r.Context()).Debug("authenticated", slog.String("key_id", p.KeyID))
+	return p, nil
+}
+
+// orgForRequest resolves the organization query parameter (a slug) for the
+// caller and checks that its role allows the action.
+func (s *Server) orgForRequest(r *http.Request, p *identity.Principal, a identity.Action) (*identity.Org, error) {
+	slug := r.URL.Query().Get("organization")
+	var orgID int64
+	switch {
+	case slug == "" && len(p.Memberships) == 1:
+		orgID = p.Memberships[0].OrgID
+	case slug == "" && len(p.Memberships) == 0:
+		return nil, errcode.New(errcode.PermissionDenied, "no memberships")
+	case slug == "":
+		return nil, fieldError("organization", "You belong to several organizations; pass ?organization=<slug> to choose one.")
+	default:
+		o, err := s.Store.GetOrgBySlug(r.Context(), slug)
+		if errors.Is(err, errcode.ErrNotFound) {
+			// Unknown and foreign orgs answer alike, so slugs cannot be probed.
+			return nil, errcode.New(errcode.PermissionDenied, "unknown org")
+		}
+		if err != nil {
+			return nil, err
+		}
+		orgID = o.ID
+	}
+	if err := allow(p, orgID, a); err != nil {
+		return nil, err
+	}
+	return s.Store.GetOrgByID(r.Context(), orgID)
+}
+
+// allow checks that the caller's role in org permits the action.
+func allow(p *identity.Principal, orgID int64, a identity.Action) error {
+	role, ok := p.RoleIn(orgID)
+	if !ok || !role.Allows(a) {
+		return errcode.New(errcode.PermissionDenied, "role does not allow %s", a)
+	}
+	return nil
+}

@@ -1,0 +1,39 @@
+// Package verify runs the connectivity checks against a bucket and turns
+// their outcome into check results with stable codes and into field errors
+// in the storage-configs API's documented shape.
+package verify
+
+import (
+	"context"
+
+	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+)
+
+// Check is the outcome of one check. Code is stable and machine-readable;
+// Message is for a person and says what to fix. Neither ever holds a secret.
+type Check struct {
+	Name    string `json:"name"`
+	OK      bool   `json:"ok"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Result is the outcome of a verification. Errors is empty exactly when
+// every check passed.
+type Result struct {
+	Checks []Check
+	Errors errcode.FieldErrors
+	// Sample holds what the list check saw (used by the bucket-verify API).
+	Sample []blob.Object
+}
+
+// Verified reports whether every check passed.
+func (r Result) Verified() bool { return len(r.Errors) == 0 }
+
+// Opener builds a blob.Bucket for a config from the credentials the user
+// gave for it. It must never fall back to ambient credentials.
+type Opener interface {
+	Open(ctx context.Context, c *storageconfig.Config, creds storageconfig.Credentials) (blob.Bucket, error)
+}
