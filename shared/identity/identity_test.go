@@ -65,9 +65,9 @@ func other(b byte) byte {
 func TestRoleMatrix(t *testing.T) {
 	actions := []Action{ActionList, ActionGet, ActionSetupInfo, ActionTest, ActionVerifyBucket, ActionCreate, ActionDelete}
 	want := map[Role][]Action{
-		RoleViewer: {ActionList, ActionGet, ActionSetupInfo},
-		RoleMember: {ActionList, ActionGet, ActionSetupInfo, ActionTest, ActionVerifyBucket},
-		RoleAdmin:  actions,
+		RoleViewer:    {ActionList, ActionGet, ActionSetupInfo},
+		RoleMember:    {ActionList, ActionGet, ActionSetupInfo, ActionTest, ActionVerifyBucket},
+		RoleAdmin:     actions,
 		Role("owner"): nil,
 		Role(""):      nil,
 	}
