@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -46,6 +47,9 @@ func rememberSecret(s string) {
 type syncWriter struct{}
 
 func (syncWriter) Write(p []byte) (int, error) {
+	if os.Getenv("BUCKETLINK_TEST_LOGS") != "" {
+		os.Stderr.Write(p)
+	}
 	leaks.Lock()
 	defer leaks.Unlock()
 	return leaks.transcript.Write(p)

@@ -11,8 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
@@ -63,18 +66,17 @@ func (s *Server) Handler() http.Handler {
 	return s.middleware(mux)
 }
 
-// route registers the methods of one path, and a JSON 405 for the others.
+// route registers one path; methods it does not serve get a JSON 405.
+// Dispatching by method here, rather than with "GET /path" patterns, keeps
+// "{uid}/" and "setup-info/" from conflicting in the mux.
 func (s *Server) route(mux *http.ServeMux, path string, methods map[string]http.HandlerFunc) {
-	allow := ""
-	for m, h := range methods {
-		mux.HandleFunc(m+" "+path, h)
-		if allow != "" {
-			allow += ", "
-		}
-		allow += m
-	}
+	allow := slices.Sorted(maps.Keys(methods))
 	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
+		if h, ok := methods[r.Method]; ok {
+			h(w, r)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": fmt.Sprintf("Method %q not allowed.", r.Method)})
 	})
 }

@@ -159,3 +159,7 @@ func (p Policy) Dialer(timeout time.Duration) *net.Dialer {
 		ControlContext: p.control,
 	}
 }
+
+// BlockedAddress returns the refused address. Packages that must recognise
+// a blocked dial without importing netguard (verify) match on this method.
+func (e *BlockedError) BlockedAddress() string { return e.Addr.String() }

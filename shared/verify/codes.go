@@ -1,0 +1,46 @@
+package verify
+
+// Check names, in the order Result.Checks lists them.
+const (
+	CheckList   = "list"
+	CheckRead   = "read"
+	CheckWrite  = "write"
+	CheckDelete = "delete"
+)
+
+// Stable check codes.
+const (
+	CodeOK                  = "ok"
+	CodeSkipped             = "skipped"
+	CodeInvalidAccessKey    = "invalid_access_key"
+	CodeSignatureMismatch   = "signature_mismatch"
+	CodeBucketNotFound      = "bucket_not_found"
+	CodeAccessDenied        = "access_denied"
+	CodeWrongRegion         = "wrong_region"
+	CodeEndpointUnreachable = "endpoint_unreachable"
+	CodeEndpointBlocked     = "endpoint_blocked"
+	CodeTLSError            = "tls_error"
+	CodeProviderError       = "provider_error"
+)
+
+// The request fields that field errors name.
+const (
+	FieldAccessKeyID     = "s3_access_key_id"
+	FieldSecretAccessKey = "s3_secret_access_key"
+	FieldBucketName      = "s3_bucket_name"
+	FieldBucketRegion    = "s3_bucket_region"
+	FieldEndpointURL     = "s3_endpoint_url"
+)
+
+// blockedError is implemented by netguard's error for a dial to an address
+// bucketlink may not connect to.
+type blockedError interface {
+	error
+	BlockedAddress() string
+}
+
+// providerCoder is implemented by provider API errors (smithy.APIError,
+// and the other SDKs' equivalents) that carry the provider's error code.
+type providerCoder interface {
+	ErrorCode() string
+}

@@ -1,0 +1,233 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+)
+
+// permissions names the permission each object check needs.
+var permissions = map[string]string{
+	CheckRead:   "s3:GetObject",
+	CheckWrite:  "s3:PutObject",
+	CheckDelete: "s3:DeleteObject",
+}
+
+// failure is how one failed check is reported.
+type failure struct {
+	code  string
+	field string
+	msg   string
+	// extra is an additional field error (e.g. a leftover probe object).
+	extraField, extraMsg string
+}
+
+// result renders r: checks in order, deduplicated field errors, sample.
+func (v *Verifier) result(r *run) Result {
+	res := Result{Sample: r.sample}
+	fe := errcode.FieldErrors{}
+	// When the bucket itself is missing or closed to these credentials, the
+	// object checks fail for the same reason: report the bucket only.
+	bucketFailed := false
+	for _, c := range []struct {
+		name string
+		o    outcome
+	}{{CheckList, r.list}, {CheckRead, r.read}, {CheckWrite, r.write}, {CheckDelete, r.del}} {
+		check := Check{Name: c.name}
+		switch {
+		case c.o.skippedFor != "":
+			check.Code, check.Message = CodeSkipped, "Skipped because the "+c.o.skippedFor+" check failed."
+		case c.o.skipped:
+			check.OK, check.Code, check.Message = true, CodeSkipped, c.o.note
+		case c.o.err == nil:
+			check.OK, check.Code, check.Message = true, CodeOK, c.o.note
+		default:
+			f := v.describe(r, c.name, c.o.err)
+			check.Code, check.Message = f.code, f.msg
+			sameCause := f.code == CodeBucketNotFound || f.code == CodeAccessDenied
+			if c.name == CheckList {
+				bucketFailed = sameCause
+			}
+			if bucketFailed && sameCause && c.name != CheckList {
+				res.Checks = append(res.Checks, check)
+				continue
+			}
+			addOnce(fe, f.field, f.msg)
+			if f.extraMsg != "" {
+				check.Message += " " + f.extraMsg
+				addOnce(fe, f.extraField, f.extraMsg)
+			}
+		}
+		res.Checks = append(res.Checks, check)
+	}
+	if len(fe) > 0 {
+		res.Errors = fe
+	}
+	redact(&res, r.creds)
+	return res
+}
+
+func addOnce(fe errcode.FieldErrors, field, msg string) {
+	if !slices.Contains(fe[field], msg) {
+		fe[field] = append(fe[field], msg)
+	}
+}
+
+// describe turns the error of check name into a code, a field and a
+// message that says what to fix.
+func (v *Verifier) describe(r *run, name string, err error) failure {
+	endpointField := errcode.NonField
+	if r.cfg.Provider == storageconfig.ProviderS3Compatible {
+		endpointField = FieldEndpointURL
+	}
+	var (
+		blocked blockedError
+		be      *blob.Error
+		open    *openError
+	)
+	switch {
+	case errors.Is(err, errMissingCredentials):
+		return missingCredentials(r.creds)
+	case errors.As(err, &open):
+		return failure{CodeProviderError, errcode.NonField, "The storage connection could not be set up from this configuration.", "", ""}
+	case errors.As(err, &blocked):
+		return failure{code: CodeEndpointBlocked, field: endpointField,
+			msg: "The storage endpoint resolves to an address that bucketlink is not allowed to connect to."}
+	}
+	var f failure
+	switch blob.CodeOf(err) {
+	case blob.InvalidAccessKey:
+		f = failure{code: CodeInvalidAccessKey, field: FieldAccessKeyID, msg: "The access key ID was not recognised by the storage provider."}
+	case blob.SignatureMismatch:
+		f = failure{code: CodeSignatureMismatch, field: FieldSecretAccessKey, msg: "The secret access key does not match the access key ID."}
+	case blob.NotFound, blob.InvalidBucketName:
+		f = failure{code: CodeBucketNotFound, field: FieldBucketName, msg: "Bucket not found or access denied."}
+	case blob.AccessDenied:
+		if name == CheckList {
+			f = failure{code: CodeAccessDenied, field: FieldBucketName, msg: "Bucket not found or access denied."}
+		} else {
+			f = failure{code: CodeAccessDenied, field: FieldAccessKeyID, msg: r.permissionMessage(name)}
+		}
+	case blob.WrongRegion:
+		f = failure{code: CodeWrongRegion, field: FieldBucketRegion, msg: "The bucket is in another region than s3_bucket_region."}
+		if errors.As(err, &be) && validRegion(be.Region) {
+			f.msg = fmt.Sprintf("The bucket is in region %s; set s3_bucket_region to %s.", be.Region, be.Region)
+		}
+	case blob.Unreachable, blob.Timeout:
+		f = failure{code: CodeEndpointUnreachable, field: endpointField,
+			msg: fmt.Sprintf("The storage endpoint could not be reached or did not answer within %s.", v.callTimeout())}
+		if errors.As(err, &be) && be.TLS {
+			f = failure{code: CodeTLSError, field: endpointField,
+				msg: "A secure (TLS) connection to the storage endpoint failed: its certificate is not trusted or the handshake failed."}
+		}
+	default:
+		f = failure{code: CodeProviderError, field: errcode.NonField,
+			msg: fmt.Sprintf("The storage provider answered the %s check with error %s.", name, providerCode(err))}
+	}
+	if name == CheckDelete {
+		r.leftover(&f)
+	}
+	return f
+}
+
+// permissionMessage names the permission check name lacks, on the prefix.
+func (r *run) permissionMessage(name string) string {
+	resource := "arn:aws:s3:::" + r.cfg.S3BucketName + "/" + r.cfg.S3BucketPrefix + "*"
+	can := "These credentials are not allowed"
+	switch {
+	case name == CheckDelete && r.write.err == nil:
+		can = "These credentials can write to the bucket but are not allowed"
+	case r.list.err == nil:
+		can = "These credentials can list the bucket but are not allowed"
+	}
+	return fmt.Sprintf("%s %s on %s. Grant it in the IAM or bucket policy.", can, permissions[name], resource)
+}
+
+// leftover tells the user about a probe object a failed delete left.
+func (r *run) leftover(f *failure) {
+	if f.code == CodeAccessDenied {
+		f.msg += " The probe object " + quote(r.probeKey) + " was left in the bucket; delete it by hand."
+		return
+	}
+	f.extraField = errcode.NonField
+	f.extraMsg = "The probe object " + quote(r.probeKey) + " may have been left in the bucket; delete it by hand."
+}
+
+func missingCredentials(c storageconfig.Credentials) failure {
+	if c.AccessKeyID == "" {
+		f := failure{code: CodeInvalidAccessKey, field: FieldAccessKeyID, msg: "An access key ID is required."}
+		if c.SecretAccessKey == "" {
+			f.extraField, f.extraMsg = FieldSecretAccessKey, "A secret access key is required."
+		}
+		return f
+	}
+	return failure{code: CodeSignatureMismatch, field: FieldSecretAccessKey, msg: "A secret access key is required."}
+}
+
+// providerCode returns the provider's error code, reduced to a safe
+// identifier, or "unknown".
+func providerCode(err error) string {
+	var pc providerCoder
+	if !errors.As(err, &pc) {
+		return "unknown"
+	}
+	code := pc.ErrorCode()
+	if code == "" || len(code) > 64 || strings.IndexFunc(code, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+	}) >= 0 {
+		return "unknown"
+	}
+	return code
+}
+
+// validRegion accepts region names as providers spell them ("us-east-1").
+func validRegion(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+func listNote(n int, prefix string) string {
+	where := "the bucket"
+	if prefix != "" {
+		where = "prefix " + quote(prefix)
+	}
+	if n == 1 {
+		return "Listed 1 object under " + where + "."
+	}
+	return fmt.Sprintf("Listed %d objects under %s.", n, where)
+}
+
+// redact replaces any secret that reached a message. Messages are built
+// from fixed text and config fields, so this is a last line of defence.
+func redact(res *Result, c storageconfig.Credentials) {
+	clean := func(s string) string {
+		for _, secret := range c.Secrets() {
+			s = strings.ReplaceAll(s, secret, "[redacted]")
+		}
+		return s
+	}
+	for i := range res.Checks {
+		res.Checks[i].Message = clean(res.Checks[i].Message)
+	}
+	for field, msgs := range res.Errors {
+		for i := range msgs {
+			msgs[i] = clean(msgs[i])
+		}
+		res.Errors[field] = msgs
+	}
+}
