@@ -1,0 +1,193 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/store"
+)
+
+// configColumns lists the columns of configs in the order of configArgs and
+// scanConfig.
+const configColumns = `uid, org_id, name, provider,
+	s3_bucket_name, s3_bucket_region, s3_bucket_prefix, s3_is_accelerated,
+	s3_cloudfront_domain, s3_cloudfront_public_key_id, s3_auth_method, s3_role_arn,
+	s3_endpoint_url, s3_use_path_style, is_verified, last_verified_at,
+	created_at, updated_at, version, sealed`
+
+// The listing queries. Each is a range scan of configs_org_created (see
+// TestListUsesIndex) and fetches one row more than the page to learn More.
+const (
+	listFirstSQL = `SELECT ` + configColumns + ` FROM configs
+	WHERE org_id = ?
+	ORDER BY created_at DESC, uid DESC LIMIT ?`
+	listAfterSQL = `SELECT ` + configColumns + ` FROM configs
+	WHERE org_id = ? AND (created_at, uid) < (?, ?)
+	ORDER BY created_at DESC, uid DESC LIMIT ?`
+	listBeforeSQL = `SELECT ` + configColumns + ` FROM configs
+	WHERE org_id = ? AND (created_at, uid) > (?, ?)
+	ORDER BY created_at ASC, uid ASC LIMIT ?`
+)
+
+// configArgs returns c's values in the order of configColumns.
+func configArgs(c *storageconfig.Config) []any {
+	return []any{c.UID, c.OrgID, c.Name, string(c.Provider),
+		c.S3BucketName, c.S3BucketRegion, c.S3BucketPrefix, c.S3IsAccelerated,
+		c.S3CloudfrontDomain, c.S3CloudfrontPublicKeyID, string(c.S3AuthMethod), c.S3RoleARN,
+		c.S3EndpointURL, c.S3UsePathStyle, c.IsVerified, nullMicros(c.LastVerifiedAt),
+		micros(c.CreatedAt), micros(c.UpdatedAt), c.Version, c.Sealed}
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanConfig reads one row selected with configColumns.
+func scanConfig(row scanner) (*storageconfig.Config, error) {
+	var (
+		c                    storageconfig.Config
+		provider, auth       string
+		lastVerified         sql.NullInt64
+		createdAt, updatedAt int64
+	)
+	err := row.Scan(&c.UID, &c.OrgID, &c.Name, &provider,
+		&c.S3BucketName, &c.S3BucketRegion, &c.S3BucketPrefix, &c.S3IsAccelerated,
+		&c.S3CloudfrontDomain, &c.S3CloudfrontPublicKeyID, &auth, &c.S3RoleARN,
+		&c.S3EndpointURL, &c.S3UsePathStyle, &c.IsVerified, &lastVerified,
+		&createdAt, &updatedAt, &c.Version, &c.Sealed)
+	if err != nil {
+		return nil, err
+	}
+	c.Provider, c.S3AuthMethod = storageconfig.Provider(provider), storageconfig.S3AuthMethod(auth)
+	c.LastVerifiedAt = fromNullMicros(lastVerified)
+	c.CreatedAt, c.UpdatedAt = fromMicros(createdAt), fromMicros(updatedAt)
+	return &c, nil
+}
+
+// CreateConfig stores c as given.
+func (s *Store) CreateConfig(ctx context.Context, c *storageconfig.Config) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO configs (`+configColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, configArgs(c)...)
+	if err != nil {
+		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))
+	}
+	return nil
+}
+
+// GetConfig returns the config with uid, in any org.
+func (s *Store) GetConfig(ctx context.Context, uid string) (*storageconfig.Config, error) {
+	c, err := scanConfig(s.r.QueryRowContext(ctx, `SELECT `+configColumns+` FROM configs WHERE uid = ?`, uid))
+	if err != nil {
+		return nil, fmt.Errorf("get config %s: %w", uid, classify(ctx, err))
+	}
+	return c, nil
+}
+
+// ListConfigs returns a page of orgID's configs, newest first, by a keyset
+// range scan of the (org_id, created_at, uid) index.
+func (s *Store) ListConfigs(ctx context.Context, orgID int64, opts store.ListOptions) (store.Page, error) {
+	if err := opts.Validate(); err != nil {
+		return store.Page{}, fmt.Errorf("list configs of org %d: %w", orgID, err)
+	}
+	var rows *sql.Rows
+	var err error
+	switch {
+	case opts.After != nil:
+		rows, err = s.r.QueryContext(ctx, listAfterSQL, orgID, micros(opts.After.CreatedAt), opts.After.UID, opts.Limit+1)
+	case opts.Before != nil:
+		rows, err = s.r.QueryContext(ctx, listBeforeSQL, orgID, micros(opts.Before.CreatedAt), opts.Before.UID, opts.Limit+1)
+	default:
+		rows, err = s.r.QueryContext(ctx, listFirstSQL, orgID, opts.Limit+1)
+	}
+	if err != nil {
+		return store.Page{}, fmt.Errorf("list configs of org %d: %w", orgID, classify(ctx, err))
+	}
+	defer rows.Close()
+	items := make([]*storageconfig.Config, 0, opts.Limit+1)
+	for rows.Next() {
+		c, err := scanConfig(rows)
+		if err != nil {
+			return store.Page{}, fmt.Errorf("list configs of org %d: %w", orgID, classify(ctx, err))
+		}
+		items = append(items, c)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Page{}, fmt.Errorf("list configs of org %d: %w", orgID, classify(ctx, err))
+	}
+	page := store.Page{Items: items, More: len(items) > opts.Limit}
+	if page.More {
+		page.Items = items[:opts.Limit]
+	}
+	if opts.Before != nil {
+		slices.Reverse(page.Items) // fetched oldest first, nearest the cursor
+	}
+	return page, nil
+}
+
+// UpdateConfig replaces every stored field of the config with c's (its UID
+// and OrgID select it) if the stored Version equals c.Version, and then sets
+// c.Version to c.Version+1.
+func (s *Store) UpdateConfig(ctx context.Context, c *storageconfig.Config) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE configs SET
+		name = ?, provider = ?,
+		s3_bucket_name = ?, s3_bucket_region = ?, s3_bucket_prefix = ?, s3_is_accelerated = ?,
+		s3_cloudfront_domain = ?, s3_cloudfront_public_key_id = ?, s3_auth_method = ?, s3_role_arn = ?,
+		s3_endpoint_url = ?, s3_use_path_style = ?, is_verified = ?, last_verified_at = ?,
+		created_at = ?, updated_at = ?, version = version + 1, sealed = ?
+		WHERE uid = ? AND org_id = ? AND version = ?`,
+		c.Name, string(c.Provider),
+		c.S3BucketName, c.S3BucketRegion, c.S3BucketPrefix, c.S3IsAccelerated,
+		c.S3CloudfrontDomain, c.S3CloudfrontPublicKeyID, string(c.S3AuthMethod), c.S3RoleARN,
+		c.S3EndpointURL, c.S3UsePathStyle, c.IsVerified, nullMicros(c.LastVerifiedAt),
+		micros(c.CreatedAt), micros(c.UpdatedAt), c.Sealed,
+		c.UID, c.OrgID, c.Version)
+	if err != nil {
+		return fmt.Errorf("update config %s: %w", c.UID, classify(ctx, err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("update config %s: %w", c.UID, err)
+	}
+	if n == 1 {
+		c.Version++
+		return nil
+	}
+	// Nothing matched: tell a missing config from a newer version.
+	var stored int64
+	err = s.w.QueryRowContext(ctx, `SELECT version FROM configs WHERE uid = ? AND org_id = ?`, c.UID, c.OrgID).Scan(&stored)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("update config %s: %w", c.UID, errcode.New(errcode.NotFound, "storage config not found"))
+	case err != nil:
+		return fmt.Errorf("update config %s: %w", c.UID, classify(ctx, err))
+	}
+	return fmt.Errorf("update config %s: %w", c.UID,
+		errcode.New(errcode.Conflict, "storage config changed: version %d, not %d", stored, c.Version))
+}
+
+// DeleteConfig removes the config and, with secure_delete, overwrites its
+// sealed credentials in the database file.
+func (s *Store) DeleteConfig(ctx context.Context, orgID int64, uid string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM configs WHERE uid = ? AND org_id = ?`, uid, orgID)
+	if err != nil {
+		return fmt.Errorf("delete config %s: %w", uid, classify(ctx, err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("delete config %s: %w", uid, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete config %s: %w", uid, errcode.New(errcode.NotFound, "storage config not found"))
+	}
+	// secure_delete zeroes the row in the database page, but the write-ahead
+	// log still holds earlier copies of that page until a checkpoint. Force
+	// one now (best effort: a concurrent reader can hold it back) so the
+	// sealed credentials do not outlive the delete in the -wal file.
+	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("delete config %s: checkpoint: %w", uid, classify(ctx, err))
+	}
+	return nil
+}

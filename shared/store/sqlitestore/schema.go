@@ -1,0 +1,113 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations[i] moves the schema from version i to i+1; PRAGMA user_version
+// holds the current version. Append, never edit.
+var migrations = []string{
+	`
+CREATE TABLE orgs (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	slug        TEXT    NOT NULL UNIQUE,
+	name        TEXT    NOT NULL,
+	external_id TEXT    NOT NULL,
+	created_at  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+	id         TEXT    PRIMARY KEY,
+	name       TEXT    NOT NULL UNIQUE,
+	created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE memberships (
+	user_id TEXT    NOT NULL REFERENCES users (id),
+	org_id  INTEGER NOT NULL REFERENCES orgs (id),
+	role    TEXT    NOT NULL,
+	PRIMARY KEY (user_id, org_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX memberships_org ON memberships (org_id);
+
+CREATE TABLE api_keys (
+	id         TEXT    PRIMARY KEY,
+	hash       BLOB    NOT NULL UNIQUE,
+	user_id    TEXT    NOT NULL REFERENCES users (id),
+	created_at INTEGER NOT NULL,
+	revoked_at INTEGER
+) STRICT;
+
+CREATE INDEX api_keys_user ON api_keys (user_id);
+
+CREATE TABLE configs (
+	uid                         TEXT    PRIMARY KEY,
+	org_id                      INTEGER NOT NULL REFERENCES orgs (id),
+	name                        TEXT    NOT NULL,
+	provider                    TEXT    NOT NULL,
+	s3_bucket_name              TEXT    NOT NULL,
+	s3_bucket_region            TEXT    NOT NULL,
+	s3_bucket_prefix            TEXT    NOT NULL,
+	s3_is_accelerated           INTEGER NOT NULL,
+	s3_cloudfront_domain        TEXT    NOT NULL,
+	s3_cloudfront_public_key_id TEXT    NOT NULL,
+	s3_auth_method              TEXT    NOT NULL,
+	s3_role_arn                 TEXT    NOT NULL,
+	s3_endpoint_url             TEXT    NOT NULL,
+	s3_use_path_style           INTEGER NOT NULL,
+	is_verified                 INTEGER NOT NULL,
+	last_verified_at            INTEGER,
+	created_at                  INTEGER NOT NULL,
+	updated_at                  INTEGER NOT NULL,
+	version                     INTEGER NOT NULL,
+	sealed                      BLOB
+) STRICT;
+
+-- Listing an org newest first is a range scan of this index.
+CREATE INDEX configs_org_created ON configs (org_id, created_at DESC, uid DESC);
+`,
+}
+
+// migrate brings the schema of db up to date in one IMMEDIATE transaction,
+// so that two processes opening a new file at once do not both create it.
+func migrate(ctx context.Context, db *sql.DB) (err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate schema: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("migrate schema: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			// The transaction may already be gone; the migration error is what matters.
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	var version int
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this program knows (%d)", version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		if _, err := conn.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+		}
+	}
+	if version < len(migrations) {
+		// PRAGMA takes no bound parameters; the value is our own integer.
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+			return fmt.Errorf("set schema version %d: %w", len(migrations), err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("migrate schema: commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/store"
+)
+
+// runConfigs covers create, get and delete.
+func runConfigs(t *testing.T, open opener) {
+	t.Run("RoundTrip", func(t *testing.T) {
+		tests := []struct {
+			name  string
+			build func(t *testing.T, org int64) *storageconfig.Config
+		}{
+			{"every field set", fullConfig},
+			{"never verified", func(_ *testing.T, org int64) *storageconfig.Config { return NewConfig(org) }},
+			{"empty sealed", func(_ *testing.T, org int64) *storageconfig.Config {
+				c := NewConfig(org)
+				c.Sealed = nil
+				return c
+			}},
+		}
+		s := open(t)
+		org := newOrg(t, s)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				c := tt.build(t, org)
+				want := clone(c)
+				mustCreate(t, s, c)
+				if !reflect.DeepEqual(c, want) {
+					t.Errorf("CreateConfig changed its argument:\n got  %+v\n want %+v", c, want)
+				}
+				got := mustGet(t, s, c.UID)
+				wantConfig(t, got, want) // zero LastVerifiedAt stays zero
+			})
+		}
+	})
+
+	t.Run("CreateDuplicateUID", func(t *testing.T) {
+		s := open(t)
+		org := newOrg(t, s)
+		c := NewConfig(org)
+		mustCreate(t, s, c)
+		dup := NewConfig(org)
+		dup.UID = c.UID
+		dup.Name = "the second one"
+		err := s.CreateConfig(context.Background(), dup)
+		wantCode(t, err, errcode.ErrAlreadyExists, "create duplicate uid")
+		wantConfig(t, mustGet(t, s, c.UID), c)
+	})
+
+	t.Run("GetMissing", func(t *testing.T) {
+		s := open(t)
+		got, err := s.GetConfig(context.Background(), uuid.NewString())
+		wantCode(t, err, errcode.ErrNotFound, "get missing config")
+		if got != nil {
+			t.Errorf("get missing config: got %+v with the error, want nil", got)
+		}
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		s := open(t)
+		org := newOrg(t, s)
+		c, keep := NewConfig(org), NewConfig(org)
+		mustCreate(t, s, c, keep)
+		if err := s.DeleteConfig(context.Background(), org, c.UID); err != nil {
+			t.Fatalf("delete config: %v", err)
+		}
+		_, err := s.GetConfig(context.Background(), c.UID)
+		wantCode(t, err, errcode.ErrNotFound, "get deleted config")
+		err = s.DeleteConfig(context.Background(), org, c.UID)
+		wantCode(t, err, errcode.ErrNotFound, "delete it again")
+		wantConfig(t, mustGet(t, s, keep.UID), keep)
+		page := mustList(t, s, org, store.ListOptions{Limit: 10})
+		if len(page.Items) != 1 || page.Items[0].UID != keep.UID {
+			t.Errorf("list after delete: got %v, want only %s", uids(page.Items), keep.UID)
+		}
+	})
+
+	t.Run("DeleteMissing", func(t *testing.T) {
+		s := open(t)
+		org := newOrg(t, s)
+		err := s.DeleteConfig(context.Background(), org, uuid.NewString())
+		wantCode(t, err, errcode.ErrNotFound, "delete missing config")
+	})
+
+	t.Run("DeleteWrongOrg", func(t *testing.T) {
+		s := open(t)
+		org, other := newOrg(t, s), newOrg(t, s)
+		c := NewConfig(org)
+		mustCreate(t, s, c)
+		err := s.DeleteConfig(context.Background(), other, c.UID)
+		wantCode(t, err, errcode.ErrNotFound, "delete with another org's id")
+		wantConfig(t, mustGet(t, s, c.UID), c)
+	})
+}
+
+// testCancelledContext checks that every method refuses a cancelled ctx and,
+// for writes, writes nothing.
+func testCancelledContext(t *testing.T, s store.Store) {
+	org := newOrg(t, s)
+	existing := NewConfig(org)
+	mustCreate(t, s, existing)
+	fresh := NewConfig(org)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	tests := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"CreateConfig", func(ctx context.Context) error { return s.CreateConfig(ctx, fresh) }},
+		{"GetConfig", func(ctx context.Context) error { _, err := s.GetConfig(ctx, existing.UID); return err }},
+		{"ListConfigs", func(ctx context.Context) error {
+			_, err := s.ListConfigs(ctx, org, store.ListOptions{Limit: 10})
+			return err
+		}},
+		{"UpdateConfig", func(ctx context.Context) error {
+			c := clone(existing)
+			c.Name = "renamed"
+			return s.UpdateConfig(ctx, c)
+		}},
+		{"DeleteConfig", func(ctx context.Context) error { return s.DeleteConfig(ctx, org, existing.UID) }},
+		{"GetOrgByID", func(ctx context.Context) error { _, err := s.GetOrgByID(ctx, org); return err }},
+		{"ListMemberships", func(ctx context.Context) error { _, err := s.ListMemberships(ctx, "nobody"); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call(ctx)
+			if err == nil {
+				t.Fatalf("%s with a cancelled ctx: got nil error", tt.name)
+			}
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("%s with a cancelled ctx: got %v, want an error matching context.Canceled", tt.name, err)
+			}
+		})
+	}
+	if _, err := s.GetConfig(context.Background(), fresh.UID); !errors.Is(err, errcode.ErrNotFound) {
+		t.Errorf("CreateConfig with a cancelled ctx wrote the config (get: %v)", err)
+	}
+	wantConfig(t, mustGet(t, s, existing.UID), existing)
+}
