@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -22,10 +23,13 @@ func BenchmarkList(b *testing.B) {
 	req := httptest.NewRequest("GET", base, nil)
 	req.Header.Set("X-Avala-Api-Key", key)
 	h.ServeHTTP(first, req)
-	b.ResetTimer()
+	var page struct{ Next string }
+	if err := json.Unmarshal(first.Body.Bytes(), &page); err != nil || page.Next == "" {
+		b.Fatalf("first page: %v %s", err, first.Body)
+	}
 	for b.Loop() {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("GET", base+"?limit=20", nil)
+		req := httptest.NewRequest("GET", page.Next, nil)
 		req.Header.Set("X-Avala-Api-Key", key)
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
