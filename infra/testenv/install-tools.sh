@@ -13,6 +13,8 @@ BIN_DIR="${TOOLS_DIR}/bin"
 STAMP_DIR="${TOOLS_DIR}/stamps"
 
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+DYNAMODB_LOCAL_VERSION="2.6.1"
+MAVEN_DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 log() { printf 'install-tools: %s\n' "$*" >&2; }
 
@@ -58,7 +60,132 @@ install_venv() {
 	touch "${STAMP_DIR}/venv-${version}"
 }
 
-TOOLS=(minio venv)
+# install_dynamodb: DynamoDB Local (com.amazonaws:DynamoDBLocal, from Maven
+# Central) with every runtime dependency, including sqlite4java's native
+# libraries (Maven artifacts of type so/dll/dylib), as jars and libraries in
+# .tools/dynamodb-local/lib, plus a launcher .tools/bin/dynamodb-local that
+# runs it with -Djava.library.path pointing there. Maven's local repository
+# is .tools/m2, so a fresh machine needs only Java 17, mvn and Maven Central.
+install_dynamodb() {
+	local v="${DYNAMODB_LOCAL_VERSION}"
+	local dir="${TOOLS_DIR}/dynamodb-local"
+	if installed dynamodb-local "${v}" && [[ -d "${dir}/lib" ]]; then
+		log "dynamodb-local ${v} already installed"
+		return
+	fi
+	command -v java >/dev/null || { log "dynamodb: java (17 or newer) not found"; exit 1; }
+	command -v mvn >/dev/null || { log "dynamodb: mvn not found"; exit 1; }
+	log "fetching DynamoDB Local ${v} and its dependencies from Maven Central"
+	rm -rf "${dir}"
+	mkdir -p "${dir}"
+	# A throwaway project whose only dependency is DynamoDB Local, so that
+	# copy-dependencies resolves the whole runtime closure.
+	cat >"${dir}/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>bucketlink.tools</groupId>
+  <artifactId>dynamodb-local</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>com.amazonaws</groupId>
+      <artifactId>DynamoDBLocal</artifactId>
+      <version>${v}</version>
+    </dependency>
+  </dependencies>
+</project>
+POM
+	if ! mvn -q -B -Dstyle.color=never -f "${dir}/pom.xml" -Dmaven.repo.local="${TOOLS_DIR}/m2" \
+		"${MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies" \
+		-DincludeScope=runtime -DoutputDirectory="${dir}/lib" >"${dir}/mvn.log" 2>&1; then
+		cat "${dir}/mvn.log" >&2
+		log "dynamodb: mvn failed (log above)"
+		exit 1
+	fi
+	local so="${dir}/lib/libsqlite4java-linux-amd64-1.0.392.so"
+	[[ -f "${so}" ]] || { log "dynamodb: ${so} missing after fetch"; exit 1; }
+	cat >"${BIN_DIR}/dynamodb-local" <<'SH'
+#!/bin/sh
+# Runs DynamoDB Local from .tools/dynamodb-local (see install-tools.sh).
+# Arguments go to its ServerRunner, e.g. -inMemory -port 8000.
+set -e
+lib="$(cd "$(dirname "$0")/../dynamodb-local/lib" && pwd)"
+exec java -Djava.library.path="${lib}" -cp "${lib}/*" \
+	com.amazonaws.services.dynamodbv2.local.main.ServerRunner "$@"
+SH
+	chmod +x "${BIN_DIR}/dynamodb-local"
+	stamp dynamodb-local "${v}"
+	log "dynamodb-local ${v} installed at ${BIN_DIR}/dynamodb-local"
+}
+
+# install_fake_gcs: fake-gcs-server, an in-process emulator of the Google
+# Cloud Storage JSON and XML APIs, built with `go install` (the repo's
+# go.mod stays untouched).
+FAKE_GCS_VERSION="v1.56.1"
+install_fake_gcs() {
+	if installed fake-gcs-server "${FAKE_GCS_VERSION}"; then
+		log "fake-gcs-server ${FAKE_GCS_VERSION} already installed"
+		return
+	fi
+	log "building fake-gcs-server ${FAKE_GCS_VERSION}"
+	GOBIN="${BIN_DIR}" CGO_ENABLED=0 go install "github.com/fsouza/fake-gcs-server@${FAKE_GCS_VERSION}"
+	stamp fake-gcs-server "${FAKE_GCS_VERSION}"
+	log "fake-gcs-server installed at ${BIN_DIR}/fake-gcs-server"
+}
+
+# install_samvenv: the Python virtualenv at .tools/samvenv with the pinned
+# AWS SAM CLI and cfn-lint of requirements-sam.txt, for `make lint`. Kept
+# apart from .tools/venv because aws-sam-cli's pins conflict with moto's.
+# The stamp is the file's hash, so editing the pins reinstalls.
+install_samvenv() {
+	local req="${REPO}/infra/testenv/requirements-sam.txt"
+	local version
+	version="$(sha256sum "${req}" | cut -c1-16)"
+	if [[ -x "${TOOLS_DIR}/samvenv/bin/sam" && -f "${STAMP_DIR}/samvenv-${version}" ]]; then
+		log "samvenv ${version} already installed"
+		return
+	fi
+	log "creating ${TOOLS_DIR}/samvenv from requirements-sam.txt"
+	rm -rf "${TOOLS_DIR}/samvenv"
+	python3 -m venv "${TOOLS_DIR}/samvenv"
+	"${TOOLS_DIR}/samvenv/bin/pip" install --quiet --disable-pip-version-check -r "${req}"
+	rm -f "${STAMP_DIR}/samvenv-"*
+	touch "${STAMP_DIR}/samvenv-${version}"
+}
+
+# install_azurite: Azurite, Microsoft's Azure Storage emulator (npm
+# package, pinned), into .tools/azurite, plus a launcher
+# .tools/bin/azurite-blob for its blob service. 3.35.0 is the newest release
+# whose engines accept Node 20 (3.36.0 and later want Node 21/22); tests run
+# it with --skipApiVersionCheck so the Go SDK's newer API version is accepted.
+AZURITE_VERSION="3.35.0"
+install_azurite() {
+	local dir="${TOOLS_DIR}/azurite"
+	if installed azurite-blob "${AZURITE_VERSION}" && [[ -f "${dir}/node_modules/azurite/package.json" ]]; then
+		log "azurite ${AZURITE_VERSION} already installed"
+		return
+	fi
+	command -v node >/dev/null || { log "azurite: node not found"; exit 1; }
+	command -v npm >/dev/null || { log "azurite: npm not found"; exit 1; }
+	log "installing azurite ${AZURITE_VERSION} from npm"
+	rm -rf "${dir}"
+	mkdir -p "${dir}"
+	npm install --prefix "${dir}" "azurite@${AZURITE_VERSION}" --no-audit --no-fund --loglevel=error
+	[[ -f "${dir}/node_modules/azurite/dist/src/blob/main.js" ]] || { log "azurite: blob/main.js missing after install"; exit 1; }
+	cat >"${BIN_DIR}/azurite-blob" <<'SH'
+#!/bin/sh
+# Runs Azurite's blob service from .tools/azurite (see install-tools.sh).
+set -e
+dir="$(cd "$(dirname "$0")/../azurite" && pwd)"
+exec node "${dir}/node_modules/azurite/dist/src/blob/main.js" "$@"
+SH
+	chmod +x "${BIN_DIR}/azurite-blob"
+	stamp azurite-blob "${AZURITE_VERSION}"
+	log "azurite ${AZURITE_VERSION} installed at ${BIN_DIR}/azurite-blob"
+}
+
+TOOLS=(minio venv dynamodb fake_gcs samvenv azurite)
 
 main() {
 	mkdir -p "${BIN_DIR}" "${STAMP_DIR}"

@@ -27,6 +27,9 @@ func Main(m *testing.M) {
 	code := m.Run()
 	stopShared()
 	stopSharedMoto()
+	stopSharedFakeGCS()
+	stopSharedDynamoDB()
+	stopSharedAzurite()
 	os.Exit(code)
 }
 

@@ -1,0 +1,280 @@
+package dynamostore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/store"
+)
+
+// Attributes of a config item besides its keys.
+const (
+	attrType             = "type"
+	attrUID              = "uid"
+	attrOrgID            = "org_id"
+	attrName             = "name"
+	attrProvider         = "provider"
+	attrBucketName       = "s3_bucket_name"
+	attrBucketRegion     = "s3_bucket_region"
+	attrBucketPrefix     = "s3_bucket_prefix"
+	attrIsAccelerated    = "s3_is_accelerated"
+	attrCloudfrontDomain = "s3_cloudfront_domain"
+	attrCloudfrontKeyID  = "s3_cloudfront_public_key_id"
+	attrAuthMethod       = "s3_auth_method"
+	attrRoleARN          = "s3_role_arn"
+	attrEndpointURL      = "s3_endpoint_url"
+	attrUsePathStyle     = "s3_use_path_style"
+	attrIsVerified       = "is_verified"
+	attrLastVerifiedAt   = "last_verified_at"
+	attrCreatedAt        = "created_at"
+	attrUpdatedAt        = "updated_at"
+	attrVersion          = "version"
+	attrSealed           = "sealed"
+)
+
+// configItem returns the whole item of c, with version as its version.
+func configItem(c *storageconfig.Config, version int64) map[string]types.AttributeValue {
+	item := configKey(c.UID)
+	item[attrGSI1PK] = str(orgPK(c.OrgID))
+	item[attrGSI1SK] = str(sortPosition(c.CreatedAt, c.UID))
+	item[attrType] = str("config")
+	item[attrUID] = str(c.UID)
+	item[attrOrgID] = num(c.OrgID)
+	item[attrName] = str(c.Name)
+	item[attrProvider] = str(string(c.Provider))
+	item[attrBucketName] = str(c.S3BucketName)
+	item[attrBucketRegion] = str(c.S3BucketRegion)
+	item[attrBucketPrefix] = str(c.S3BucketPrefix)
+	item[attrIsAccelerated] = boolean(c.S3IsAccelerated)
+	item[attrCloudfrontDomain] = str(c.S3CloudfrontDomain)
+	item[attrCloudfrontKeyID] = str(c.S3CloudfrontPublicKeyID)
+	item[attrAuthMethod] = str(string(c.S3AuthMethod))
+	item[attrRoleARN] = str(c.S3RoleARN)
+	item[attrEndpointURL] = str(c.S3EndpointURL)
+	item[attrUsePathStyle] = boolean(c.S3UsePathStyle)
+	item[attrIsVerified] = boolean(c.IsVerified)
+	putOptionalTime(item, attrLastVerifiedAt, c.LastVerifiedAt)
+	item[attrCreatedAt] = micros(c.CreatedAt)
+	item[attrUpdatedAt] = micros(c.UpdatedAt)
+	item[attrVersion] = num(version)
+	if len(c.Sealed) > 0 {
+		item[attrSealed] = bin(c.Sealed)
+	}
+	return item
+}
+
+// decodeConfig is the inverse of configItem.
+func decodeConfig(item map[string]types.AttributeValue) (*storageconfig.Config, error) {
+	r := reader{item: item}
+	c := &storageconfig.Config{
+		UID:                     r.str(attrUID),
+		OrgID:                   r.num(attrOrgID),
+		Name:                    r.str(attrName),
+		Provider:                storageconfig.Provider(r.str(attrProvider)),
+		S3BucketName:            r.str(attrBucketName),
+		S3BucketRegion:          r.str(attrBucketRegion),
+		S3BucketPrefix:          r.str(attrBucketPrefix),
+		S3IsAccelerated:         r.boolean(attrIsAccelerated),
+		S3CloudfrontDomain:      r.str(attrCloudfrontDomain),
+		S3CloudfrontPublicKeyID: r.str(attrCloudfrontKeyID),
+		S3AuthMethod:            storageconfig.S3AuthMethod(r.str(attrAuthMethod)),
+		S3RoleARN:               r.str(attrRoleARN),
+		S3EndpointURL:           r.str(attrEndpointURL),
+		S3UsePathStyle:          r.boolean(attrUsePathStyle),
+		IsVerified:              r.boolean(attrIsVerified),
+		LastVerifiedAt:          r.optionalTime(attrLastVerifiedAt),
+		CreatedAt:               r.time(attrCreatedAt),
+		UpdatedAt:               r.time(attrUpdatedAt),
+		Version:                 r.num(attrVersion),
+		Sealed:                  r.optionalBytes(attrSealed),
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("decode config item: %w", r.err)
+	}
+	return c, nil
+}
+
+// CreateConfig stores c as given, unless a config with its UID exists (in
+// any org). It does not check that the org exists: callers create configs
+// in an org they have just resolved, and a check would make every create in
+// an org a transaction on that org's item.
+func (s *Store) CreateConfig(ctx context.Context, c *storageconfig.Config) error {
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           s.table,
+		Item:                configItem(c, c.Version),
+		ConditionExpression: aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": attrPK,
+		},
+	})
+	if _, failed := conditionFailed(err); failed {
+		return fmt.Errorf("create config %s: %w", c.UID, alreadyExists("storage config already exists"))
+	}
+	if err != nil {
+		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))
+	}
+	return nil
+}
+
+// GetConfig returns the config with uid, in any org, by a strongly
+// consistent GetItem.
+func (s *Store) GetConfig(ctx context.Context, uid string) (*storageconfig.Config, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      s.table,
+		Key:            configKey(uid),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get config %s: %w", uid, classify(ctx, err))
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("get config %s: %w", uid, notFound("storage config not found"))
+	}
+	c, err := decodeConfig(out.Item)
+	if err != nil {
+		return nil, fmt.Errorf("get config %s: %w", uid, err)
+	}
+	return c, nil
+}
+
+// ListConfigs returns a page of orgID's configs, newest first, by a Query
+// of the gsi1 index. The partition is always the caller's org, and a
+// position only bounds the sort key within it (gsi1sk < or > the encoded
+// position), so no position can reach another org's configs. It fetches one
+// item more than the page to learn More.
+func (s *Store) ListConfigs(ctx context.Context, orgID int64, opts store.ListOptions) (store.Page, error) {
+	if err := opts.Validate(); err != nil {
+		return store.Page{}, fmt.Errorf("list configs of org %d: %w", orgID, err)
+	}
+	in := listQuery(s.table, orgID, opts)
+	want := opts.Limit + 1
+	items := make([]*storageconfig.Config, 0, want)
+	for len(items) < want {
+		in.Limit = aws.Int32(int32(want - len(items)))
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return store.Page{}, fmt.Errorf("list configs of org %d: %w", orgID, classify(ctx, err))
+		}
+		for _, item := range out.Items {
+			c, err := decodeConfig(item)
+			if err != nil {
+				return store.Page{}, fmt.Errorf("list configs of org %d: %w", orgID, err)
+			}
+			items = append(items, c)
+		}
+		// A page stops early at 1 MB; go on from where DynamoDB stopped.
+		// This key comes from DynamoDB's answer to this query, never from
+		// the caller.
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	page := store.Page{Items: items, More: len(items) > opts.Limit}
+	if page.More {
+		page.Items = items[:opts.Limit]
+	}
+	if opts.Before != nil {
+		slices.Reverse(page.Items) // fetched oldest first, nearest the cursor
+	}
+	return page, nil
+}
+
+// listQuery builds the Query of one page: newest first from the top or
+// after a position, oldest first (to be reversed) before a position.
+func listQuery(table *string, orgID int64, opts store.ListOptions) *dynamodb.QueryInput {
+	in := &dynamodb.QueryInput{
+		TableName:                table,
+		IndexName:                aws.String(IndexByOrg),
+		KeyConditionExpression:   aws.String("#pk = :org"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrGSI1PK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":org": str(orgPK(orgID)),
+		},
+		ScanIndexForward: aws.Bool(false),
+	}
+	var pos store.Position
+	switch {
+	case opts.After != nil:
+		pos = *opts.After
+		in.KeyConditionExpression = aws.String("#pk = :org AND #sk < :pos")
+	case opts.Before != nil:
+		pos = *opts.Before
+		in.KeyConditionExpression = aws.String("#pk = :org AND #sk > :pos")
+		in.ScanIndexForward = aws.Bool(true)
+	default:
+		return in
+	}
+	in.ExpressionAttributeNames["#sk"] = attrGSI1SK
+	in.ExpressionAttributeValues[":pos"] = str(sortPosition(pos.CreatedAt, pos.UID))
+	return in
+}
+
+// UpdateConfig replaces the stored config with c if it is in c.OrgID and
+// its stored version equals c.Version, and then sets c.Version to
+// c.Version+1. It is one conditional PutItem; when the condition fails,
+// the stored item returned with the failure (ALL_OLD) tells a missing
+// config or one of another org (NotFound) from a newer version (Conflict).
+func (s *Store) UpdateConfig(ctx context.Context, c *storageconfig.Config) error {
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           s.table,
+		Item:                                configItem(c, c.Version+1),
+		ConditionExpression:                 aws.String("#org = :org AND #version = :version"),
+		ExpressionAttributeNames:            map[string]string{"#org": attrOrgID, "#version": attrVersion},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":org": num(c.OrgID), ":version": num(c.Version)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if old, failed := conditionFailed(err); failed {
+		return fmt.Errorf("update config %s: %w", c.UID, updateFailure(c, old))
+	}
+	if err != nil {
+		return fmt.Errorf("update config %s: %w", c.UID, classify(ctx, err))
+	}
+	c.Version++
+	return nil
+}
+
+// updateFailure explains a failed update condition from the stored item.
+func updateFailure(c *storageconfig.Config, old map[string]types.AttributeValue) error {
+	if old == nil {
+		return notFound("storage config not found")
+	}
+	r := reader{item: old}
+	org, version := r.num(attrOrgID), r.num(attrVersion)
+	switch {
+	case r.err != nil:
+		return fmt.Errorf("decode stored config: %w", r.err)
+	case org != c.OrgID:
+		return notFound("storage config not found")
+	default:
+		return errcode.New(errcode.Conflict, "storage config changed: version %d, not %d", version, c.Version)
+	}
+}
+
+// DeleteConfig removes the config, with its sealed credentials, if it is in
+// orgID: one DeleteItem conditional on the org. DynamoDB drops the item
+// from the table and the index; point-in-time-recovery backups keep it
+// until they expire (at most 35 days), sealed.
+func (s *Store) DeleteConfig(ctx context.Context, orgID int64, uid string) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 s.table,
+		Key:                       configKey(uid),
+		ConditionExpression:       aws.String("#org = :org"),
+		ExpressionAttributeNames:  map[string]string{"#org": attrOrgID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":org": num(orgID)},
+	})
+	if _, failed := conditionFailed(err); failed {
+		return fmt.Errorf("delete config %s: %w", uid, notFound("storage config not found"))
+	}
+	if err != nil {
+		return fmt.Errorf("delete config %s: %w", uid, classify(ctx, err))
+	}
+	return nil
+}
