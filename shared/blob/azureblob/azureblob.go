@@ -1,0 +1,281 @@
+// Package azureblob is the blob driver for Azure Blob Storage, built on
+// github.com/Azure/azure-sdk-for-go/sdk/storage/azblob. A Bucket is one
+// container of one storage account, opened with either the account's
+// shared key or a SAS token; it uses only those credentials and never
+// reads the environment for others.
+//
+// The package also holds what the API layer checks before connecting:
+// account and container naming rules (ValidateAccountName,
+// ValidateContainerName), the endpoint a config resolves to (Endpoint) and
+// what a SAS token grants (ParseSAS).
+package azureblob
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	azblobblob "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+
+	"github.com/bucketlink/bucketlink/shared/blob"
+)
+
+// Retry defaults: a verification wants a prompt answer, not the SDK's
+// three retries with 800ms back-off and no per-try bound.
+const (
+	DefaultMaxRetries = 1
+	DefaultTryTimeout = 20 * time.Second
+)
+
+// maxListPage is the most blobs Azure returns in one List Blobs page.
+const maxListPage = 5000
+
+// Errors New returns before any network I/O. None contains a credential.
+var (
+	ErrNoCredentials    = errors.New("azureblob: an account key or a SAS token is required")
+	ErrBothCredentials  = errors.New("azureblob: give either an account key or a SAS token, not both")
+	ErrBadAccountKey    = errors.New("azureblob: the account key is not valid base64")
+	ErrNoHTTPClient     = errors.New("azureblob: an HTTP client is required")
+	ErrBadEndpoint      = errors.New("azureblob: the endpoint must be an absolute http or https URL without query, fragment or user info")
+	ErrBadAccountName   = errors.New("azureblob: invalid storage account name")
+	ErrBadContainerName = errors.New("azureblob: invalid container name")
+)
+
+// Options configure one Bucket. Exactly one of AccountKey and SASToken is
+// required.
+type Options struct {
+	// AccountName is the storage account, e.g. "mystorageacct".
+	AccountName string
+	// Container is the container within the account.
+	Container string
+
+	// AccountKey is one of the account's access keys (base64, as the
+	// portal shows it); requests are signed with it (Shared Key).
+	AccountKey string
+	// SASToken is a shared access signature, with or without the leading
+	// '?': a service SAS for the container or an account SAS.
+	SASToken string
+
+	// Endpoint overrides the account's blob endpoint (a sovereign cloud,
+	// or Azurite's path-style http://127.0.0.1:10000/{account}). Empty
+	// means https://{account}.blob.core.windows.net/; see Endpoint.
+	Endpoint string
+
+	// HTTPClient carries every request (in production, netguard's client).
+	// Redirects are never followed whatever its CheckRedirect says.
+	HTTPClient *http.Client
+	// MaxRetries bounds retries per call: 0 means DefaultMaxRetries, a
+	// negative value means none.
+	MaxRetries int
+	// TryTimeout bounds each try: 0 means DefaultTryTimeout.
+	TryTimeout time.Duration
+}
+
+// Bucket is a blob.Bucket on one Azure Blob container. It also implements
+// blob.CORSReader.
+type Bucket struct {
+	name      string
+	container *container.Client
+	svc       *service.Client // nil for a SAS token that cannot reach the service level
+	cred      *service.SharedKeyCredential
+	sasInfo   SASInfo // what the SAS token grants, when opened with one
+	secrets   []string
+}
+
+var (
+	_ blob.Bucket     = (*Bucket)(nil)
+	_ blob.CORSReader = (*Bucket)(nil)
+)
+
+// New returns a Bucket for opts. It checks opts and does no network I/O.
+// Its errors never contain the key or the token.
+func New(opts Options) (*Bucket, error) {
+	if err := checkOptions(opts); err != nil {
+		return nil, err
+	}
+	endpoint := Endpoint(opts.AccountName, opts.Endpoint)
+	copts := clientOptions(opts)
+	containerURL := strings.TrimSuffix(endpoint, "/") + "/" + opts.Container
+	b := &Bucket{name: opts.Container}
+	if opts.AccountKey != "" {
+		cred, err := service.NewSharedKeyCredential(opts.AccountName, opts.AccountKey)
+		if err != nil {
+			return nil, ErrBadAccountKey
+		}
+		svc, err := service.NewClientWithSharedKeyCredential(endpoint, cred, &service.ClientOptions{ClientOptions: copts})
+		if err != nil {
+			return nil, fmt.Errorf("azureblob: service client: %w", err)
+		}
+		b.svc, b.cred = svc, cred
+		b.container = svc.NewContainerClient(opts.Container)
+		b.secrets = []string{opts.AccountKey}
+		return b, nil
+	}
+	token := strings.TrimPrefix(strings.TrimSpace(opts.SASToken), "?")
+	info, err := ParseSAS(token)
+	if err != nil {
+		return nil, err
+	}
+	c, err := container.NewClientWithNoCredential(containerURL+"?"+token, &container.ClientOptions{ClientOptions: copts})
+	if err != nil {
+		return nil, fmt.Errorf("azureblob: container client: %w", err)
+	}
+	b.container, b.sasInfo = c, info
+	if info.Account() && strings.Contains(info.ResourceTypes, "s") {
+		// An account SAS for the service level may read the service
+		// properties (CORS rules).
+		b.svc, err = service.NewClientWithNoCredential(endpoint+"?"+token, &service.ClientOptions{ClientOptions: copts})
+		if err != nil {
+			return nil, fmt.Errorf("azureblob: service client: %w", err)
+		}
+	}
+	b.secrets = append([]string{token, info.signature}, rawParams(token, "sig")...)
+	return b, nil
+}
+
+func checkOptions(opts Options) error {
+	switch {
+	case opts.AccountKey == "" && strings.TrimSpace(opts.SASToken) == "":
+		return ErrNoCredentials
+	case opts.AccountKey != "" && opts.SASToken != "":
+		return ErrBothCredentials
+	case opts.HTTPClient == nil:
+		return ErrNoHTTPClient
+	}
+	if err := ValidateAccountName(opts.AccountName); err != nil {
+		return err
+	}
+	if err := ValidateContainerName(opts.Container); err != nil {
+		return err
+	}
+	if opts.Endpoint != "" {
+		if err := ValidateEndpoint(opts.Endpoint); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clientOptions are the SDK options for opts: its HTTP client without
+// redirects, and bounded retries.
+func clientOptions(opts Options) azcore.ClientOptions {
+	// A copy of the caller's client that never follows redirects: the
+	// Blob service does not use them, and one must not lead a signed
+	// request elsewhere.
+	hc := *opts.HTTPClient
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	retries := int32(opts.MaxRetries)
+	switch {
+	case opts.MaxRetries == 0:
+		retries = DefaultMaxRetries
+	case opts.MaxRetries < 0:
+		retries = -1
+	}
+	try := opts.TryTimeout
+	if try <= 0 {
+		try = DefaultTryTimeout
+	}
+	return azcore.ClientOptions{
+		Transport: &hc,
+		Retry: policy.RetryOptions{
+			MaxRetries:    retries,
+			TryTimeout:    try,
+			RetryDelay:    200 * time.Millisecond,
+			MaxRetryDelay: time.Second,
+		},
+	}
+}
+
+// List implements blob.Bucket with one List Blobs (flat) call. A limit of
+// 0 or less means the provider's page size (5000).
+func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
+	o := &container.ListBlobsFlatOptions{}
+	if prefix != "" {
+		o.Prefix = &prefix
+	}
+	if limit > 0 {
+		n := int32(min(limit, maxListPage))
+		o.MaxResults = &n
+	}
+	page, err := b.container.NewListBlobsFlatPager(o).NextPage(ctx)
+	if err != nil {
+		return nil, b.wrap("list", err)
+	}
+	var objs []blob.Object
+	if page.Segment != nil {
+		objs = make([]blob.Object, 0, len(page.Segment.BlobItems))
+		for _, it := range page.Segment.BlobItems {
+			if it == nil || it.Name == nil {
+				continue
+			}
+			o := blob.Object{Key: *it.Name}
+			if it.Properties != nil && it.Properties.ContentLength != nil {
+				o.Size = *it.Properties.ContentLength
+			}
+			objs = append(objs, o)
+		}
+	}
+	if limit > 0 && len(objs) > limit {
+		objs = objs[:limit]
+	}
+	return objs, nil
+}
+
+// ReadRange implements blob.Bucket with a ranged Get Blob. An empty blob
+// reads as no bytes.
+func (b *Bucket) ReadRange(ctx context.Context, key string, n int64) ([]byte, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("azureblob: read %s: n must be positive, got %d", key, n)
+	}
+	resp, err := b.container.NewBlobClient(key).DownloadStream(ctx, &azblobblob.DownloadStreamOptions{
+		Range: azblobblob.HTTPRange{Offset: 0, Count: n},
+	})
+	if err != nil {
+		if isInvalidRange(err) {
+			// Azure answers 416 for any range of an empty blob.
+			return []byte{}, nil
+		}
+		return nil, b.wrap("read", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, n))
+	if err != nil {
+		return nil, b.wrap("read", err)
+	}
+	return data, nil
+}
+
+// Put implements blob.Bucket with one Put Blob call (a block blob).
+func (b *Bucket) Put(ctx context.Context, key string, data []byte) error {
+	_, err := b.container.NewBlockBlobClient(key).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), nil)
+	return b.wrap("put", err)
+}
+
+// Delete implements blob.Bucket. Azure answers BlobNotFound for a missing
+// blob, so deleting one is NotFound.
+func (b *Bucket) Delete(ctx context.Context, key string) error {
+	_, err := b.container.NewBlobClient(key).Delete(ctx, nil)
+	return b.wrap("delete", err)
+}
+
+// rawParams returns the values of name in a query string as written
+// (still escaped), for scrubbing them from messages.
+func rawParams(query, name string) []string {
+	var vals []string
+	for _, kv := range strings.Split(query, "&") {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok && v != "" {
+			vals = append(vals, v)
+		}
+	}
+	return vals
+}
