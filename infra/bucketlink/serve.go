@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
@@ -30,6 +33,7 @@ type serveConfig struct {
 	Data           string
 	AllowPrivate   bool
 	AWSS3Endpoint  string
+	AWSSTSEndpoint string
 	AWSAccountID   string
 	VerifyDeadline time.Duration
 	LogLevel       slog.Level
@@ -46,6 +50,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	}
 	fs.BoolVar(&c.AllowPrivate, "allow-private-endpoints", allowDefault, "allow user endpoints on loopback, private and link-local addresses (development only)")
 	fs.StringVar(&c.AWSS3Endpoint, "aws-s3-endpoint", os.Getenv("BUCKETLINK_AWS_S3_ENDPOINT"), "send all aws_s3 traffic to this endpoint (e.g. a local MinIO)")
+	fs.StringVar(&c.AWSSTSEndpoint, "aws-sts-endpoint", os.Getenv("BUCKETLINK_AWS_STS_ENDPOINT"), "send the AssumeRole calls of iam_role configs to this STS endpoint (e.g. a local moto)")
 	fs.StringVar(&c.AWSAccountID, "aws-account-id", envOr("BUCKETLINK_AWS_ACCOUNT_ID", "000000000000"), "account id shown by setup-info")
 	deadline, err := time.ParseDuration(envOr("BUCKETLINK_VERIFY_DEADLINE", "15s"))
 	if err != nil {
@@ -72,6 +77,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// The service's own AWS credentials (the SDK's default chain) are used
+	// for one thing: STS AssumeRole of customers' roles (iam_role configs).
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("AWS configuration (for STS AssumeRole): %w", err)
+	}
+	roles, err := awsrole.NewFromConfig(awsCfg, cfg.AWSSTSEndpoint, awsrole.Options{})
+	if err != nil {
+		return fmt.Errorf("--aws-sts-endpoint: %w", err)
+	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -97,7 +112,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Store:  st,
 		Sealer: sealer,
 		Verifier: &verify.Verifier{
-			Opener:   &s3blob.Opener{HTTPClient: policy.HTTPClient(), AWSEndpoint: cfg.AWSS3Endpoint},
+			Opener: &s3blob.Opener{HTTPClient: policy.HTTPClient(), AWSEndpoint: cfg.AWSS3Endpoint,
+				Roles: roles, Orgs: st},
 			Deadline: cfg.VerifyDeadline,
 		},
 		CursorKey:    sealer.DeriveKey("pagination-cursor"),

@@ -201,8 +201,13 @@ func TestValidationAndBodyErrors(t *testing.T) {
 		t.Errorf("413 body = %s", r.Body)
 	}
 	b := awsBody("acme-datasets", "AKIAIOSFODNN7EXAMPLE", "x", "us-west-2")
+	b["s3_auth_method"], b["s3_role_arn"] = "iam_role", "arn:aws:iam::123456789012:role/bucketlink-access"
+	wantFields(t, e.do("POST", base, admin, b), map[string]string{"s3_access_key_id": "iam_role", "s3_secret_access_key": "iam_role"})
+	b = e.compatBody("acme-datasets", "", "")
+	delete(b, "s3_access_key_id")
+	delete(b, "s3_secret_access_key")
 	b["s3_auth_method"] = "iam_role"
-	wantFields(t, e.do("POST", base, admin, b), map[string]string{"s3_auth_method": "not available yet"})
+	wantFields(t, e.do("POST", base, admin, b), map[string]string{"s3_auth_method": "only for provider aws_s3"})
 }
 
 func TestAuthErrors(t *testing.T) {

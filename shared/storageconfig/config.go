@@ -22,7 +22,8 @@ func (p Provider) IsS3() bool { return p == ProviderAWSS3 || p == ProviderS3Comp
 // S3AuthMethod is how bucketlink authenticates to an S3 bucket.
 type S3AuthMethod string
 
-// Auth methods. Only AccessKey is implemented in this release.
+// Auth methods: an access key pair of the customer's, or (aws_s3 only) an
+// IAM role of the customer's that bucketlink assumes through STS.
 const (
 	AuthAccessKey S3AuthMethod = "access_key"
 	AuthIAMRole   S3AuthMethod = "iam_role"

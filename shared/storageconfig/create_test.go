@@ -49,6 +49,34 @@ func TestParseCreateValid(t *testing.T) {
 	}
 }
 
+// iamRole edits a valid aws_s3 request into a valid iam_role one, then
+// applies edits.
+func iamRole(edits map[string]any) map[string]any {
+	m := map[string]any{"s3_auth_method": "iam_role", "s3_role_arn": "arn:aws:iam::123456789012:role/bucketlink-access",
+		"s3_access_key_id": nil, "s3_secret_access_key": nil}
+	maps.Copy(m, edits)
+	return m
+}
+
+func TestParseCreateIAMRole(t *testing.T) {
+	c, creds, err := ParseCreate(body(t, iamRole(map[string]any{"s3_role_arn": " arn:aws:iam::123456789012:role/data/bucketlink-access "})))
+	if err != nil {
+		t.Fatalf("ParseCreate: %v", err)
+	}
+	if c.S3AuthMethod != AuthIAMRole || c.S3RoleARN != "arn:aws:iam::123456789012:role/data/bucketlink-access" {
+		t.Errorf("config = %+v", c)
+	}
+	if creds != (Credentials{}) {
+		t.Errorf("credentials = %+v, want none", creds)
+	}
+	b, _ := json.Marshal(ToResponse(c))
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	if m["s3_auth_method"] != "iam_role" || m["s3_role_arn"] != c.S3RoleARN {
+		t.Errorf("response auth fields = %v %v", m["s3_auth_method"], m["s3_role_arn"])
+	}
+}
+
 func TestParseCreateS3Compatible(t *testing.T) {
 	c, _, err := ParseCreate(body(t, map[string]any{
 		"provider": "s3_compatible", "s3_endpoint_url": "HTTPS://MinIO.example.com/", "s3_bucket_region": nil,
@@ -98,7 +126,15 @@ func TestParseCreateErrors(t *testing.T) {
 		{"unknown field", body(t, map[string]any{"s3_secret": "x"}), []string{"s3_secret"}, "Unknown field"},
 		{"foreign provider field", body(t, map[string]any{"gc_storage_auth_json_content": "{}"}), []string{"gc_storage_auth_json_content"}, "does not apply"},
 		{"endpoint on aws_s3", body(t, map[string]any{"s3_endpoint_url": "https://x.example.com"}), []string{"s3_endpoint_url"}, "does not apply"},
-		{"iam role not yet", body(t, map[string]any{"s3_auth_method": "iam_role", "s3_role_arn": "arn:aws:iam::123456789012:role/x"}), []string{"s3_auth_method"}, "not available yet"},
+		{"iam role with keys", body(t, map[string]any{"s3_auth_method": "iam_role", "s3_role_arn": "arn:aws:iam::123456789012:role/x"}),
+			[]string{"s3_access_key_id", "s3_secret_access_key"}, "Not used with s3_auth_method \"iam_role\""},
+		{"iam role without arn", body(t, iamRole(map[string]any{"s3_role_arn": nil})), []string{"s3_role_arn"}, "required"},
+		{"iam role blank arn", body(t, iamRole(map[string]any{"s3_role_arn": "  "})), []string{"s3_role_arn"}, "blank"},
+		{"iam role user arn", body(t, iamRole(map[string]any{"s3_role_arn": "arn:aws:iam::123456789012:user/x"})), []string{"s3_role_arn"}, "ARN of an IAM role"},
+		{"iam role on s3_compatible", body(t, map[string]any{"provider": "s3_compatible", "s3_endpoint_url": "https://x.example.com",
+			"s3_auth_method": "iam_role", "s3_role_arn": "arn:aws:iam::123456789012:role/x", "s3_access_key_id": nil, "s3_secret_access_key": nil}),
+			[]string{"s3_auth_method"}, "only for provider aws_s3"},
+		{"unknown auth method", body(t, map[string]any{"s3_auth_method": "sso"}), []string{"s3_auth_method"}, "iam_role"},
 		{"role arn with keys", body(t, map[string]any{"s3_role_arn": "arn:aws:iam::123456789012:role/x"}), []string{"s3_role_arn"}, "iam_role"},
 		{"accelerated with dots", body(t, map[string]any{"s3_bucket_name": "a.b.c", "s3_is_accelerated": true}), []string{"s3_is_accelerated"}, "dots"},
 		{"compatible without endpoint", body(t, map[string]any{"provider": "s3_compatible", "s3_access_key_id": "minio"}), []string{"s3_endpoint_url"}, "required"},
@@ -156,5 +192,32 @@ func TestToResponseNullsForeignFields(t *testing.T) {
 	}
 	if m["s3_endpoint_url"] != "https://x.example.com" || m["s3_use_path_style"] != true {
 		t.Errorf("s3_compatible fields = %v %v", m["s3_endpoint_url"], m["s3_use_path_style"])
+	}
+}
+
+func TestValidRoleARN(t *testing.T) {
+	tests := []struct {
+		name, arn string
+		ok        bool
+	}{
+		{"aws", "arn:aws:iam::123456789012:role/bucketlink", true},
+		{"china", "arn:aws-cn:iam::123456789012:role/bucketlink", true},
+		{"govcloud with path", "arn:aws-us-gov:iam::123456789012:role/service/data/bucketlink+x=y,z.@-_", true},
+		{"other partition", "arn:aws-iso:iam::123456789012:role/bucketlink", false},
+		{"short account", "arn:aws:iam::12345678901:role/bucketlink", false},
+		{"user", "arn:aws:iam::123456789012:user/bucketlink", false},
+		{"no name", "arn:aws:iam::123456789012:role/", false},
+		{"path without name", "arn:aws:iam::123456789012:role/path/", false},
+		{"name too long", "arn:aws:iam::123456789012:role/" + strings.Repeat("r", 65), false},
+		{"space in name", "arn:aws:iam::123456789012:role/my role", false},
+		{"region given", "arn:aws:iam:us-east-1:123456789012:role/x", false},
+		{"sts assumed role", "arn:aws:sts::123456789012:assumed-role/x/y", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ValidRoleARN(tt.arn); got != tt.ok {
+				t.Errorf("ValidRoleARN(%q) = %v, want %v", tt.arn, got, tt.ok)
+			}
+		})
 	}
 }

@@ -57,14 +57,16 @@ func parseS3(errs errcode.FieldErrors, in input, c *Config) Credentials {
 		switch S3AuthMethod(m) {
 		case AuthAccessKey:
 		case AuthIAMRole:
-			errs.Add("s3_auth_method", "IAM role access is not available yet; use \"access_key\" with s3_access_key_id and s3_secret_access_key.")
+			if c.Provider == ProviderAWSS3 {
+				c.S3AuthMethod = AuthIAMRole
+			} else {
+				errs.Add("s3_auth_method", "IAM role access is only for provider aws_s3; use \"access_key\" with s3_access_key_id and s3_secret_access_key.")
+			}
 		default:
 			errs.Add("s3_auth_method", "Use \"access_key\" or \"iam_role\".")
 		}
 	}
-	if _, ok := in.str["s3_role_arn"]; ok && S3AuthMethod(in.str["s3_auth_method"]) != AuthIAMRole {
-		errs.Add("s3_role_arn", "Only used with s3_auth_method \"iam_role\"; remove it.")
-	}
+	c.S3RoleARN = checkRoleARN(errs, in, c.Provider)
 	creds := checkKeys(errs, in, c.Provider)
 
 	switch c.Provider {
@@ -116,11 +118,55 @@ func checkRegion(errs errcode.FieldErrors, c *Config) {
 	}
 }
 
-// checkKeys validates the access key pair; both are required for access_key.
+// checkRoleARN validates s3_role_arn, which iam_role requires and
+// access_key forbids.
+func checkRoleARN(errs errcode.FieldErrors, in input, p Provider) string {
+	arn, has := in.str["s3_role_arn"]
+	arn = strings.TrimSpace(arn)
+	iam := S3AuthMethod(in.str["s3_auth_method"]) == AuthIAMRole
+	switch {
+	case !iam && has:
+		errs.Add("s3_role_arn", "Only used with s3_auth_method \"iam_role\"; remove it.")
+	case !iam || p != ProviderAWSS3:
+		// access_key, or iam_role where it does not apply (reported on
+		// s3_auth_method).
+		return ""
+	case !has:
+		errs.Add("s3_role_arn", "This field is required with s3_auth_method \"iam_role\".")
+	case arn == "":
+		errs.Add("s3_role_arn", "This field may not be blank.")
+	case !ValidRoleARN(arn):
+		errs.Add("s3_role_arn", "Enter the ARN of an IAM role, such as arn:aws:iam::123456789012:role/bucketlink-access.")
+	}
+	return arn
+}
+
+// roleARNRE is an IAM role ARN: partition, 12-digit account, "role/", an
+// optional path and the role name (1 to 64 of [A-Za-z0-9_+=,.@-]).
+var roleARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+
+// ValidRoleARN reports whether arn is an IAM role ARN in a partition
+// bucketlink serves: arn:(aws|aws-cn|aws-us-gov):iam::<12 digits>:role/<path/name>.
+func ValidRoleARN(arn string) bool {
+	return len(arn) <= 2048 && roleARNRE.MatchString(arn)
+}
+
+// checkKeys validates the access key pair; both are required for
+// access_key, and neither may be given with iam_role on aws_s3.
 func checkKeys(errs errcode.FieldErrors, in input, p Provider) Credentials {
 	id, hasID := in.str["s3_access_key_id"]
 	secret, hasSecret := in.str["s3_secret_access_key"]
 	if S3AuthMethod(in.str["s3_auth_method"]) == AuthIAMRole {
+		if p != ProviderAWSS3 {
+			return Credentials{} // reported on s3_auth_method
+		}
+		const notUsed = "Not used with s3_auth_method \"iam_role\": bucketlink uses the role's temporary credentials. Remove it."
+		if hasID {
+			errs.Add("s3_access_key_id", notUsed)
+		}
+		if hasSecret {
+			errs.Add("s3_secret_access_key", notUsed)
+		}
 		return Credentials{}
 	}
 	id = strings.TrimSpace(id)

@@ -21,6 +21,12 @@ const (
 	CodeEndpointBlocked     = "endpoint_blocked"
 	CodeTLSError            = "tls_error"
 	CodeProviderError       = "provider_error"
+	// CodeRoleNotAssumable: STS refused to let bucketlink assume the
+	// config's role (iam_role).
+	CodeRoleNotAssumable = "role_not_assumable"
+	// CodeSTSUnavailable: STS could not be asked for the role's
+	// credentials; not the role's fault.
+	CodeSTSUnavailable = "sts_unavailable"
 )
 
 // The request fields that field errors name.
@@ -30,6 +36,7 @@ const (
 	FieldBucketName      = "s3_bucket_name"
 	FieldBucketRegion    = "s3_bucket_region"
 	FieldEndpointURL     = "s3_endpoint_url"
+	FieldRoleARN         = "s3_role_arn"
 )
 
 // blockedError is implemented by netguard's error for a dial to an address
@@ -37,6 +44,15 @@ const (
 type blockedError interface {
 	error
 	BlockedAddress() string
+}
+
+// roleError is implemented by awsrole's error for a failed AssumeRole of
+// an iam_role config.
+type roleError interface {
+	error
+	// RoleNotAssumable reports that STS refused the role; false means STS
+	// was unavailable.
+	RoleNotAssumable() bool
 }
 
 // providerCoder is implemented by provider API errors (smithy.APIError,

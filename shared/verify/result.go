@@ -90,36 +90,44 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 		blocked blockedError
 		be      *blob.Error
 		open    *openError
+		role    roleError
 	)
 	switch {
 	case errors.Is(err, errMissingCredentials):
 		return missingCredentials(r.creds)
+	case errors.As(err, &role) && role.RoleNotAssumable():
+		return failure{code: CodeRoleNotAssumable, field: FieldRoleARN, msg: msgRoleNotAssumable}
+	case errors.As(err, &role):
+		return failure{code: CodeSTSUnavailable, field: errcode.NonField, msg: msgSTSUnavailable}
 	case errors.As(err, &open):
 		return failure{CodeProviderError, errcode.NonField, "The storage connection could not be set up from this configuration.", "", ""}
 	case errors.As(err, &blocked):
 		return failure{code: CodeEndpointBlocked, field: endpointField,
 			msg: "The storage endpoint resolves to an address that bucketlink is not allowed to connect to."}
 	}
+	iamRole := r.cfg.S3AuthMethod == storageconfig.AuthIAMRole
 	var f failure
-	switch blob.CodeOf(err) {
-	case blob.InvalidAccessKey:
+	switch code := blob.CodeOf(err); {
+	case iamRole && (code == blob.InvalidAccessKey || code == blob.SignatureMismatch):
+		f = failure{code: CodeInvalidAccessKey, field: FieldRoleARN, msg: "AWS S3 did not accept the temporary credentials of the role; test again, and check that the role still exists."}
+	case code == blob.InvalidAccessKey:
 		f = failure{code: CodeInvalidAccessKey, field: FieldAccessKeyID, msg: "The access key ID was not recognised by the storage provider."}
-	case blob.SignatureMismatch:
+	case code == blob.SignatureMismatch:
 		f = failure{code: CodeSignatureMismatch, field: FieldSecretAccessKey, msg: "The secret access key does not match the access key ID."}
-	case blob.NotFound, blob.InvalidBucketName:
+	case code == blob.NotFound || code == blob.InvalidBucketName:
 		f = failure{code: CodeBucketNotFound, field: FieldBucketName, msg: "Bucket not found or access denied."}
-	case blob.AccessDenied:
-		if name == CheckList {
-			f = failure{code: CodeAccessDenied, field: FieldBucketName, msg: "Bucket not found or access denied."}
-		} else {
-			f = failure{code: CodeAccessDenied, field: FieldAccessKeyID, msg: r.permissionMessage(name)}
-		}
-	case blob.WrongRegion:
+	case code == blob.AccessDenied && name == CheckList:
+		f = failure{code: CodeAccessDenied, field: FieldBucketName, msg: "Bucket not found or access denied."}
+	case code == blob.AccessDenied && iamRole:
+		f = failure{code: CodeAccessDenied, field: FieldRoleARN, msg: r.permissionMessage(name)}
+	case code == blob.AccessDenied:
+		f = failure{code: CodeAccessDenied, field: FieldAccessKeyID, msg: r.permissionMessage(name)}
+	case code == blob.WrongRegion:
 		f = failure{code: CodeWrongRegion, field: FieldBucketRegion, msg: "The bucket is in another region than s3_bucket_region."}
 		if errors.As(err, &be) && validRegion(be.Region) {
 			f.msg = fmt.Sprintf("The bucket is in region %s; set s3_bucket_region to %s.", be.Region, be.Region)
 		}
-	case blob.Unreachable, blob.Timeout:
+	case code == blob.Unreachable || code == blob.Timeout:
 		f = failure{code: CodeEndpointUnreachable, field: endpointField,
 			msg: fmt.Sprintf("The storage endpoint could not be reached or did not answer within %s.", v.callTimeout())}
 		if errors.As(err, &be) && be.TLS {
@@ -139,14 +147,18 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 // permissionMessage names the permission check name lacks, on the prefix.
 func (r *run) permissionMessage(name string) string {
 	resource := "arn:aws:s3:::" + r.cfg.S3BucketName + "/" + r.cfg.S3BucketPrefix + "*"
-	can := "These credentials are not allowed"
+	who, are, where := "These credentials", "are", "the IAM or bucket policy"
+	if r.cfg.S3AuthMethod == storageconfig.AuthIAMRole {
+		who, are, where = "The role", "is", "the role's permissions policy or the bucket policy"
+	}
+	can := who + " " + are + " not allowed"
 	switch {
 	case name == CheckDelete && r.write.err == nil:
-		can = "These credentials can write to the bucket but are not allowed"
+		can = who + " can write to the bucket but " + are + " not allowed"
 	case r.list.err == nil:
-		can = "These credentials can list the bucket but are not allowed"
+		can = who + " can list the bucket but " + are + " not allowed"
 	}
-	return fmt.Sprintf("%s %s on %s. Grant it in the IAM or bucket policy.", can, permissions[name], resource)
+	return fmt.Sprintf("%s %s on %s. Grant it in %s.", can, permissions[name], resource, where)
 }
 
 // leftover tells the user about a probe object a failed delete left.
@@ -158,6 +170,15 @@ func (r *run) leftover(f *failure) {
 	f.extraField = errcode.NonField
 	f.extraMsg = "The probe object " + quote(r.probeKey) + " may have been left in the bucket; delete it by hand."
 }
+
+// The messages of a failed AssumeRole. They never echo the external id.
+const (
+	msgRoleNotAssumable = "bucketlink could not assume this role. The likely cause is the role's trust policy: it must " +
+		"allow sts:AssumeRole to bucketlink's AWS account with the condition that sts:ExternalId equals your " +
+		"organization's external ID; GET /api/v1/storage-configs/setup-info/ shows both. Also check that the role ARN is right."
+	msgSTSUnavailable = "bucketlink could not get credentials for the role from AWS STS right now; this is not a " +
+		"problem with the role. Try again in a few minutes."
+)
 
 func missingCredentials(c storageconfig.Credentials) failure {
 	if c.AccessKeyID == "" {

@@ -86,19 +86,25 @@ type run struct {
 	sample                 []blob.Object
 }
 
-// Verify checks that creds can list, read, write and delete under c's
-// bucket and prefix, and returns the outcome of each check. It returns
-// within Deadline (plus a moment) whatever the provider does, and never
+// Verify checks that creds (for an iam_role config: the role's temporary
+// credentials, which the Opener obtains) can list, read, write and delete
+// under c's bucket and prefix, and returns the outcome of each check. It
+// returns within Deadline (plus a moment) whatever the provider does, and never
 // puts a secret into the result.
 func (v *Verifier) Verify(ctx context.Context, c *storageconfig.Config, creds storageconfig.Credentials) Result {
 	ctx, cancel := context.WithTimeout(ctx, v.deadline())
 	defer cancel()
 	r := &run{cfg: c, creds: creds, probeKey: c.S3BucketPrefix + ProbeMarker + uuid.NewString()}
 	switch {
-	case creds.AccessKeyID == "" || creds.SecretAccessKey == "":
+	case c.S3AuthMethod != storageconfig.AuthIAMRole && (creds.AccessKeyID == "" || creds.SecretAccessKey == ""):
 		r.failAll(errMissingCredentials)
 	default:
-		b, err := v.Opener.Open(ctx, c, creds)
+		// Opening an iam_role config calls STS: it gets one call's time.
+		var b blob.Bucket
+		err := v.call(ctx, func(ctx context.Context) (err error) {
+			b, err = v.Opener.Open(ctx, c, creds)
+			return err
+		})
 		if err != nil {
 			if blob.CodeOf(err) == blob.Unknown {
 				err = &openError{err: err}

@@ -63,7 +63,8 @@ func classifyAPI(err error, ae smithy.APIError, signRegion string) (blob.Code, s
 		return blob.NotFound, ""
 	case "AccessDenied", "Forbidden", "AllAccessDisabled":
 		return blob.AccessDenied, ""
-	case "InvalidAccessKeyId":
+	case "InvalidAccessKeyId", "InvalidToken", "ExpiredToken", "TokenRefreshRequired":
+		// The last three: temporary (role) credentials that S3 refused.
 		return blob.InvalidAccessKey, ""
 	case "SignatureDoesNotMatch":
 		return blob.SignatureMismatch, ""

@@ -1,6 +1,8 @@
 // Package s3blob is the blob driver for Amazon S3 and S3-compatible stores,
 // built on aws-sdk-go-v2. It uses only the credentials it is given: it
 // never reads the environment, shared config files or instance metadata.
+// For configs with s3_auth_method "iam_role", those are the temporary
+// credentials of the customer's role, from package awsrole.
 package s3blob
 
 import (
@@ -27,7 +29,7 @@ const DefaultMaxAttempts = 2
 
 // Errors New returns before any network I/O.
 var (
-	ErrNoCredentials = errors.New("s3blob: an access key ID and a secret access key are required")
+	ErrNoCredentials = errors.New("s3blob: credentials are required: an access key ID and a secret access key, or a provider")
 	ErrNoBucket      = errors.New("s3blob: a bucket name is required")
 	ErrNoRegion      = errors.New("s3blob: a region is required")
 	ErrNoHTTPClient  = errors.New("s3blob: an HTTP client is required")
@@ -40,6 +42,9 @@ type Options struct {
 	Region          string
 	AccessKeyID     string
 	SecretAccessKey string
+	// Credentials, when set, replaces AccessKeyID and SecretAccessKey: the
+	// temporary credentials of an assumed role (see awsrole).
+	Credentials aws.CredentialsProvider
 
 	// Endpoint overrides the AWS endpoints (an S3-compatible store, or an
 	// emulator standing in for AWS), e.g. "https://minio.example.com:9000".
@@ -70,7 +75,7 @@ var _ blob.Bucket = (*Bucket)(nil)
 // New returns a Bucket for opts. It checks opts and does no network I/O.
 func New(opts Options) (*Bucket, error) {
 	switch {
-	case opts.AccessKeyID == "" || opts.SecretAccessKey == "":
+	case opts.Credentials == nil && (opts.AccessKeyID == "" || opts.SecretAccessKey == ""):
 		return nil, ErrNoCredentials
 	case opts.Bucket == "":
 		return nil, ErrNoBucket
@@ -87,9 +92,13 @@ func New(opts Options) (*Bucket, error) {
 	// not use them, and a redirect must not lead a request elsewhere.
 	hc := *opts.HTTPClient
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	creds := opts.Credentials
+	if creds == nil {
+		creds = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(opts.AccessKeyID, opts.SecretAccessKey, ""))
+	}
 	o := s3.Options{
 		Region:      opts.Region,
-		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(opts.AccessKeyID, opts.SecretAccessKey, "")),
+		Credentials: creds,
 		HTTPClient:  &hc,
 		Retryer: retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = attempts
