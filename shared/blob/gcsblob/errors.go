@@ -1,0 +1,173 @@
+package gcsblob
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/googleapi"
+
+	"github.com/bucketlink/bucketlink/shared/blob"
+)
+
+// This file is the one place where SDK, OAuth and transport errors become
+// *blob.Error values with portable codes.
+
+// wrap returns nil for nil and otherwise a *blob.Error for op around err.
+func (b *Bucket) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	e := &blob.Error{Op: op, Err: err}
+	e.Code, e.TLS = classify(err)
+	return e
+}
+
+// classify maps err to a portable code; isTLS is set for Unreachable
+// when a TLS handshake or certificate failed. Token-exchange failures come
+// first: the transport returns them wrapped in a *url.Error, which would
+// otherwise look like a network failure.
+func classify(err error) (code blob.Code, isTLS bool) {
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		if c := classifyToken(ae); c != blob.Unknown {
+			return c, false
+		}
+	}
+	if errors.Is(err, storage.ErrBucketNotExist) || errors.Is(err, storage.ErrObjectNotExist) {
+		return blob.NotFound, false
+	}
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		if c := classifyAPI(ge); c != blob.Unknown {
+			return c, false
+		}
+	}
+	switch {
+	case isTLSError(err):
+		return blob.Unreachable, true
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isNetTimeout(err):
+		return blob.Timeout, false
+	case ae == nil && ge == nil && isNetError(err):
+		return blob.Unreachable, false
+	}
+	return blob.Unknown, false
+}
+
+// classifyAPI maps an error answer of the JSON API.
+func classifyAPI(ge *googleapi.Error) blob.Code {
+	switch ge.Code {
+	case http.StatusNotFound:
+		return blob.NotFound
+	case http.StatusUnauthorized:
+		// The token was refused: the key was deleted or the account
+		// disabled after the token was issued, or it is not a valid token.
+		return blob.InvalidAccessKey
+	case http.StatusForbidden:
+		return blob.AccessDenied
+	case http.StatusBadRequest:
+		if hasReason(ge, "invalid") && strings.Contains(strings.ToLower(ge.Message), "bucket name") {
+			return blob.InvalidBucketName
+		}
+	}
+	return blob.Unknown
+}
+
+// isInvalidRange reports the 416 answer to a range of an empty object.
+func isInvalidRange(err error) bool {
+	var ge *googleapi.Error
+	return errors.As(err, &ge) && ge.Code == http.StatusRequestedRangeNotSatisfiable
+}
+
+func hasReason(ge *googleapi.Error, reason string) bool {
+	for _, it := range ge.Errors {
+		if it.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenError is the body of an OAuth 2.0 error answer (RFC 6749 5.2).
+type tokenError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// classifyToken maps a refused token exchange. Google answers a JWT
+// signed with a key it does not (or no longer) have with 400 invalid_grant
+// "Invalid JWT Signature.", and a client_email it does not know with 400
+// invalid_grant "Invalid grant: account not found"; a disabled or deleted
+// account gets invalid_grant or invalid_client. A 5xx is the service's
+// trouble, not the key's.
+func classifyToken(ae *auth.Error) blob.Code {
+	status := 0
+	if ae.Response != nil {
+		status = ae.Response.StatusCode
+	}
+	if status >= 500 {
+		return blob.Unknown
+	}
+	var te tokenError
+	_ = json.Unmarshal(ae.Body, &te) // a non-JSON body leaves te empty
+	desc := strings.ToLower(te.Description)
+	switch te.Error {
+	case "invalid_grant":
+		if strings.Contains(desc, "signature") {
+			return blob.SignatureMismatch
+		}
+		return blob.InvalidAccessKey
+	case "invalid_client", "unauthorized_client":
+		return blob.InvalidAccessKey
+	case "access_denied", "invalid_scope":
+		return blob.AccessDenied
+	}
+	switch status {
+	case http.StatusBadRequest, http.StatusUnauthorized:
+		return blob.InvalidAccessKey
+	case http.StatusForbidden:
+		return blob.AccessDenied
+	}
+	return blob.Unknown
+}
+
+func isTLSError(err error) bool {
+	var (
+		unknownAuthority x509.UnknownAuthorityError
+		hostname         x509.HostnameError
+		invalid          x509.CertificateInvalidError
+		verify           *tls.CertificateVerificationError
+		header           tls.RecordHeaderError
+		alert            tls.AlertError
+	)
+	return errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &alert)
+}
+
+func isNetTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isNetError reports failures to reach the endpoint at all: DNS, connect,
+// reset, a blocked address (netguard's errors come wrapped in a
+// *net.OpError or *url.Error) or a connection closed mid-answer.
+func isNetError(err error) bool {
+	var (
+		op  *net.OpError
+		dns *net.DNSError
+		ue  *url.Error
+		ne  net.Error
+	)
+	return errors.As(err, &op) || errors.As(err, &dns) || errors.As(err, &ue) || errors.As(err, &ne) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
