@@ -93,5 +93,6 @@ type Identities interface {
 type Store interface {
 	Configs
 	Identities
+	Verifications
 	Close() error
 }

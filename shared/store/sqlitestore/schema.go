@@ -69,6 +69,31 @@ CREATE TABLE configs (
 -- Listing an org newest first is a range scan of this index.
 CREATE INDEX configs_org_created ON configs (org_id, created_at DESC, uid DESC);
 `,
+	// 2: verification records (see verifications.go). No foreign key to
+	// orgs: a record is short-lived and swept, and the DynamoDB store does
+	// not check either.
+	`
+CREATE TABLE verifications (
+	key          TEXT    PRIMARY KEY,
+	org_id       INTEGER NOT NULL,
+	state        TEXT    NOT NULL,
+	status_since INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL,
+	deadline     INTEGER NOT NULL,
+	lease_owner  TEXT    NOT NULL,
+	lease_until  INTEGER,
+	request      TEXT    NOT NULL,
+	sealed       BLOB,
+	events       TEXT    NOT NULL,
+	result       TEXT    NOT NULL,
+	version      INTEGER NOT NULL,
+	expires_at   INTEGER NOT NULL,
+	created_at   INTEGER NOT NULL
+) STRICT;
+
+-- The sweep deletes a range of this index.
+CREATE INDEX verifications_expires ON verifications (expires_at);
+`,
 }
 
 // migrate brings the schema of db up to date in one IMMEDIATE transaction,
