@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/bucketlink/bucketlink/shared/awsrole"
+	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
@@ -37,6 +39,13 @@ type serveConfig struct {
 	AWSAccountID   string
 	VerifyDeadline time.Duration
 	LogLevel       slog.Level
+
+	// Provider endpoint overrides: operator settings for emulators in
+	// tests and development, never request fields (see anyblob.Opener).
+	GCSEndpoint       string
+	GCSHMACEndpoint   string
+	GCSHMACRegion     string
+	AzureBlobEndpoint string
 }
 
 func parseServeConfig(args []string) (serveConfig, error) {
@@ -51,6 +60,10 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	fs.BoolVar(&c.AllowPrivate, "allow-private-endpoints", allowDefault, "allow user endpoints on loopback, private and link-local addresses (development only)")
 	fs.StringVar(&c.AWSS3Endpoint, "aws-s3-endpoint", os.Getenv("BUCKETLINK_AWS_S3_ENDPOINT"), "send all aws_s3 traffic to this endpoint (e.g. a local MinIO)")
 	fs.StringVar(&c.AWSSTSEndpoint, "aws-sts-endpoint", os.Getenv("BUCKETLINK_AWS_STS_ENDPOINT"), "send the AssumeRole calls of iam_role configs to this STS endpoint (e.g. a local moto)")
+	fs.StringVar(&c.GCSEndpoint, "gcs-endpoint", os.Getenv("BUCKETLINK_GCS_ENDPOINT"), "EMULATOR ONLY: send the JSON API traffic of gc_storage service-account configs, unauthenticated, to this endpoint (e.g. fake-gcs-server)")
+	fs.StringVar(&c.GCSHMACEndpoint, "gcs-hmac-endpoint", os.Getenv("BUCKETLINK_GCS_HMAC_ENDPOINT"), "send the traffic of gc_storage HMAC configs to this S3-compatible endpoint instead of "+anyblob.GoogleHMACEndpoint+" (e.g. a local MinIO)")
+	fs.StringVar(&c.GCSHMACRegion, "gcs-hmac-region", envOr("BUCKETLINK_GCS_HMAC_REGION", anyblob.GoogleHMACRegion), "region gc_storage HMAC requests are signed for (MinIO: us-east-1)")
+	fs.StringVar(&c.AzureBlobEndpoint, "azure-blob-endpoint", os.Getenv("BUCKETLINK_AZURE_BLOB_ENDPOINT"), "EMULATOR ONLY: send the traffic of azure_blob configs without azure_endpoint_url to {this}/{account}/ (e.g. Azurite)")
 	fs.StringVar(&c.AWSAccountID, "aws-account-id", envOr("BUCKETLINK_AWS_ACCOUNT_ID", "000000000000"), "account id shown by setup-info")
 	deadline, err := time.ParseDuration(envOr("BUCKETLINK_VERIFY_DEADLINE", "15s"))
 	if err != nil {
@@ -66,6 +79,16 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	}
 	if c.VerifyDeadline <= 0 {
 		return c, fmt.Errorf("--verify-deadline must be positive")
+	}
+	for _, o := range []struct{ flag, value string }{
+		{"--gcs-endpoint", c.GCSEndpoint}, {"--gcs-hmac-endpoint", c.GCSHMACEndpoint}, {"--azure-blob-endpoint", c.AzureBlobEndpoint},
+	} {
+		if u, err := url.Parse(o.value); o.value != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			return c, fmt.Errorf("%s must be an absolute http or https URL", o.flag)
+		}
+	}
+	if c.GCSHMACRegion == "" {
+		return c, fmt.Errorf("--gcs-hmac-region must not be empty")
 	}
 	return c, nil
 }
@@ -112,8 +135,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Store:  st,
 		Sealer: sealer,
 		Verifier: &verify.Verifier{
-			Opener: &s3blob.Opener{HTTPClient: policy.HTTPClient(), AWSEndpoint: cfg.AWSS3Endpoint,
-				Roles: roles, Orgs: st},
+			// Every provider's driver, over one SSRF-safe client.
+			Opener: &anyblob.Opener{
+				HTTPClient:        policy.HTTPClient(),
+				S3:                &s3blob.Opener{AWSEndpoint: cfg.AWSS3Endpoint, Roles: roles, Orgs: st},
+				GCSEndpoint:       cfg.GCSEndpoint,
+				GCSHMACEndpoint:   cfg.GCSHMACEndpoint,
+				GCSHMACRegion:     cfg.GCSHMACRegion,
+				AzureBlobEndpoint: cfg.AzureBlobEndpoint,
+			},
 			Deadline: cfg.VerifyDeadline,
 		},
 		CursorKey:    sealer.DeriveKey("pagination-cursor"),
@@ -134,6 +164,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("data", cfg.Data),
 		slog.Bool("allow_private_endpoints", cfg.AllowPrivate))
+	if cfg.GCSEndpoint != "" || cfg.AzureBlobEndpoint != "" {
+		log.Warn("emulator endpoints set: gc_storage and azure_blob traffic does not go to Google and Azure",
+			slog.String("gcs_endpoint", cfg.GCSEndpoint), slog.String("azure_blob_endpoint", cfg.AzureBlobEndpoint))
+	}
 	fmt.Fprintf(stdout, "bucketlink listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

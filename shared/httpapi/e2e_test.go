@@ -189,8 +189,8 @@ func TestCreateFailuresStoreNothing(t *testing.T) {
 func TestValidationAndBodyErrors(t *testing.T) {
 	e := newEnv(t, 3*time.Second)
 	admin := e.keys["acme/admin"]
-	wantFields(t, e.do("POST", base, admin, map[string]any{"provider": "azure_blob", "s3_bucket_name": "A"}),
-		map[string]string{"provider": "Unsupported provider: azure_blob", "name": "required"})
+	wantFields(t, e.do("POST", base, admin, map[string]any{"provider": "dropbox", "s3_bucket_name": "A"}),
+		map[string]string{"provider": "Unsupported provider: dropbox", "name": "required"})
 	wantFields(t, e.do("POST", base, admin, awsBody("Bad_Bucket", "AKIAIOSFODNN7EXAMPLE", "x", "mars-1")),
 		map[string]string{"s3_bucket_name": "", "s3_bucket_region": "us-west-2"})
 	wantFields(t, e.do("POST", base, admin, `{"name": `), map[string]string{errcode.NonField: "Malformed JSON"})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
+	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity"
@@ -55,11 +56,15 @@ func (syncWriter) Write(p []byte) (int, error) {
 	return leaks.transcript.Write(p)
 }
 
-// env is one running API: real SQLite store, real local sealer, real S3
-// driver against the package's MinIO, behind an httptest server.
+// env is one running API: real SQLite store, real local sealer, the real
+// drivers of every provider (aws_s3 and gc_storage HMAC keys against the
+// package's MinIO, gc_storage service-account keys against its
+// fake-gcs-server, azure_blob wherever azure_endpoint_url points, e.g.
+// Azurite), behind an httptest server.
 type env struct {
 	t       testing.TB
 	minio   *testenv.MinIO
+	gcs     *testenv.FakeGCS
 	store   *sqlitestore.Store
 	srv     *httptest.Server
 	orgs    map[string]*identity.Org
@@ -81,12 +86,21 @@ func newEnv(t testing.TB, deadline time.Duration) *env {
 		t.Fatal(err)
 	}
 	m := testenv.SharedMinIO(t)
-	e := &env{t: t, minio: m, store: st, orgs: map[string]*identity.Org{}, keys: map[string]string{}, account: "123456789012"}
+	g := testenv.SharedFakeGCS(t)
+	e := &env{t: t, minio: m, gcs: g, store: st, orgs: map[string]*identity.Org{}, keys: map[string]string{}, account: "123456789012"}
 	api := &httpapi.Server{
 		Store:  st,
 		Sealer: sealer,
 		Verifier: &verify.Verifier{
-			Opener:   &s3blob.Opener{HTTPClient: netguard.Policy{AllowPrivate: true}.HTTPClient(), AWSEndpoint: m.Endpoint},
+			// The operator settings of a test deployment: every provider's
+			// traffic goes to its local server.
+			Opener: &anyblob.Opener{
+				HTTPClient:      netguard.Policy{AllowPrivate: true}.HTTPClient(),
+				S3:              &s3blob.Opener{AWSEndpoint: m.Endpoint},
+				GCSEndpoint:     g.Endpoint,
+				GCSHMACEndpoint: m.Endpoint,
+				GCSHMACRegion:   m.Region,
+			},
 			Deadline: deadline,
 		},
 		CursorKey:    sealer.DeriveKey("pagination-cursor"),

@@ -38,6 +38,15 @@ var createFields = map[string]fieldKind{
 	"gc_storage_bucket_name":       kindString,
 	"gc_storage_prefix":            kindString,
 	"gc_storage_auth_json_content": kindString,
+	"gc_storage_auth_method":       kindString,
+	"gc_storage_hmac_access_id":    kindString,
+	"gc_storage_hmac_secret":       kindString,
+	"azure_account_name":           kindString,
+	"azure_container_name":         kindString,
+	"azure_prefix":                 kindString,
+	"azure_account_key":            kindString,
+	"azure_sas_token":              kindString,
+	"azure_endpoint_url":           kindString,
 }
 
 // fieldsOf lists which fields apply to each provider (besides name and provider).
@@ -47,6 +56,10 @@ var fieldsOf = map[Provider][]string{
 		"s3_auth_method", "s3_role_arn"},
 	ProviderS3Compatible: {"s3_bucket_name", "s3_bucket_region", "s3_bucket_prefix", "s3_access_key_id",
 		"s3_secret_access_key", "s3_auth_method", "s3_role_arn", "s3_endpoint_url", "s3_use_path_style"},
+	ProviderGCStorage: {"gc_storage_bucket_name", "gc_storage_prefix", "gc_storage_auth_json_content",
+		"gc_storage_auth_method", "gc_storage_hmac_access_id", "gc_storage_hmac_secret"},
+	ProviderAzureBlob: {"azure_account_name", "azure_container_name", "azure_prefix", "azure_account_key",
+		"azure_sas_token", "azure_endpoint_url"},
 }
 
 // input is a decoded request body: present fields only, nulls dropped.
@@ -148,14 +161,21 @@ func ParseCreate(body []byte) (*Config, Credentials, error) {
 		c.Provider = Provider(p)
 		rejectForeign(errs, in, c.Provider)
 	}
-	if c.Provider.IsS3() {
-		creds := parseS3(errs, in, c)
-		if err := errs.Err(); err != nil {
-			return nil, Credentials{}, err
-		}
-		return c, creds, nil
+	var creds Credentials
+	switch {
+	case c.Provider.IsS3():
+		creds = parseS3(errs, in, c)
+	case c.Provider == ProviderGCStorage:
+		creds = parseGCS(errs, in, c)
+	case c.Provider == ProviderAzureBlob:
+		creds = parseAzure(errs, in, c)
+	default:
+		return nil, Credentials{}, errs
 	}
-	return nil, Credentials{}, errs
+	if err := errs.Err(); err != nil {
+		return nil, Credentials{}, err
+	}
+	return c, creds, nil
 }
 
 // rejectForeign answers 400 on any field that does not apply to the

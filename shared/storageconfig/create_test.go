@@ -107,7 +107,7 @@ func TestParseCreateErrors(t *testing.T) {
 		{"missing everything", []byte(`{}`), []string{"name", "provider"}, "required"},
 		{"missing s3 fields", body(t, map[string]any{"s3_bucket_name": nil, "s3_bucket_region": nil, "s3_access_key_id": nil, "s3_secret_access_key": nil}),
 			[]string{"s3_access_key_id", "s3_bucket_name", "s3_bucket_region", "s3_secret_access_key"}, "required"},
-		{"unsupported provider", body(t, map[string]any{"provider": "azure_blob"}), []string{"provider"}, "Unsupported provider: azure_blob"},
+		{"unsupported provider", body(t, map[string]any{"provider": "dropbox"}), []string{"provider"}, "Unsupported provider: dropbox"},
 		{"bucket too short and upper case", body(t, map[string]any{"s3_bucket_name": "AB"}), []string{"s3_bucket_name"}, "between 3 and 63"},
 		{"bucket as IP", body(t, map[string]any{"s3_bucket_name": "192.168.5.4"}), []string{"s3_bucket_name"}, "IP address"},
 		{"bucket double dot", body(t, map[string]any{"s3_bucket_name": "a..b"}), []string{"s3_bucket_name"}, "adjacent"},
@@ -180,7 +180,8 @@ func TestToResponseNullsForeignFields(t *testing.T) {
 	b, _ := json.Marshal(ToResponse(c))
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
-	for _, f := range []string{"s3_is_accelerated", "gc_storage_bucket_name", "gc_storage_prefix", "last_verified_at", "s3_cloudfront_domain", "s3_role_arn"} {
+	for _, f := range []string{"s3_is_accelerated", "gc_storage_bucket_name", "gc_storage_prefix", "last_verified_at", "s3_cloudfront_domain", "s3_role_arn",
+		"gc_storage_auth_method", "azure_account_name", "azure_container_name", "azure_prefix", "azure_endpoint_url"} {
 		if v, ok := m[f]; !ok || v != nil {
 			t.Errorf("%s = %v (present %v), want null", f, v, ok)
 		}

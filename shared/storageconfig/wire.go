@@ -33,6 +33,13 @@ type Response struct {
 	S3UsePathStyle          *bool   `json:"s3_use_path_style"`
 	S3CloudfrontDomain      *string `json:"s3_cloudfront_domain"`
 	S3CloudfrontPublicKeyID *string `json:"s3_cloudfront_public_key_id"`
+	GCStorageAuthMethod     *string `json:"gc_storage_auth_method"`
+	AzureAccountName        *string `json:"azure_account_name"`
+	AzureContainerName      *string `json:"azure_container_name"`
+	AzurePrefix             *string `json:"azure_prefix"`
+	// AzureEndpointURL is the effective endpoint: the one given, or
+	// https://{account}.blob.core.windows.net/.
+	AzureEndpointURL *string `json:"azure_endpoint_url"`
 }
 
 // ToResponse renders c in the documented shape.
@@ -63,6 +70,15 @@ func ToResponse(c *Config) Response {
 	case ProviderS3Compatible:
 		r.S3EndpointURL = ptr(c.S3EndpointURL)
 		r.S3UsePathStyle = ptr(c.S3UsePathStyle)
+	case ProviderGCStorage:
+		r.GCStorageBucketName = ptr(c.GCStorageBucketName)
+		r.GCStoragePrefix = optional(c.GCStoragePrefix)
+		r.GCStorageAuthMethod = ptr(string(c.GCStorageAuthMethod))
+	case ProviderAzureBlob:
+		r.AzureAccountName = ptr(c.AzureAccountName)
+		r.AzureContainerName = ptr(c.AzureContainerName)
+		r.AzurePrefix = optional(c.AzurePrefix)
+		r.AzureEndpointURL = ptr(c.AzureEndpointURL)
 	}
 	return r
 }

@@ -8,16 +8,10 @@ import (
 	"strings"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
-
-// permissions names the permission each object check needs.
-var permissions = map[string]string{
-	CheckRead:   "s3:GetObject",
-	CheckWrite:  "s3:PutObject",
-	CheckDelete: "s3:DeleteObject",
-}
 
 // failure is how one failed check is reported.
 type failure struct {
@@ -43,6 +37,8 @@ func (v *Verifier) result(r *run) Result {
 		switch {
 		case c.o.skippedFor != "":
 			check.Code, check.Message = CodeSkipped, "Skipped because the "+c.o.skippedFor+" check failed."
+		case c.o.notRun != "":
+			check.Code, check.Message = CodeSkipped, c.o.notRun
 		case c.o.skipped:
 			check.OK, check.Code, check.Message = true, CodeSkipped, c.o.note
 		case c.o.err == nil:
@@ -50,7 +46,9 @@ func (v *Verifier) result(r *run) Result {
 		default:
 			f := v.describe(r, c.name, c.o.err)
 			check.Code, check.Message = f.code, f.msg
-			sameCause := f.code == CodeBucketNotFound || f.code == CodeAccessDenied
+			// A credential problem found without connecting (a SAS token
+			// lacking a permission) is each check's own.
+			sameCause := (f.code == CodeBucketNotFound || f.code == CodeAccessDenied) && !isLocal(c.o.err)
 			if c.name == CheckList {
 				bucketFailed = sameCause
 			}
@@ -82,19 +80,19 @@ func addOnce(fe errcode.FieldErrors, field, msg string) {
 // describe turns the error of check name into a code, a field and a
 // message that says what to fix.
 func (v *Verifier) describe(r *run, name string, err error) failure {
-	endpointField := errcode.NonField
-	if r.cfg.Provider == storageconfig.ProviderS3Compatible {
-		endpointField = FieldEndpointURL
-	}
+	p := profileOf(r.cfg, r.creds)
 	var (
 		blocked blockedError
 		be      *blob.Error
 		open    *openError
 		role    roleError
+		sas     *azureblob.SASProblem
 	)
 	switch {
 	case errors.Is(err, errMissingCredentials):
-		return missingCredentials(r.creds)
+		return missingCredentials(r.cfg, r.creds)
+	case errors.As(err, &sas):
+		return sasFailure(name, sas)
 	case errors.As(err, &role) && role.RoleNotAssumable():
 		return failure{code: CodeRoleNotAssumable, field: FieldRoleARN, msg: msgRoleNotAssumable}
 	case errors.As(err, &role):
@@ -102,36 +100,36 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 	case errors.As(err, &open):
 		return failure{CodeProviderError, errcode.NonField, "The storage connection could not be set up from this configuration.", "", ""}
 	case errors.As(err, &blocked):
-		return failure{code: CodeEndpointBlocked, field: endpointField,
+		return failure{code: CodeEndpointBlocked, field: p.endpoint,
 			msg: "The storage endpoint resolves to an address that bucketlink is not allowed to connect to."}
 	}
-	iamRole := r.cfg.S3AuthMethod == storageconfig.AuthIAMRole
+	iamRole := r.cfg.Provider.IsS3() && r.cfg.S3AuthMethod == storageconfig.AuthIAMRole
 	var f failure
 	switch code := blob.CodeOf(err); {
 	case iamRole && (code == blob.InvalidAccessKey || code == blob.SignatureMismatch):
 		f = failure{code: CodeInvalidAccessKey, field: FieldRoleARN, msg: "AWS S3 did not accept the temporary credentials of the role; test again, and check that the role still exists."}
 	case code == blob.InvalidAccessKey:
-		f = failure{code: CodeInvalidAccessKey, field: FieldAccessKeyID, msg: "The access key ID was not recognised by the storage provider."}
+		f = failure{code: CodeInvalidAccessKey, field: p.keyID, msg: p.msgInvalidKey}
 	case code == blob.SignatureMismatch:
-		f = failure{code: CodeSignatureMismatch, field: FieldSecretAccessKey, msg: "The secret access key does not match the access key ID."}
+		f = failure{code: CodeSignatureMismatch, field: p.secret, msg: p.msgBadSecret}
 	case code == blob.NotFound || code == blob.InvalidBucketName:
-		f = failure{code: CodeBucketNotFound, field: FieldBucketName, msg: "Bucket not found or access denied."}
+		f = failure{code: CodeBucketNotFound, field: p.bucket, msg: p.msgBucket}
 	case code == blob.AccessDenied && name == CheckList:
-		f = failure{code: CodeAccessDenied, field: FieldBucketName, msg: "Bucket not found or access denied."}
-	case code == blob.AccessDenied && iamRole:
-		f = failure{code: CodeAccessDenied, field: FieldRoleARN, msg: r.permissionMessage(name)}
+		f = failure{code: CodeAccessDenied, field: p.bucket, msg: p.msgBucket}
 	case code == blob.AccessDenied:
-		f = failure{code: CodeAccessDenied, field: FieldAccessKeyID, msg: r.permissionMessage(name)}
+		f = failure{code: CodeAccessDenied, field: p.denied, msg: r.permissionMessage(p, name)}
+	case code == blob.WrongRegion && p.region == "":
+		f = failure{code: CodeWrongRegion, field: errcode.NonField, msg: "The storage provider says the bucket is in another region."}
 	case code == blob.WrongRegion:
-		f = failure{code: CodeWrongRegion, field: FieldBucketRegion, msg: "The bucket is in another region than s3_bucket_region."}
+		f = failure{code: CodeWrongRegion, field: p.region, msg: "The bucket is in another region than s3_bucket_region."}
 		if errors.As(err, &be) && validRegion(be.Region) {
 			f.msg = fmt.Sprintf("The bucket is in region %s; set s3_bucket_region to %s.", be.Region, be.Region)
 		}
 	case code == blob.Unreachable || code == blob.Timeout:
-		f = failure{code: CodeEndpointUnreachable, field: endpointField,
+		f = failure{code: CodeEndpointUnreachable, field: p.endpoint,
 			msg: fmt.Sprintf("The storage endpoint could not be reached or did not answer within %s.", v.callTimeout())}
 		if errors.As(err, &be) && be.TLS {
-			f = failure{code: CodeTLSError, field: endpointField,
+			f = failure{code: CodeTLSError, field: p.endpoint,
 				msg: "A secure (TLS) connection to the storage endpoint failed: its certificate is not trusted or the handshake failed."}
 		}
 	default:
@@ -145,30 +143,25 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 }
 
 // permissionMessage names the permission check name lacks, on the prefix.
-func (r *run) permissionMessage(name string) string {
-	resource := "arn:aws:s3:::" + r.cfg.S3BucketName + "/" + r.cfg.S3BucketPrefix + "*"
-	who, are, where := "These credentials", "are", "the IAM or bucket policy"
-	if r.cfg.S3AuthMethod == storageconfig.AuthIAMRole {
-		who, are, where = "The role", "is", "the role's permissions policy or the bucket policy"
-	}
-	can := who + " " + are + " not allowed"
+func (r *run) permissionMessage(p profile, name string) string {
+	can := p.who + " " + p.are + " not allowed"
 	switch {
 	case name == CheckDelete && r.write.err == nil:
-		can = who + " can write to the bucket but " + are + " not allowed"
+		can = p.who + " can write to the " + p.bucketWord + " but " + p.are + " not allowed"
 	case r.list.err == nil:
-		can = who + " can list the bucket but " + are + " not allowed"
+		can = p.who + " can list the " + p.bucketWord + " but " + p.are + " not allowed"
 	}
-	return fmt.Sprintf("%s %s on %s. Grant it in %s.", can, permissions[name], resource, where)
+	return fmt.Sprintf("%s %s on %s. %s", can, p.perms[name], p.resource, p.grant)
 }
 
 // leftover tells the user about a probe object a failed delete left.
 func (r *run) leftover(f *failure) {
 	if f.code == CodeAccessDenied {
-		f.msg += " The probe object " + quote(r.probeKey) + " was left in the bucket; delete it by hand."
+		f.msg += " The probe object " + quote(r.probeKey) + " was left in the " + profileOf(r.cfg, r.creds).bucketWord + "; delete it by hand."
 		return
 	}
 	f.extraField = errcode.NonField
-	f.extraMsg = "The probe object " + quote(r.probeKey) + " may have been left in the bucket; delete it by hand."
+	f.extraMsg = "The probe object " + quote(r.probeKey) + " may have been left in the " + profileOf(r.cfg, r.creds).bucketWord + "; delete it by hand."
 }
 
 // The messages of a failed AssumeRole. They never echo the external id.
@@ -180,15 +173,31 @@ const (
 		"problem with the role. Try again in a few minutes."
 )
 
-func missingCredentials(c storageconfig.Credentials) failure {
+// missingCredentials reports credentials with a missing part, on the
+// fields of c's provider.
+func missingCredentials(c *storageconfig.Config, creds storageconfig.Credentials) failure {
+	switch {
+	case c.Provider == storageconfig.ProviderGCStorage && c.GCStorageAuthMethod != storageconfig.GCSAuthHMAC:
+		return failure{code: CodeInvalidAccessKey, field: FieldGCSServiceAccount, msg: "A service account JSON key is required."}
+	case c.Provider == storageconfig.ProviderGCStorage:
+		return missingPair(creds, FieldGCSHMACAccessID, "An HMAC access ID is required.", FieldGCSHMACSecret, "An HMAC secret is required.")
+	case c.Provider == storageconfig.ProviderAzureBlob:
+		return failure{code: CodeInvalidAccessKey, field: FieldAzureAccountKey, msg: "An account key (or a SAS token) is required.",
+			extraField: FieldAzureSASToken, extraMsg: "A SAS token (or an account key) is required."}
+	}
+	return missingPair(creds, FieldAccessKeyID, "An access key ID is required.", FieldSecretAccessKey, "A secret access key is required.")
+}
+
+// missingPair reports a key pair with a missing part.
+func missingPair(c storageconfig.Credentials, idField, idMsg, secretField, secretMsg string) failure {
 	if c.AccessKeyID == "" {
-		f := failure{code: CodeInvalidAccessKey, field: FieldAccessKeyID, msg: "An access key ID is required."}
+		f := failure{code: CodeInvalidAccessKey, field: idField, msg: idMsg}
 		if c.SecretAccessKey == "" {
-			f.extraField, f.extraMsg = FieldSecretAccessKey, "A secret access key is required."
+			f.extraField, f.extraMsg = secretField, secretMsg
 		}
 		return f
 	}
-	return failure{code: CodeSignatureMismatch, field: FieldSecretAccessKey, msg: "A secret access key is required."}
+	return failure{code: CodeSignatureMismatch, field: secretField, msg: secretMsg}
 }
 
 // providerCode returns the provider's error code, reduced to a safe

@@ -72,7 +72,8 @@ func (v *Verifier) callTimeout() time.Duration {
 type outcome struct {
 	err        error
 	skippedFor string
-	skipped    bool // passed without running (nothing to read)
+	skipped    bool   // passed without running (nothing to read)
+	notRun     string // failed without running, for this reason
 	note       string
 }
 
@@ -88,16 +89,21 @@ type run struct {
 
 // Verify checks that creds (for an iam_role config: the role's temporary
 // credentials, which the Opener obtains) can list, read, write and delete
-// under c's bucket and prefix, and returns the outcome of each check. It
-// returns within Deadline (plus a moment) whatever the provider does, and never
-// puts a secret into the result.
+// under c's bucket (or container) and prefix, and returns the outcome of
+// each check, with failures on the request fields of c's provider. It
+// returns within Deadline (plus a moment) whatever the provider does, and
+// never puts a secret into the result. Credentials that cannot serve, as
+// far as they say themselves (a missing part; a SAS token that has expired
+// or lacks a permission), fail without connecting.
 func (v *Verifier) Verify(ctx context.Context, c *storageconfig.Config, creds storageconfig.Credentials) Result {
 	ctx, cancel := context.WithTimeout(ctx, v.deadline())
 	defer cancel()
-	r := &run{cfg: c, creds: creds, probeKey: c.S3BucketPrefix + ProbeMarker + uuid.NewString()}
+	r := &run{cfg: c, creds: creds, probeKey: c.Prefix() + ProbeMarker + uuid.NewString()}
 	switch {
-	case c.S3AuthMethod != storageconfig.AuthIAMRole && (creds.AccessKeyID == "" || creds.SecretAccessKey == ""):
+	case credentialsMissing(c, creds):
 		r.failAll(errMissingCredentials)
+	case r.checkSAS(time.Now()):
+		// Reported without connecting.
 	default:
 		// Opening an iam_role config calls STS: it gets one call's time.
 		var b blob.Bucket
@@ -115,6 +121,20 @@ func (v *Verifier) Verify(ctx context.Context, c *storageconfig.Config, creds st
 		}
 	}
 	return v.result(r)
+}
+
+// credentialsMissing reports credentials of c with a missing part.
+func credentialsMissing(c *storageconfig.Config, creds storageconfig.Credentials) bool {
+	switch c.Provider {
+	case storageconfig.ProviderGCStorage:
+		if c.GCStorageAuthMethod == storageconfig.GCSAuthHMAC {
+			return creds.AccessKeyID == "" || creds.SecretAccessKey == ""
+		}
+		return creds.ServiceAccountJSON == ""
+	case storageconfig.ProviderAzureBlob:
+		return creds.AzureAccountKey == "" && creds.AzureSASToken == ""
+	}
+	return c.S3AuthMethod != storageconfig.AuthIAMRole && (creds.AccessKeyID == "" || creds.SecretAccessKey == "")
 }
 
 // failAll records err as the outcome of the first check of each lane.
@@ -137,7 +157,7 @@ func (v *Verifier) runLanes(ctx context.Context, r *run, b blob.Bucket) {
 	wc := make(chan writeLane, 1)
 	go func() {
 		var l listLane
-		l.list, l.read, l.sample = v.listAndRead(ctx, r.cfg.S3BucketPrefix, b)
+		l.list, l.read, l.sample = v.listAndRead(ctx, r.cfg.Prefix(), b)
 		lc <- l
 	}()
 	go func() {

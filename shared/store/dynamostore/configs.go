@@ -37,6 +37,16 @@ const (
 	attrUpdatedAt        = "updated_at"
 	attrVersion          = "version"
 	attrSealed           = "sealed"
+	// The fields of gc_storage and azure_blob configs: written when set,
+	// absent (read as "") on other configs and on items written before
+	// these providers.
+	attrGCSBucketName  = "gc_storage_bucket_name"
+	attrGCSPrefix      = "gc_storage_prefix"
+	attrGCSAuthMethod  = "gc_storage_auth_method"
+	attrAzureAccount   = "azure_account_name"
+	attrAzureContainer = "azure_container_name"
+	attrAzurePrefix    = "azure_prefix"
+	attrAzureEndpoint  = "azure_endpoint_url"
 )
 
 // configItem returns the whole item of c, with version as its version.
@@ -67,6 +77,15 @@ func configItem(c *storageconfig.Config, version int64) map[string]types.Attribu
 	if len(c.Sealed) > 0 {
 		item[attrSealed] = bin(c.Sealed)
 	}
+	for name, v := range map[string]string{
+		attrGCSBucketName: c.GCStorageBucketName, attrGCSPrefix: c.GCStoragePrefix,
+		attrGCSAuthMethod: string(c.GCStorageAuthMethod), attrAzureAccount: c.AzureAccountName,
+		attrAzureContainer: c.AzureContainerName, attrAzurePrefix: c.AzurePrefix, attrAzureEndpoint: c.AzureEndpointURL,
+	} {
+		if v != "" {
+			item[name] = str(v)
+		}
+	}
 	return item
 }
 
@@ -94,6 +113,13 @@ func decodeConfig(item map[string]types.AttributeValue) (*storageconfig.Config, 
 		UpdatedAt:               r.time(attrUpdatedAt),
 		Version:                 r.num(attrVersion),
 		Sealed:                  r.optionalBytes(attrSealed),
+		GCStorageBucketName:     r.optionalStr(attrGCSBucketName),
+		GCStoragePrefix:         r.optionalStr(attrGCSPrefix),
+		GCStorageAuthMethod:     storageconfig.GCSAuthMethod(r.optionalStr(attrGCSAuthMethod)),
+		AzureAccountName:        r.optionalStr(attrAzureAccount),
+		AzureContainerName:      r.optionalStr(attrAzureContainer),
+		AzurePrefix:             r.optionalStr(attrAzurePrefix),
+		AzureEndpointURL:        r.optionalStr(attrAzureEndpoint),
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("decode config item: %w", r.err)

@@ -18,7 +18,9 @@ const configColumns = `uid, org_id, name, provider,
 	s3_bucket_name, s3_bucket_region, s3_bucket_prefix, s3_is_accelerated,
 	s3_cloudfront_domain, s3_cloudfront_public_key_id, s3_auth_method, s3_role_arn,
 	s3_endpoint_url, s3_use_path_style, is_verified, last_verified_at,
-	created_at, updated_at, version, sealed`
+	created_at, updated_at, version, sealed,
+	gc_storage_bucket_name, gc_storage_prefix, gc_storage_auth_method,
+	azure_account_name, azure_container_name, azure_prefix, azure_endpoint_url`
 
 // The listing queries. Each is a range scan of configs_org_created (see
 // TestListUsesIndex) and fetches one row more than the page to learn More.
@@ -40,7 +42,9 @@ func configArgs(c *storageconfig.Config) []any {
 		c.S3BucketName, c.S3BucketRegion, c.S3BucketPrefix, c.S3IsAccelerated,
 		c.S3CloudfrontDomain, c.S3CloudfrontPublicKeyID, string(c.S3AuthMethod), c.S3RoleARN,
 		c.S3EndpointURL, c.S3UsePathStyle, c.IsVerified, nullMicros(c.LastVerifiedAt),
-		micros(c.CreatedAt), micros(c.UpdatedAt), c.Version, c.Sealed}
+		micros(c.CreatedAt), micros(c.UpdatedAt), c.Version, c.Sealed,
+		c.GCStorageBucketName, c.GCStoragePrefix, string(c.GCStorageAuthMethod),
+		c.AzureAccountName, c.AzureContainerName, c.AzurePrefix, c.AzureEndpointURL}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -50,6 +54,7 @@ func scanConfig(row scanner) (*storageconfig.Config, error) {
 	var (
 		c                    storageconfig.Config
 		provider, auth       string
+		gcsAuth              string
 		lastVerified         sql.NullInt64
 		createdAt, updatedAt int64
 	)
@@ -57,11 +62,14 @@ func scanConfig(row scanner) (*storageconfig.Config, error) {
 		&c.S3BucketName, &c.S3BucketRegion, &c.S3BucketPrefix, &c.S3IsAccelerated,
 		&c.S3CloudfrontDomain, &c.S3CloudfrontPublicKeyID, &auth, &c.S3RoleARN,
 		&c.S3EndpointURL, &c.S3UsePathStyle, &c.IsVerified, &lastVerified,
-		&createdAt, &updatedAt, &c.Version, &c.Sealed)
+		&createdAt, &updatedAt, &c.Version, &c.Sealed,
+		&c.GCStorageBucketName, &c.GCStoragePrefix, &gcsAuth,
+		&c.AzureAccountName, &c.AzureContainerName, &c.AzurePrefix, &c.AzureEndpointURL)
 	if err != nil {
 		return nil, err
 	}
 	c.Provider, c.S3AuthMethod = storageconfig.Provider(provider), storageconfig.S3AuthMethod(auth)
+	c.GCStorageAuthMethod = storageconfig.GCSAuthMethod(gcsAuth)
 	c.LastVerifiedAt = fromNullMicros(lastVerified)
 	c.CreatedAt, c.UpdatedAt = fromMicros(createdAt), fromMicros(updatedAt)
 	return &c, nil
@@ -70,7 +78,7 @@ func scanConfig(row scanner) (*storageconfig.Config, error) {
 // CreateConfig stores c as given.
 func (s *Store) CreateConfig(ctx context.Context, c *storageconfig.Config) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO configs (`+configColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, configArgs(c)...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, configArgs(c)...)
 	if err != nil {
 		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))
 	}
@@ -136,13 +144,17 @@ func (s *Store) UpdateConfig(ctx context.Context, c *storageconfig.Config) error
 		s3_bucket_name = ?, s3_bucket_region = ?, s3_bucket_prefix = ?, s3_is_accelerated = ?,
 		s3_cloudfront_domain = ?, s3_cloudfront_public_key_id = ?, s3_auth_method = ?, s3_role_arn = ?,
 		s3_endpoint_url = ?, s3_use_path_style = ?, is_verified = ?, last_verified_at = ?,
-		created_at = ?, updated_at = ?, version = version + 1, sealed = ?
+		created_at = ?, updated_at = ?, version = version + 1, sealed = ?,
+		gc_storage_bucket_name = ?, gc_storage_prefix = ?, gc_storage_auth_method = ?,
+		azure_account_name = ?, azure_container_name = ?, azure_prefix = ?, azure_endpoint_url = ?
 		WHERE uid = ? AND org_id = ? AND version = ?`,
 		c.Name, string(c.Provider),
 		c.S3BucketName, c.S3BucketRegion, c.S3BucketPrefix, c.S3IsAccelerated,
 		c.S3CloudfrontDomain, c.S3CloudfrontPublicKeyID, string(c.S3AuthMethod), c.S3RoleARN,
 		c.S3EndpointURL, c.S3UsePathStyle, c.IsVerified, nullMicros(c.LastVerifiedAt),
 		micros(c.CreatedAt), micros(c.UpdatedAt), c.Sealed,
+		c.GCStorageBucketName, c.GCStoragePrefix, string(c.GCStorageAuthMethod),
+		c.AzureAccountName, c.AzureContainerName, c.AzurePrefix, c.AzureEndpointURL,
 		c.UID, c.OrgID, c.Version)
 	if err != nil {
 		return fmt.Errorf("update config %s: %w", c.UID, classify(ctx, err))

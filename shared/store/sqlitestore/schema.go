@@ -94,6 +94,16 @@ CREATE TABLE verifications (
 -- The sweep deletes a range of this index.
 CREATE INDEX verifications_expires ON verifications (expires_at);
 `,
+	// 3: the fields of gc_storage and azure_blob configs.
+	`
+ALTER TABLE configs ADD COLUMN gc_storage_bucket_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE configs ADD COLUMN gc_storage_prefix      TEXT NOT NULL DEFAULT '';
+ALTER TABLE configs ADD COLUMN gc_storage_auth_method TEXT NOT NULL DEFAULT '';
+ALTER TABLE configs ADD COLUMN azure_account_name     TEXT NOT NULL DEFAULT '';
+ALTER TABLE configs ADD COLUMN azure_container_name   TEXT NOT NULL DEFAULT '';
+ALTER TABLE configs ADD COLUMN azure_prefix           TEXT NOT NULL DEFAULT '';
+ALTER TABLE configs ADD COLUMN azure_endpoint_url     TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate brings the schema of db up to date in one IMMEDIATE transaction,

@@ -99,6 +99,13 @@ func fullConfig(t *testing.T, orgID int64) *storageconfig.Config {
 	c.S3RoleARN = "arn:aws:iam::123456789012:role/bucketlink"
 	c.S3EndpointURL = "https://minio.example.com:9000"
 	c.S3UsePathStyle = true
+	c.GCStorageBucketName = "acme-gcs"
+	c.GCStoragePrefix = "gcs/raw/"
+	c.GCStorageAuthMethod = storageconfig.GCSAuthHMAC
+	c.AzureAccountName = "acmestorage"
+	c.AzureContainerName = "datasets"
+	c.AzurePrefix = "azure/raw/"
+	c.AzureEndpointURL = "https://acmestorage.blob.core.usgovcloudapi.net/"
 	c.IsVerified = true
 	c.LastVerifiedAt = time.Date(2025, 3, 4, 5, 6, 7, 891234000, zone)
 	c.CreatedAt = time.Date(2025, 1, 2, 3, 4, 5, 123456000, zone)

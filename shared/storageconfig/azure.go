@@ -1,0 +1,128 @@
+package storageconfig
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
+	"github.com/bucketlink/bucketlink/shared/errcode"
+)
+
+// maxAzureCredentialLen bounds an account key or a SAS token.
+const maxAzureCredentialLen = 4096
+
+// parseAzure validates the fields of azure_blob configs.
+func parseAzure(errs errcode.FieldErrors, in input, c *Config) Credentials {
+	account, ok := in.str["azure_account_name"]
+	c.AzureAccountName = account
+	accountOK := false
+	switch err := azureblob.ValidateAccountName(account); {
+	case !ok:
+		errs.Add("azure_account_name", required)
+	case err != nil:
+		errs.Add("azure_account_name", "Invalid storage account name: %s.", ruleDetail(err, azureblob.ErrBadAccountName))
+	default:
+		accountOK = true
+	}
+	container, ok := in.str["azure_container_name"]
+	c.AzureContainerName = container
+	switch err := azureblob.ValidateContainerName(container); {
+	case !ok:
+		errs.Add("azure_container_name", required)
+	case err != nil:
+		errs.Add("azure_container_name", "Invalid container name: %s.", ruleDetail(err, azureblob.ErrBadContainerName))
+	}
+	prefix, msg := NormalizePrefix(in.str["azure_prefix"])
+	if msg != "" {
+		errs.Add("azure_prefix", "%s", msg)
+	}
+	c.AzurePrefix = prefix
+
+	endpoint, msg := normalizeAzureEndpoint(in.str["azure_endpoint_url"])
+	if msg != "" {
+		errs.Add("azure_endpoint_url", "%s", msg)
+	} else if accountOK {
+		c.AzureEndpointURL = azureblob.Endpoint(account, endpoint)
+	}
+	return checkAzureCredentials(errs, in)
+}
+
+// normalizeAzureEndpoint checks the optional azure_endpoint_url: "" means
+// the account's endpoint in Azure's public cloud. Unlike an S3 endpoint it
+// may have a path (Azurite serves accounts at /{account}). Whether its
+// address may be dialled is decided at dial time (package netguard).
+func normalizeAzureEndpoint(raw string) (string, string) {
+	raw = strings.TrimSpace(raw)
+	switch {
+	case raw == "":
+		return "", ""
+	case len(raw) > 2048:
+		return "", "Enter a valid URL such as https://myaccount.blob.core.chinacloudapi.cn/."
+	case !strings.HasPrefix(strings.ToLower(raw), "https://") && !strings.HasPrefix(strings.ToLower(raw), "http://"):
+		return "", "The endpoint must start with https:// (or http://)."
+	case azureblob.ValidateEndpoint(raw) != nil:
+		return "", "Enter the blob endpoint as a URL with a host and no user name, password, query or fragment, such as https://myaccount.blob.core.usgovcloudapi.net/."
+	}
+	return raw, ""
+}
+
+// checkAzureCredentials validates the account key or SAS token: exactly
+// one of the two is required. Messages never quote either.
+func checkAzureCredentials(errs errcode.FieldErrors, in input) Credentials {
+	key, hasKey := in.str["azure_account_key"]
+	token, hasToken := in.str["azure_sas_token"]
+	switch {
+	case !hasKey && !hasToken:
+		const msg = "Give either azure_account_key or azure_sas_token."
+		errs.Add("azure_account_key", msg)
+		errs.Add("azure_sas_token", msg)
+		return Credentials{}
+	case hasKey && hasToken:
+		const msg = "Give either azure_account_key or azure_sas_token, not both."
+		errs.Add("azure_account_key", msg)
+		errs.Add("azure_sas_token", msg)
+		return Credentials{}
+	case hasKey:
+		key = strings.TrimSpace(key)
+		switch {
+		case key == "":
+			errs.Add("azure_account_key", "This field may not be blank.")
+		case len(key) > maxAzureCredentialLen || !validBase64(key):
+			errs.Add("azure_account_key", "An account key is the base64 value the Azure portal shows under Security + networking, Access keys; this value is not valid base64.")
+		}
+		return Credentials{AzureAccountKey: key}
+	}
+	token = strings.TrimPrefix(strings.TrimSpace(token), "?")
+	if len(token) > maxAzureCredentialLen {
+		errs.Add("azure_sas_token", "A SAS token is at most %d characters.", maxAzureCredentialLen)
+		return Credentials{}
+	}
+	if _, err := azureblob.ParseSAS(token); err != nil {
+		errs.Add("azure_sas_token", "%s", sasMessage(err))
+	}
+	return Credentials{AzureSASToken: token}
+}
+
+// sasMessage says what is wrong with a SAS token without quoting it.
+func sasMessage(err error) string {
+	var p *azureblob.SASProblem
+	if errors.As(err, &p) && p.Kind == azureblob.ProblemMalformed && p.Detail != "" {
+		return "The SAS token is malformed: " + p.Detail + ". Give the query string of a SAS URL (sv=...&sig=...), with or without the leading '?'."
+	}
+	return "The SAS token is malformed. Give the query string of a SAS URL (sv=...&sig=...), with or without the leading '?'."
+}
+
+func validBase64(s string) bool {
+	_, err := base64.StdEncoding.DecodeString(s)
+	return err == nil
+}
+
+// ruleDetail returns the part of a validation error after its sentinel's
+// text ("it must be 3 to 24 characters long"), or a generic phrase.
+func ruleDetail(err, sentinel error) string {
+	if d, ok := strings.CutPrefix(err.Error(), sentinel.Error()+": "); ok && d != "" {
+		return d
+	}
+	return "it does not follow Azure's naming rules"
+}

@@ -1,0 +1,107 @@
+package verify
+
+import (
+	"errors"
+	"time"
+
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+)
+
+// accessOf is the SAS access each check needs.
+var accessOf = map[string]azureblob.Access{
+	CheckList:   azureblob.AccessList,
+	CheckRead:   azureblob.AccessRead,
+	CheckWrite:  azureblob.AccessWrite,
+	CheckDelete: azureblob.AccessDelete,
+}
+
+// notRunSAS is the message of a check that was not run because the SAS
+// token cannot serve another.
+const notRunSAS = "Not run: the SAS token cannot serve every check, so bucketlink did not connect."
+
+// checkSAS reads the SAS token of an azure_blob config without connecting
+// and reports, as the outcome of each check, why it cannot serve: an
+// unreadable, expired or not yet valid token, or one scoped to something
+// else than the container's blobs, fails every check; a token lacking a
+// permission fails the checks that need it. It returns false when the token
+// can serve, as far as the token itself says.
+func (r *run) checkSAS(now time.Time) bool {
+	token := r.creds.AzureSASToken
+	if r.cfg.Provider != storageconfig.ProviderAzureBlob || token == "" || r.creds.AzureAccountKey != "" {
+		return false
+	}
+	info, err := azureblob.ParseSAS(token)
+	if err != nil {
+		r.failAll(err)
+		return true
+	}
+	probs := info.Problems(now, azureblob.AccessList, azureblob.AccessRead, azureblob.AccessWrite, azureblob.AccessDelete)
+	if len(probs) == 0 {
+		return false
+	}
+	missing := map[azureblob.Access]error{}
+	for _, p := range probs {
+		var sp *azureblob.SASProblem
+		if !errors.As(p, &sp) || sp.Kind != azureblob.ProblemMissingPermission {
+			r.failAll(p)
+			return true
+		}
+		if len(sp.Permission) == 1 {
+			missing[azureblob.Access(sp.Permission[0])] = p
+		}
+	}
+	for name, o := range map[string]*outcome{CheckList: &r.list, CheckRead: &r.read, CheckWrite: &r.write, CheckDelete: &r.del} {
+		if err := missing[accessOf[name]]; err != nil {
+			*o = outcome{err: err}
+		} else {
+			*o = outcome{notRun: notRunSAS}
+		}
+	}
+	return true
+}
+
+// isLocal reports an error found without connecting to the provider.
+func isLocal(err error) bool {
+	var sp *azureblob.SASProblem
+	return errors.As(err, &sp)
+}
+
+// sasFailure describes a SAS token that cannot serve check name.
+func sasFailure(name string, p *azureblob.SASProblem) failure {
+	f := failure{code: CodeInvalidAccessKey, field: FieldAzureSASToken}
+	switch p.Kind {
+	case azureblob.ProblemExpired:
+		f.msg = "The SAS token has expired (" + p.Detail + "); create a new one."
+	case azureblob.ProblemNotYetValid:
+		f.msg = "The SAS token is not valid yet (" + p.Detail + "); use it from then, or create one that starts now."
+	case azureblob.ProblemWrongScope:
+		f.code = CodeAccessDenied
+		f.msg = "The SAS token does not grant access to the container's blobs: " + p.Detail +
+			". Create a service SAS for the container (sr=c), or an account SAS for blob containers and objects (ss=b, srt=co)."
+	case azureblob.ProblemMissingPermission:
+		f.code = CodeAccessDenied
+		f.msg = "The SAS token lacks the " + permissionName(p.Permission) + ", which the " + name +
+			" check needs. Create a SAS token for the container with the permissions r, w (or c), d and l."
+	default:
+		f.msg = "The SAS token is malformed"
+		if p.Detail != "" {
+			f.msg += ": " + p.Detail
+		}
+		f.msg += "."
+	}
+	return f
+}
+
+// permissionName names a SAS permission: "write permission (w or c)".
+func permissionName(letter string) string {
+	if len(letter) != 1 {
+		return "permission " + quote(letter)
+	}
+	a := azureblob.Access(letter[0])
+	letters := letter
+	if a == azureblob.AccessWrite {
+		letters = "w or c"
+	}
+	return a.String() + " permission (" + letters + ")"
+}
