@@ -1,0 +1,38 @@
+// Command test-storage-config is the Lambda function behind
+// POST /api/v1/storage-configs/{uid}/test/: opens a config's credentials with KMS and re-runs the checks.
+//
+// It is wiring only: the typed configuration from the environment (it
+// exits at once when that is wrong), the SDK clients built once at init,
+// then the same http.Handler as `bucketlink serve`, adapted to API Gateway
+// HTTP API events (payload 2.0). template.yaml routes only this endpoint
+// here and grants only what it uses.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/bucketlink/bucketlink/shared/awsapp"
+)
+
+func main() {
+	ctx := context.Background()
+	cfg, err := awsapp.LoadConfig(os.Getenv)
+	if err != nil {
+		log.Fatalf("test-storage-config: %v", err)
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Fatalf("test-storage-config: aws configuration: %v", err)
+	}
+	app, err := awsapp.New(ctx, cfg, awsCfg, awsapp.Options{})
+	if err != nil {
+		log.Fatalf("test-storage-config: %v", err)
+	}
+	lambda.Start(httpadapter.NewV2(app.Handler()).ProxyWithContext)
+}

@@ -1,0 +1,161 @@
+// Package awsapp wires the storage-configs API for AWS: the DynamoDB store,
+// the KMS sealer, the pagination cursor key from Secrets Manager and the
+// verifier with every provider's driver, built once per process from a typed configuration read from
+// the environment. It returns a plain http.Handler, the same one the local
+// process serves (httpapi.Server), and knows nothing of Lambda or API
+// Gateway: each functions/<name>/main.go loads the SDK configuration,
+// calls New and hands the handler to the Lambda adapter.
+//
+// The service's own AWS credentials reach DynamoDB, KMS, Secrets Manager
+// and, for iam_role configs, STS AssumeRole only. The drivers that check a
+// customer's bucket use the customer's credentials (their keys, or their
+// role's temporary credentials), over the netguard dialer, exactly as in
+// `bucketlink serve`.
+//
+// The pagination cursor key: cursors are HMAC-signed (httpapi), and every
+// instance of the list function must agree on the key. It is derived from
+// a Secrets Manager secret that the template generates at deploy time
+// (64 random alphanumeric characters), read once at init by the functions
+// that need it (NeedCursorKey). The key is thus in no template, environment
+// variable or artifact, and replacing the secret only invalidates
+// outstanding cursors. Functions that never see a cursor get a random key.
+package awsapp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// Environment variables read by LoadConfig. The names shared with
+// `bucketlink serve` mean the same there.
+const (
+	EnvTable          = "BUCKETLINK_TABLE"
+	EnvKMSKeyID       = "BUCKETLINK_KMS_KEY_ID"
+	EnvCursorSecretID = "BUCKETLINK_CURSOR_SECRET_ID"
+	EnvAWSAccountID   = "BUCKETLINK_AWS_ACCOUNT_ID"
+	EnvAllowPrivate   = "BUCKETLINK_ALLOW_PRIVATE_ENDPOINTS"
+	EnvAWSS3Endpoint  = "BUCKETLINK_AWS_S3_ENDPOINT"
+	EnvAWSSTSEndpoint = "BUCKETLINK_AWS_STS_ENDPOINT"
+	EnvVerifyDeadline = "BUCKETLINK_VERIFY_DEADLINE"
+	EnvLogLevel       = "BUCKETLINK_LOG_LEVEL"
+)
+
+// DefaultVerifyDeadline bounds one verification when EnvVerifyDeadline is
+// unset.
+const DefaultVerifyDeadline = 15 * time.Second
+
+// MaxVerifyDeadline is the largest accepted verification deadline: API
+// Gateway's HTTP API answers 503 after 30 seconds whatever the function
+// does, and the function still has to seal and store after verifying.
+const MaxVerifyDeadline = 25 * time.Second
+
+// Need names a setting that only some functions require.
+type Need int
+
+// The optional settings a function can require.
+const (
+	// NeedCursorKey: the function signs or checks pagination cursors (the
+	// list function), so EnvCursorSecretID is required.
+	NeedCursorKey Need = iota + 1
+)
+
+// Config is the typed configuration of one function.
+type Config struct {
+	// Table is the DynamoDB table of the store (EnvTable, required).
+	Table string
+	// KMSKeyID is the KMS key that wraps the credentials' data keys: a key
+	// id, key ARN or alias (EnvKMSKeyID, required).
+	KMSKeyID string
+	// CursorSecretID is the Secrets Manager secret (ARN or name) whose
+	// value keys the HMAC of pagination cursors (EnvCursorSecretID).
+	// Required with NeedCursorKey; when empty, the function gets a random
+	// key of its own, which is right only if it never sees a cursor.
+	CursorSecretID string
+	// AWSAccountID is what setup-info reports (EnvAWSAccountID, required,
+	// 12 digits).
+	AWSAccountID string
+	// AllowPrivate lets user endpoints reach loopback, private and
+	// link-local addresses (EnvAllowPrivate, default false; tests only).
+	AllowPrivate bool
+	// AWSS3Endpoint, when set, sends all aws_s3 traffic there
+	// (EnvAWSS3Endpoint; tests and development only).
+	AWSS3Endpoint string
+	// AWSSTSEndpoint, when set, sends the AssumeRole calls of iam_role
+	// configs there instead of to STS (EnvAWSSTSEndpoint; tests only).
+	AWSSTSEndpoint string
+	// VerifyDeadline bounds one verification (EnvVerifyDeadline, a Go
+	// duration, default DefaultVerifyDeadline, at most MaxVerifyDeadline).
+	// Keep it under the function's timeout minus a few seconds.
+	VerifyDeadline time.Duration
+	// LogLevel is the level of the JSON log on stderr (EnvLogLevel:
+	// debug, info, warn or error; default info).
+	LogLevel slog.Level
+}
+
+var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+
+// LoadConfig reads the configuration from getenv (os.Getenv in main). It
+// checks everything and reports every wrong or missing variable at once,
+// by name; values are never echoed, so nothing secret can leak into the
+// init log.
+func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s %s", name, fmt.Sprintf(format, args...)))
+	}
+	required := func(name string) string {
+		v := getenv(name)
+		if v == "" {
+			bad(name, "is required")
+		}
+		return v
+	}
+	c := Config{
+		Table:          required(EnvTable),
+		KMSKeyID:       required(EnvKMSKeyID),
+		CursorSecretID: getenv(EnvCursorSecretID),
+		AWSAccountID:   required(EnvAWSAccountID),
+		AWSS3Endpoint:  getenv(EnvAWSS3Endpoint),
+		AWSSTSEndpoint: getenv(EnvAWSSTSEndpoint),
+		VerifyDeadline: DefaultVerifyDeadline,
+	}
+	for _, n := range needs {
+		if n == NeedCursorKey && c.CursorSecretID == "" {
+			bad(EnvCursorSecretID, "is required by this function (it signs pagination cursors)")
+		}
+	}
+	if c.AWSAccountID != "" && !accountIDPattern.MatchString(c.AWSAccountID) {
+		bad(EnvAWSAccountID, "must be a 12-digit AWS account id")
+	}
+	if v := getenv(EnvAllowPrivate); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad(EnvAllowPrivate, "must be true or false")
+		}
+		c.AllowPrivate = b
+	}
+	if v := getenv(EnvVerifyDeadline); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad(EnvVerifyDeadline, "must be a duration such as 15s")
+		case d <= 0 || d > MaxVerifyDeadline:
+			bad(EnvVerifyDeadline, "must be positive and at most %s", MaxVerifyDeadline)
+		default:
+			c.VerifyDeadline = d
+		}
+	}
+	if v := getenv(EnvLogLevel); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			bad(EnvLogLevel, "must be debug, info, warn or error")
+		}
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("awsapp: configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
