@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 )
 
@@ -17,21 +17,21 @@ func parseAzure(errs errcode.FieldErrors, in input, c *Config) Credentials {
 	account, ok := in.str["azure_account_name"]
 	c.AzureAccountName = account
 	accountOK := false
-	switch err := azureblob.ValidateAccountName(account); {
+	switch err := azrules.ValidateAccountName(account); {
 	case !ok:
 		errs.Add("azure_account_name", required)
 	case err != nil:
-		errs.Add("azure_account_name", "Invalid storage account name: %s.", ruleDetail(err, azureblob.ErrBadAccountName))
+		errs.Add("azure_account_name", "Invalid storage account name: %s.", ruleDetail(err, azrules.ErrBadAccountName))
 	default:
 		accountOK = true
 	}
 	container, ok := in.str["azure_container_name"]
 	c.AzureContainerName = container
-	switch err := azureblob.ValidateContainerName(container); {
+	switch err := azrules.ValidateContainerName(container); {
 	case !ok:
 		errs.Add("azure_container_name", required)
 	case err != nil:
-		errs.Add("azure_container_name", "Invalid container name: %s.", ruleDetail(err, azureblob.ErrBadContainerName))
+		errs.Add("azure_container_name", "Invalid container name: %s.", ruleDetail(err, azrules.ErrBadContainerName))
 	}
 	prefix, msg := NormalizePrefix(in.str["azure_prefix"])
 	if msg != "" {
@@ -43,7 +43,7 @@ func parseAzure(errs errcode.FieldErrors, in input, c *Config) Credentials {
 	if msg != "" {
 		errs.Add("azure_endpoint_url", "%s", msg)
 	} else if accountOK {
-		c.AzureEndpointURL = azureblob.Endpoint(account, endpoint)
+		c.AzureEndpointURL = azrules.Endpoint(account, endpoint)
 	}
 	return checkAzureCredentials(errs, in)
 }
@@ -61,7 +61,7 @@ func normalizeAzureEndpoint(raw string) (string, string) {
 		return "", "Enter a valid URL such as https://myaccount.blob.core.chinacloudapi.cn/."
 	case !strings.HasPrefix(strings.ToLower(raw), "https://") && !strings.HasPrefix(strings.ToLower(raw), "http://"):
 		return "", "The endpoint must start with https:// (or http://)."
-	case azureblob.ValidateEndpoint(raw) != nil:
+	case azrules.ValidateEndpoint(raw) != nil:
 		return "", "Enter the blob endpoint as a URL with a host and no user name, password, query or fragment, such as https://myaccount.blob.core.usgovcloudapi.net/."
 	}
 	return raw, ""
@@ -98,7 +98,7 @@ func checkAzureCredentials(errs errcode.FieldErrors, in input) Credentials {
 		errs.Add("azure_sas_token", "A SAS token is at most %d characters.", maxAzureCredentialLen)
 		return Credentials{}
 	}
-	if _, err := azureblob.ParseSAS(token); err != nil {
+	if _, err := azrules.ParseSAS(token); err != nil {
 		errs.Add("azure_sas_token", "%s", sasMessage(err))
 	}
 	return Credentials{AzureSASToken: token}
@@ -106,8 +106,8 @@ func checkAzureCredentials(errs errcode.FieldErrors, in input) Credentials {
 
 // sasMessage says what is wrong with a SAS token without quoting it.
 func sasMessage(err error) string {
-	var p *azureblob.SASProblem
-	if errors.As(err, &p) && p.Kind == azureblob.ProblemMalformed && p.Detail != "" {
+	var p *azrules.SASProblem
+	if errors.As(err, &p) && p.Kind == azrules.ProblemMalformed && p.Detail != "" {
 		return "The SAS token is malformed: " + p.Detail + ". Give the query string of a SAS URL (sv=...&sig=...), with or without the leading '?'."
 	}
 	return "The SAS token is malformed. Give the query string of a SAS URL (sv=...&sig=...), with or without the leading '?'."

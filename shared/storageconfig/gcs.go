@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/bucketlink/bucketlink/shared/blob/gcsblob"
+	"github.com/bucketlink/bucketlink/shared/blob/gcsblob/gcskey"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 )
 
@@ -76,7 +76,7 @@ func checkServiceAccount(errs errcode.FieldErrors, in input) Credentials {
 		return Credentials{}
 	}
 	// The messages never quote the key (see ValidateServiceAccountJSON).
-	for _, m := range gcsblob.ValidateServiceAccountJSON(key) {
+	for _, m := range gcskey.Validate(key) {
 		errs.Add("gc_storage_auth_json_content", "%s", m)
 	}
 	return Credentials{ServiceAccountJSON: key}

@@ -1,7 +1,7 @@
 package verify
 
 import (
-	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
@@ -149,7 +149,7 @@ func azureProfile(c *storageconfig.Config, creds storageconfig.Credentials) prof
 			"admits bucketlink.",
 		perms: azureKeyPerms,
 	}
-	if c.AzureEndpointURL != "" && c.AzureEndpointURL != azureblob.Endpoint(c.AzureAccountName, "") {
+	if c.AzureEndpointURL != "" && c.AzureEndpointURL != azrules.Endpoint(c.AzureAccountName, "") {
 		p.endpoint = FieldAzureEndpointURL
 	}
 	if creds.AzureAccountKey == "" && creds.AzureSASToken != "" {

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
-	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
@@ -86,7 +86,7 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 		be      *blob.Error
 		open    *openError
 		role    roleError
-		sas     *azureblob.SASProblem
+		sas     *azrules.SASProblem
 	)
 	switch {
 	case errors.Is(err, errMissingCredentials):

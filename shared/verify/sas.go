@@ -4,16 +4,16 @@ import (
 	"errors"
 	"time"
 
-	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
 // accessOf is the SAS access each check needs.
-var accessOf = map[string]azureblob.Access{
-	CheckList:   azureblob.AccessList,
-	CheckRead:   azureblob.AccessRead,
-	CheckWrite:  azureblob.AccessWrite,
-	CheckDelete: azureblob.AccessDelete,
+var accessOf = map[string]azrules.Access{
+	CheckList:   azrules.AccessList,
+	CheckRead:   azrules.AccessRead,
+	CheckWrite:  azrules.AccessWrite,
+	CheckDelete: azrules.AccessDelete,
 }
 
 // notRunSAS is the message of a check that was not run because the SAS
@@ -31,24 +31,24 @@ func (r *run) checkSAS(now time.Time) bool {
 	if r.cfg.Provider != storageconfig.ProviderAzureBlob || token == "" || r.creds.AzureAccountKey != "" {
 		return false
 	}
-	info, err := azureblob.ParseSAS(token)
+	info, err := azrules.ParseSAS(token)
 	if err != nil {
 		r.failAll(err)
 		return true
 	}
-	probs := info.Problems(now, azureblob.AccessList, azureblob.AccessRead, azureblob.AccessWrite, azureblob.AccessDelete)
+	probs := info.Problems(now, azrules.AccessList, azrules.AccessRead, azrules.AccessWrite, azrules.AccessDelete)
 	if len(probs) == 0 {
 		return false
 	}
-	missing := map[azureblob.Access]error{}
+	missing := map[azrules.Access]error{}
 	for _, p := range probs {
-		var sp *azureblob.SASProblem
-		if !errors.As(p, &sp) || sp.Kind != azureblob.ProblemMissingPermission {
+		var sp *azrules.SASProblem
+		if !errors.As(p, &sp) || sp.Kind != azrules.ProblemMissingPermission {
 			r.failAll(p)
 			return true
 		}
 		if len(sp.Permission) == 1 {
-			missing[azureblob.Access(sp.Permission[0])] = p
+			missing[azrules.Access(sp.Permission[0])] = p
 		}
 	}
 	for name, o := range map[string]*outcome{CheckList: &r.list, CheckRead: &r.read, CheckWrite: &r.write, CheckDelete: &r.del} {
@@ -63,23 +63,23 @@ func (r *run) checkSAS(now time.Time) bool {
 
 // isLocal reports an error found without connecting to the provider.
 func isLocal(err error) bool {
-	var sp *azureblob.SASProblem
+	var sp *azrules.SASProblem
 	return errors.As(err, &sp)
 }
 
 // sasFailure describes a SAS token that cannot serve check name.
-func sasFailure(name string, p *azureblob.SASProblem) failure {
+func sasFailure(name string, p *azrules.SASProblem) failure {
 	f := failure{code: CodeInvalidAccessKey, field: FieldAzureSASToken}
 	switch p.Kind {
-	case azureblob.ProblemExpired:
+	case azrules.ProblemExpired:
 		f.msg = "The SAS token has expired (" + p.Detail + "); create a new one."
-	case azureblob.ProblemNotYetValid:
+	case azrules.ProblemNotYetValid:
 		f.msg = "The SAS token is not valid yet (" + p.Detail + "); use it from then, or create one that starts now."
-	case azureblob.ProblemWrongScope:
+	case azrules.ProblemWrongScope:
 		f.code = CodeAccessDenied
 		f.msg = "The SAS token does not grant access to the container's blobs: " + p.Detail +
 			". Create a service SAS for the container (sr=c), or an account SAS for blob containers and objects (ss=b, srt=co)."
-	case azureblob.ProblemMissingPermission:
+	case azrules.ProblemMissingPermission:
 		f.code = CodeAccessDenied
 		f.msg = "The SAS token lacks the " + permissionName(p.Permission) + ", which the " + name +
 			" check needs. Create a SAS token for the container with the permissions r, w (or c), d and l."
@@ -98,9 +98,9 @@ func permissionName(letter string) string {
 	if len(letter) != 1 {
 		return "permission " + quote(letter)
 	}
-	a := azureblob.Access(letter[0])
+	a := azrules.Access(letter[0])
 	letters := letter
-	if a == azureblob.AccessWrite {
+	if a == azrules.AccessWrite {
 		letters = "w or c"
 	}
 	return a.String() + " permission (" + letters + ")"

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
 	"io"
 	"net/http"
 	"strings"
@@ -46,9 +47,9 @@ var (
 	ErrBothCredentials  = errors.New("azureblob: give either an account key or a SAS token, not both")
 	ErrBadAccountKey    = errors.New("azureblob: the account key is not valid base64")
 	ErrNoHTTPClient     = errors.New("azureblob: an HTTP client is required")
-	ErrBadEndpoint      = errors.New("azureblob: the endpoint must be an absolute http or https URL without query, fragment or user info")
-	ErrBadAccountName   = errors.New("azureblob: invalid storage account name")
-	ErrBadContainerName = errors.New("azureblob: invalid container name")
+	ErrBadEndpoint      = azrules.ErrBadEndpoint
+	ErrBadAccountName   = azrules.ErrBadAccountName
+	ErrBadContainerName = azrules.ErrBadContainerName
 )
 
 // Options configure one Bucket. Exactly one of AccountKey and SASToken is
@@ -139,7 +140,7 @@ func New(opts Options) (*Bucket, error) {
 			return nil, fmt.Errorf("azureblob: service client: %w", err)
 		}
 	}
-	b.secrets = append([]string{token, info.signature}, rawParams(token, "sig")...)
+	b.secrets = append([]string{token, info.Signature()}, rawParams(token, "sig")...)
 	return b, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bucketlink/bucketlink/shared/blob/gcsblob/gcskey"
 	"io"
 	"net/http"
 	"net/url"
@@ -104,7 +105,7 @@ func New(ctx context.Context, opts Options) (*Bucket, error) {
 	case opts.HTTPClient == nil:
 		return nil, ErrNoHTTPClient
 	}
-	sa, problems := parseServiceAccount(opts.ServiceAccountJSON)
+	sa, problems := gcskey.Parse(opts.ServiceAccountJSON)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidServiceAccount, strings.Join(problems, " "))
 	}
@@ -131,7 +132,7 @@ func New(ctx context.Context, opts Options) (*Bucket, error) {
 	if opts.Endpoint != "" && opts.TokenURL == "" {
 		copts = append(copts, option.WithHTTPClient(&base), option.WithoutAuthentication())
 	} else {
-		creds, err := sa.credentials(&base, opts.TokenURL)
+		creds, err := credentials(sa, &base, opts.TokenURL)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidServiceAccount, err)
 		}

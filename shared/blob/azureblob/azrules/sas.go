@@ -1,4 +1,8 @@
-package azureblob
+// Package azrules holds the Azure Blob rules that need no SDK: account,
+// container and endpoint validation, and reading a SAS token (se=, sp=...)
+// before connecting. storageconfig and verify use it so that importing
+// them does not link the Azure SDK; package azureblob re-exports it.
+package azrules
 
 import (
 	"errors"
@@ -271,3 +275,7 @@ func (i SASInfo) scopeProblem(need []Access) string {
 	}
 	return "its signed resource (sr) is not a container (c)"
 }
+
+// Signature returns the token's signature (sig), decoded. It exists so
+// that callers can redact it from error text; never log or show it.
+func (i SASInfo) Signature() string { return i.signature }

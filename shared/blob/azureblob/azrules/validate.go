@@ -1,6 +1,7 @@
-package azureblob
+package azrules
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -93,3 +94,10 @@ func ValidateContainerName(name string) error {
 }
 
 func isLowerAlnum(c byte) bool { return ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') }
+
+// Validation errors; each detailed error wraps one of them.
+var (
+	ErrBadEndpoint      = errors.New("azureblob: the endpoint must be an absolute http or https URL without query, fragment or user info")
+	ErrBadAccountName   = errors.New("azureblob: invalid storage account name")
+	ErrBadContainerName = errors.New("azureblob: invalid container name")
+)

@@ -1,4 +1,4 @@
-package azureblob
+package azrules
 
 import (
 	"errors"
