@@ -12,15 +12,13 @@ import (
 	"strings"
 	"syscall"
 
-	"cloud.google.com/go/auth"
-	"cloud.google.com/go/storage"
-	"google.golang.org/api/googleapi"
+	"golang.org/x/oauth2"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
 )
 
-// This file is the one place where SDK, OAuth and transport errors become
-// *blob.Error values with portable codes.
+// This file is the one place where JSON API, OAuth and transport errors
+// become *blob.Error values with portable codes.
 
 // wrap returns nil for nil and otherwise a *blob.Error for op around err.
 func (b *Bucket) wrap(op string, err error) error {
@@ -34,19 +32,16 @@ func (b *Bucket) wrap(op string, err error) error {
 
 // classify maps err to a portable code; isTLS is set for Unreachable
 // when a TLS handshake or certificate failed. Token-exchange failures come
-// first: the transport returns them wrapped in a *url.Error, which would
-// otherwise look like a network failure.
+// first: they may come wrapped in a *url.Error, which would otherwise look
+// like a network failure.
 func classify(err error) (code blob.Code, isTLS bool) {
-	var ae *auth.Error
+	var ae *oauth2.RetrieveError
 	if errors.As(err, &ae) {
 		if c := classifyToken(ae); c != blob.Unknown {
 			return c, false
 		}
 	}
-	if errors.Is(err, storage.ErrBucketNotExist) || errors.Is(err, storage.ErrObjectNotExist) {
-		return blob.NotFound, false
-	}
-	var ge *googleapi.Error
+	var ge *apiError
 	if errors.As(err, &ge) {
 		if c := classifyAPI(ge); c != blob.Unknown {
 			return c, false
@@ -64,7 +59,7 @@ func classify(err error) (code blob.Code, isTLS bool) {
 }
 
 // classifyAPI maps an error answer of the JSON API.
-func classifyAPI(ge *googleapi.Error) blob.Code {
+func classifyAPI(ge *apiError) blob.Code {
 	switch ge.Code {
 	case http.StatusNotFound:
 		return blob.NotFound
@@ -84,11 +79,11 @@ func classifyAPI(ge *googleapi.Error) blob.Code {
 
 // isInvalidRange reports the 416 answer to a range of an empty object.
 func isInvalidRange(err error) bool {
-	var ge *googleapi.Error
+	var ge *apiError
 	return errors.As(err, &ge) && ge.Code == http.StatusRequestedRangeNotSatisfiable
 }
 
-func hasReason(ge *googleapi.Error, reason string) bool {
+func hasReason(ge *apiError, reason string) bool {
 	for _, it := range ge.Errors {
 		if it.Reason == reason {
 			return true
@@ -97,19 +92,13 @@ func hasReason(ge *googleapi.Error, reason string) bool {
 	return false
 }
 
-// tokenError is the body of an OAuth 2.0 error answer (RFC 6749 5.2).
-type tokenError struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
-}
-
 // classifyToken maps a refused token exchange. Google answers a JWT
 // signed with a key it does not (or no longer) have with 400 invalid_grant
 // "Invalid JWT Signature.", and a client_email it does not know with 400
 // invalid_grant "Invalid grant: account not found"; a disabled or deleted
 // account gets invalid_grant or invalid_client. A 5xx is the service's
 // trouble, not the key's.
-func classifyToken(ae *auth.Error) blob.Code {
+func classifyToken(ae *oauth2.RetrieveError) blob.Code {
 	status := 0
 	if ae.Response != nil {
 		status = ae.Response.StatusCode

@@ -15,9 +15,7 @@ import (
 	"syscall"
 	"testing"
 
-	"cloud.google.com/go/auth"
-	"cloud.google.com/go/storage"
-	"google.golang.org/api/googleapi"
+	"golang.org/x/oauth2"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
 	"github.com/bucketlink/bucketlink/shared/netguard"
@@ -29,7 +27,7 @@ func viaTransport(err error) error {
 }
 
 func tokenErr(status int, body string) error {
-	return viaTransport(&auth.Error{Response: &http.Response{StatusCode: status}, Body: []byte(body)})
+	return viaTransport(&oauth2.RetrieveError{Response: &http.Response{StatusCode: status}, Body: []byte(body)})
 }
 
 func TestClassify(t *testing.T) {
@@ -39,15 +37,15 @@ func TestClassify(t *testing.T) {
 		want    blob.Code
 		wantTLS bool
 	}{
-		{name: "object not exist", err: storage.ErrObjectNotExist, want: blob.NotFound},
-		{name: "bucket not exist wrapped", err: fmt.Errorf("attrs: %w", storage.ErrBucketNotExist), want: blob.NotFound},
-		{name: "api 404", err: &googleapi.Error{Code: 404, Message: "The specified bucket does not exist."}, want: blob.NotFound},
-		{name: "api 401", err: &googleapi.Error{Code: 401, Message: "Invalid Credentials", Errors: []googleapi.ErrorItem{{Reason: "authError"}}}, want: blob.InvalidAccessKey},
-		{name: "api 403", err: &googleapi.Error{Code: 403, Message: "sa@p.iam.gserviceaccount.com does not have storage.objects.list access"}, want: blob.AccessDenied},
-		{name: "api 400 bucket name", err: &googleapi.Error{Code: 400, Message: "Invalid bucket name: 'A B'", Errors: []googleapi.ErrorItem{{Reason: "invalid"}}}, want: blob.InvalidBucketName},
-		{name: "api 400 other", err: &googleapi.Error{Code: 400, Message: "Invalid argument."}, want: blob.Unknown},
-		{name: "api 429", err: &googleapi.Error{Code: 429}, want: blob.Unknown},
-		{name: "api 503", err: &googleapi.Error{Code: 503}, want: blob.Unknown},
+		{name: "object not exist", err: &apiError{Code: 404, Message: "No such object: b/k", Errors: []apiErrorItem{{Reason: "notFound"}}}, want: blob.NotFound},
+		{name: "bucket not exist wrapped", err: fmt.Errorf("attrs: %w", &apiError{Code: 404, Message: "The specified bucket does not exist."}), want: blob.NotFound},
+		{name: "api 404", err: &apiError{Code: 404, Message: "The specified bucket does not exist."}, want: blob.NotFound},
+		{name: "api 401", err: &apiError{Code: 401, Message: "Invalid Credentials", Errors: []apiErrorItem{{Reason: "authError"}}}, want: blob.InvalidAccessKey},
+		{name: "api 403", err: &apiError{Code: 403, Message: "sa@p.iam.gserviceaccount.com does not have storage.objects.list access"}, want: blob.AccessDenied},
+		{name: "api 400 bucket name", err: &apiError{Code: 400, Message: "Invalid bucket name: 'A B'", Errors: []apiErrorItem{{Reason: "invalid"}}}, want: blob.InvalidBucketName},
+		{name: "api 400 other", err: &apiError{Code: 400, Message: "Invalid argument."}, want: blob.Unknown},
+		{name: "api 429", err: &apiError{Code: 429}, want: blob.Unknown},
+		{name: "api 503", err: &apiError{Code: 503}, want: blob.Unknown},
 		{name: "token invalid signature", err: tokenErr(400, `{"error":"invalid_grant","error_description":"Invalid JWT Signature."}`), want: blob.SignatureMismatch},
 		{name: "token account not found", err: tokenErr(400, `{"error":"invalid_grant","error_description":"Invalid grant: account not found"}`), want: blob.InvalidAccessKey},
 		{name: "token invalid grant other", err: tokenErr(400, `{"error":"invalid_grant","error_description":"Invalid JWT: Token must be a short-lived token"}`), want: blob.InvalidAccessKey},
@@ -89,20 +87,21 @@ func TestWrap(t *testing.T) {
 	if err := b.wrap("list", nil); err != nil {
 		t.Fatalf("wrap(nil) = %v, want nil", err)
 	}
-	cause := fmt.Errorf("read: %w", storage.ErrObjectNotExist)
+	notExist := &apiError{Code: 404, Message: "No such object: b/k"}
+	cause := fmt.Errorf("read: %w", notExist)
 	err := b.wrap("read", cause)
 	var be *blob.Error
 	if !errors.As(err, &be) || be.Op != "read" || be.Code != blob.NotFound || blob.CodeOf(err) != blob.NotFound {
 		t.Fatalf("wrap = %#v, want a read NotFound *blob.Error", err)
 	}
-	if !errors.Is(err, storage.ErrObjectNotExist) {
+	if !errors.Is(err, notExist) {
 		t.Fatalf("wrap lost its cause: %v", err)
 	}
 }
 
 func TestCORSRules(t *testing.T) {
-	in := []storage.CORS{
-		{Origins: []string{"https://app.example.com"}, Methods: []string{"PUT", "GET"}, ResponseHeaders: []string{"Content-Type"}, MaxAge: 3600e9},
+	in := []corsEntry{
+		{Origins: []string{"https://app.example.com"}, Methods: []string{"PUT", "GET"}, ResponseHeaders: []string{"Content-Type"}, MaxAgeSeconds: 3600},
 		{Origins: []string{"*"}, Methods: []string{"GET"}},
 	}
 	got := corsRules(in)

@@ -1,5 +1,6 @@
-// Package gcsblob is the blob driver for Google Cloud Storage, built on
-// cloud.google.com/go/storage (JSON API). It authenticates only with the
+// Package gcsblob is the blob driver for Google Cloud Storage, written on
+// net/http against the JSON API (and V4 signed URLs of the XML API for
+// presigned uploads), without Google's SDK. It authenticates only with the
 // service-account JSON key it is given: it never reads Application
 // Default Credentials, the environment's credential files or the metadata
 // server, and every request (token exchanges included) goes through the
@@ -7,23 +8,21 @@
 package gcsblob
 
 import (
+	"bytes"
 	"context"
+	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bucketlink/bucketlink/shared/blob/gcsblob/gcskey"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
-	"cloud.google.com/go/auth"
-	"cloud.google.com/go/storage"
-	"github.com/googleapis/gax-go/v2"
-	"google.golang.org/api/iterator"
-	"google.golang.org/api/option"
-
 	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/blob/gcsblob/gcskey"
 )
 
 // DefaultMaxAttempts is how many times an idempotent call is tried by
@@ -37,8 +36,9 @@ const DefaultListLimit = 1000
 // MaxPresignTTL is the longest lifetime of a V4 signed URL.
 const MaxPresignTTL = 7 * 24 * time.Hour
 
-// googleStorageEndpoint is the JSON API base used outside tests.
-const googleStorageEndpoint = "https://storage.googleapis.com/storage/v1/"
+// googleStorageBase is the scheme and host of the JSON API (and of signed
+// URLs) outside tests.
+const googleStorageBase = "https://storage.googleapis.com"
 
 // Errors New returns before any network I/O.
 var (
@@ -61,16 +61,18 @@ type Options struct {
 	// HTTPClient carries every request, token exchanges included (in
 	// production, netguard's client). Redirects are never followed.
 	HTTPClient *http.Client
-	// MaxAttempts bounds tries per idempotent call; 0 means
-	// DefaultMaxAttempts. Uploads are never retried.
+	// MaxAttempts bounds tries per idempotent call (List, ReadRange, CORS);
+	// 0 means DefaultMaxAttempts. Only answers 429 and 5xx (of the storage
+	// API or the token endpoint) are retried. Uploads and deletes are
+	// never retried.
 	MaxAttempts int
 
 	// Endpoint is TEST ONLY and must never be set from a request: it points
 	// the driver at an emulator such as fake-gcs-server, e.g.
 	// "http://127.0.0.1:4443". Unless TokenURL is also set, requests then
-	// carry no credentials at all (option.WithoutAuthentication), since the
-	// emulator does no OAuth; presigned URLs are signed with the key as
-	// usual and name the emulator's host (plain http when Endpoint is http).
+	// carry no credentials at all, since the emulator does no OAuth;
+	// presigned URLs are signed with the key as usual and name the
+	// emulator's host (plain http when Endpoint is http).
 	Endpoint string
 	// TokenURL is TEST ONLY and must never be set from a request: it
 	// replaces Google's OAuth token endpoint, to exercise the real
@@ -81,12 +83,17 @@ type Options struct {
 
 // Bucket is a blob.Bucket (and blob.CORSReader) on one GCS bucket.
 type Bucket struct {
-	client   *storage.Client
-	bucket   *storage.BucketHandle
+	hc       *http.Client // the caller's client, never following redirects
+	tokens   *tokenSource // nil: unauthenticated (emulator)
+	base     string       // scheme://host[/path] of the JSON API, no trailing slash
 	name     string
+	attempts int
+
+	// Presigning.
 	email    string
-	key      []byte
-	insecure bool // presigned URLs use http (an http test endpoint)
+	key      *rsa.PrivateKey
+	host     string // host[:port] of signed URLs
+	insecure bool   // presigned URLs use http (an http test endpoint)
 }
 
 var (
@@ -96,7 +103,7 @@ var (
 
 // New returns a Bucket for opts. It checks opts, including the service
 // account key, and does no network I/O.
-func New(ctx context.Context, opts Options) (*Bucket, error) {
+func New(_ context.Context, opts Options) (*Bucket, error) {
 	switch {
 	case strings.TrimSpace(opts.ServiceAccountJSON) == "":
 		return nil, ErrNoServiceAccount
@@ -109,65 +116,56 @@ func New(ctx context.Context, opts Options) (*Bucket, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidServiceAccount, strings.Join(problems, " "))
 	}
-	endpoint := googleStorageEndpoint
-	insecure := false
+	key, err := parseRSAKey(sa.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidServiceAccount, err)
+	}
+	b := &Bucket{
+		base:  googleStorageBase,
+		name:  opts.Bucket,
+		email: sa.ClientEmail,
+		key:   key,
+		host:  strings.TrimPrefix(googleStorageBase, "https://"),
+	}
 	if opts.Endpoint != "" {
 		u, err := url.Parse(opts.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, ErrBadEndpoint
 		}
-		endpoint = strings.TrimSuffix(opts.Endpoint, "/") + "/storage/v1/"
-		insecure = u.Scheme == "http"
+		b.base = strings.TrimSuffix(opts.Endpoint, "/")
+		b.host = u.Host
+		b.insecure = u.Scheme == "http"
 	}
 	// A copy of the caller's client that never follows redirects: the JSON
 	// API does not use them, and one must not lead a request elsewhere.
-	base := *opts.HTTPClient
-	base.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
-	copts := []option.ClientOption{
-		option.WithEndpoint(endpoint),
-		storage.WithJSONReads(),
-		storage.WithDisabledClientMetrics(),
+	hc := *opts.HTTPClient
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	b.hc = &hc
+	if opts.Endpoint == "" || opts.TokenURL != "" {
+		b.tokens = newTokenSource(sa, key, b.hc, opts.TokenURL)
 	}
-	if opts.Endpoint != "" && opts.TokenURL == "" {
-		copts = append(copts, option.WithHTTPClient(&base), option.WithoutAuthentication())
-	} else {
-		creds, err := credentials(sa, &base, opts.TokenURL)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidServiceAccount, err)
-		}
-		authed := base
-		authed.Transport = &authTransport{creds: creds, base: base.Transport}
-		// WithAuthCredentials keeps the storage package from looking for
-		// Application Default Credentials; the client it builds is ignored
-		// in favour of ours, which adds the token.
-		copts = append(copts, option.WithHTTPClient(&authed), option.WithAuthCredentials(creds))
+	b.attempts = opts.MaxAttempts
+	if b.attempts <= 0 {
+		b.attempts = DefaultMaxAttempts
 	}
-	client, err := storage.NewClient(ctx, copts...)
-	if err != nil {
-		return nil, fmt.Errorf("gcsblob: new client: %w", err)
-	}
-	attempts := opts.MaxAttempts
-	if attempts <= 0 {
-		attempts = DefaultMaxAttempts
-	}
-	client.SetRetry(
-		storage.WithMaxAttempts(attempts),
-		storage.WithBackoff(gax.Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Multiplier: 2}),
-	)
-	return &Bucket{
-		client:   client,
-		bucket:   client.Bucket(opts.Bucket),
-		name:     opts.Bucket,
-		email:    sa.ClientEmail,
-		key:      []byte(sa.PrivateKey),
-		insecure: insecure,
-	}, nil
+	return b, nil
 }
 
 // Close releases the client's idle connections. The Bucket must not be
 // used afterwards.
-func (b *Bucket) Close() error { return b.client.Close() }
+func (b *Bucket) Close() error {
+	b.hc.CloseIdleConnections()
+	return nil
+}
+
+// listPage is the part of an objects.list answer List reads.
+type listPage struct {
+	Items []struct {
+		Name string    `json:"name"`
+		Size jsonInt64 `json:"size"`
+	} `json:"items"`
+	NextPageToken string `json:"nextPageToken"`
+}
 
 // List implements blob.Bucket. A limit of 0 or less means
 // DefaultListLimit.
@@ -175,22 +173,31 @@ func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Obj
 	if limit <= 0 {
 		limit = DefaultListLimit
 	}
-	q := &storage.Query{Prefix: prefix}
-	if err := q.SetAttrSelection([]string{"Name", "Size"}); err != nil {
-		return nil, b.wrap("list", err)
-	}
-	it := b.bucket.Objects(ctx, q)
-	it.PageInfo().MaxSize = min(limit, DefaultListLimit)
 	objs := []blob.Object{}
+	token := ""
 	for len(objs) < limit {
-		attrs, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
+		q := url.Values{
+			"prefix":     {prefix},
+			"maxResults": {strconv.Itoa(min(limit-len(objs), DefaultListLimit))},
+			"fields":     {"items(name,size),nextPageToken"},
 		}
-		if err != nil {
+		if token != "" {
+			q.Set("pageToken", token)
+		}
+		var page listPage
+		if err := b.getJSON(ctx, b.bucketURL("/o")+"?"+q.Encode(), &page); err != nil {
 			return nil, b.wrap("list", err)
 		}
-		objs = append(objs, blob.Object{Key: attrs.Name, Size: attrs.Size})
+		for _, it := range page.Items {
+			if len(objs) == limit {
+				break
+			}
+			objs = append(objs, blob.Object{Key: it.Name, Size: int64(it.Size)})
+		}
+		if page.NextPageToken == "" {
+			break
+		}
+		token = page.NextPageToken
 	}
 	return objs, nil
 }
@@ -198,14 +205,18 @@ func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Obj
 // ReadRange implements blob.Bucket. An n of 0 or less checks that key
 // exists and returns no bytes.
 func (b *Bucket) ReadRange(ctx context.Context, key string, n int64) ([]byte, error) {
-	obj := b.bucket.Object(key)
 	if n <= 0 {
-		if _, err := obj.Attrs(ctx); err != nil {
+		var meta struct{}
+		if err := b.getJSON(ctx, b.objectURL(key)+"?fields=name", &meta); err != nil {
 			return nil, b.wrap("read", err)
 		}
 		return []byte{}, nil
 	}
-	r, err := obj.NewRangeReader(ctx, 0, n)
+	resp, err := b.call(ctx, b.attempts, request{
+		method: http.MethodGet,
+		url:    b.objectURL(key) + "?alt=media",
+		header: http.Header{"Range": {fmt.Sprintf("bytes=0-%d", n-1)}},
+	})
 	if isInvalidRange(err) {
 		// A range of an empty object cannot be satisfied; the object exists.
 		return []byte{}, nil
@@ -213,54 +224,47 @@ func (b *Bucket) ReadRange(ctx context.Context, key string, n int64) ([]byte, er
 	if err != nil {
 		return nil, b.wrap("read", err)
 	}
-	defer r.Close()
-	data, err := io.ReadAll(io.LimitReader(r, n))
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, n))
 	if err != nil {
-		return nil, b.wrap("read", err)
+		return nil, b.wrap("read", withCtx(ctx, fmt.Errorf("read object: %w", err)))
 	}
 	return data, nil
 }
 
-// Put implements blob.Bucket with one single-request upload.
+// Put implements blob.Bucket with one single-request (media) upload,
+// which is never retried.
 func (b *Bucket) Put(ctx context.Context, key string, data []byte) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // aborts the upload if Write fails
-	w := b.bucket.Object(key).NewWriter(ctx)
-	w.ChunkSize = 0 // one request, no resumable session
-	w.ContentType = "application/octet-stream"
-	if _, err := w.Write(data); err != nil {
-		_ = w.Close()
-		return b.wrap("put", err)
-	}
-	return b.wrap("put", w.Close())
-}
-
-// Delete implements blob.Bucket. Deleting a missing key is NotFound.
-func (b *Bucket) Delete(ctx context.Context, key string) error {
-	return b.wrap("delete", b.bucket.Object(key).Delete(ctx))
-}
-
-// PresignPut implements blob.Bucket with a V4 signed URL, signed locally
-// with the service account's private key (no network I/O). The signature
-// covers only the method, path and host, so the upload may send any
-// Content-Type.
-func (b *Bucket) PresignPut(_ context.Context, key string, ttl time.Duration) (string, error) {
-	if ttl <= 0 || ttl > MaxPresignTTL {
-		return "", b.wrap("presign", fmt.Errorf("gcsblob: presign ttl %s outside (0, %s]", ttl, MaxPresignTTL))
-	}
-	u, err := b.bucket.SignedURL(key, &storage.SignedURLOptions{
-		GoogleAccessID: b.email,
-		PrivateKey:     b.key,
-		Method:         http.MethodPut,
-		Expires:        time.Now().Add(ttl),
-		Scheme:         storage.SigningSchemeV4,
-		Style:          storage.PathStyle(),
-		Insecure:       b.insecure,
+	q := url.Values{"uploadType": {"media"}, "name": {key}}
+	resp, err := b.call(ctx, 1, request{
+		method: http.MethodPost,
+		url:    b.base + "/upload/storage/v1/b/" + escape(b.name) + "/o?" + q.Encode(),
+		body:   data,
+		header: http.Header{"Content-Type": {"application/octet-stream"}},
 	})
 	if err != nil {
-		return "", b.wrap("presign", err)
+		return b.wrap("put", err)
 	}
-	return u, nil
+	return b.wrap("put", drain(ctx, resp))
+}
+
+// Delete implements blob.Bucket. Deleting a missing key is NotFound. A
+// delete is not retried: a retry after a lost answer would report
+// NotFound for a key that was just deleted.
+func (b *Bucket) Delete(ctx context.Context, key string) error {
+	resp, err := b.call(ctx, 1, request{method: http.MethodDelete, url: b.objectURL(key)})
+	if err != nil {
+		return b.wrap("delete", err)
+	}
+	return b.wrap("delete", drain(ctx, resp))
+}
+
+// corsEntry is one entry of a bucket's cors metadata.
+type corsEntry struct {
+	Origins         []string `json:"origin"`
+	Methods         []string `json:"method"`
+	ResponseHeaders []string `json:"responseHeader"`
+	MaxAgeSeconds   int      `json:"maxAgeSeconds"`
 }
 
 // CORS implements blob.CORSReader from the bucket's metadata, which needs
@@ -269,15 +273,17 @@ func (b *Bucket) PresignPut(_ context.Context, key string, ttl time.Duration) (s
 // preflight admits and the headers a browser may read, so it fills both
 // AllowedHeaders and ExposedHeaders.
 func (b *Bucket) CORS(ctx context.Context) ([]blob.CORSRule, error) {
-	attrs, err := b.bucket.Attrs(ctx)
-	if err != nil {
+	var meta struct {
+		CORS []corsEntry `json:"cors"`
+	}
+	if err := b.getJSON(ctx, b.bucketURL("")+"?fields=cors", &meta); err != nil {
 		return nil, b.wrap("cors", err)
 	}
-	return corsRules(attrs.CORS), nil
+	return corsRules(meta.CORS), nil
 }
 
 // corsRules converts GCS CORS entries to the portable shape.
-func corsRules(in []storage.CORS) []blob.CORSRule {
+func corsRules(in []corsEntry) []blob.CORSRule {
 	out := make([]blob.CORSRule, 0, len(in))
 	for _, c := range in {
 		out = append(out, blob.CORSRule{
@@ -285,32 +291,62 @@ func corsRules(in []storage.CORS) []blob.CORSRule {
 			AllowedMethods: c.Methods,
 			AllowedHeaders: c.ResponseHeaders,
 			ExposedHeaders: c.ResponseHeaders,
-			MaxAgeSeconds:  int(c.MaxAge / time.Second),
+			MaxAgeSeconds:  c.MaxAgeSeconds,
 		})
 	}
 	return out
 }
 
-// authTransport adds an OAuth access token, fetched with the request's
-// context so that the caller's deadline bounds the token exchange too.
-type authTransport struct {
-	creds *auth.Credentials
-	base  http.RoundTripper
+// getJSON GETs u (retried) and decodes the JSON answer into v.
+func (b *Bucket) getJSON(ctx context.Context, u string, v any) error {
+	resp, err := b.call(ctx, b.attempts, request{method: http.MethodGet, url: u})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody))
+	if err != nil {
+		return withCtx(ctx, fmt.Errorf("read answer: %w", err))
+	}
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(v); err != nil {
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
 }
 
-func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tok, err := t.creds.Token(req.Context())
+// drain reads and closes the body of an answer whose content is not used.
+func drain(ctx context.Context, resp *http.Response) error {
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxJSONBody)); err != nil {
+		return withCtx(ctx, fmt.Errorf("read answer: %w", err))
+	}
+	return nil
+}
+
+// bucketURL is the JSON API URL of the bucket, followed by suffix.
+func (b *Bucket) bucketURL(suffix string) string {
+	return b.base + "/storage/v1/b/" + escape(b.name) + suffix
+}
+
+// objectURL is the JSON API URL of object key.
+func (b *Bucket) objectURL(key string) string {
+	return b.bucketURL("/o/" + escape(key))
+}
+
+// jsonInt64 is an int64 the JSON API sends as a string ("size": "12"),
+// also accepted as a number.
+type jsonInt64 int64
+
+func (n *jsonInt64) UnmarshalJSON(data []byte) error {
+	s := strings.Trim(string(data), `"`)
+	if s == "" || s == "null" {
+		*n = 0
+		return nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		if req.Body != nil {
-			_ = req.Body.Close()
-		}
-		return nil, err
+		return fmt.Errorf("gcsblob: integer field: %w", err)
 	}
-	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", "Bearer "+tok.Value)
-	base := t.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return base.RoundTrip(r)
+	*n = jsonInt64(v)
+	return nil
 }
