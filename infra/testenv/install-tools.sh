@@ -185,7 +185,28 @@ SH
 	log "azurite ${AZURITE_VERSION} installed at ${BIN_DIR}/azurite-blob"
 }
 
-TOOLS=(minio venv dynamodb fake_gcs samvenv azurite)
+# install_toxiproxy: Toxiproxy's server (github.com/Shopify/toxiproxy/v2,
+# pinned), a TCP proxy that injects latency and faults through its HTTP
+# API, for the verify benchmark. `go install` names the binary after its
+# package directory (cmd/server -> "server"), so it is built into a
+# temporary GOBIN and moved to .tools/bin/toxiproxy-server.
+TOXIPROXY_VERSION="v2.12.0"
+install_toxiproxy() {
+	if installed toxiproxy-server "${TOXIPROXY_VERSION}"; then
+		log "toxiproxy-server ${TOXIPROXY_VERSION} already installed"
+		return
+	fi
+	log "building toxiproxy-server ${TOXIPROXY_VERSION}"
+	local tmp
+	tmp="$(mktemp -d)"
+	GOBIN="${tmp}" CGO_ENABLED=0 go install "github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}"
+	mv -f "${tmp}/server" "${BIN_DIR}/toxiproxy-server"
+	rm -rf "${tmp}"
+	stamp toxiproxy-server "${TOXIPROXY_VERSION}"
+	log "toxiproxy-server installed at ${BIN_DIR}/toxiproxy-server"
+}
+
+TOOLS=(minio venv dynamodb fake_gcs samvenv azurite toxiproxy)
 
 main() {
 	mkdir -p "${BIN_DIR}" "${STAMP_DIR}"

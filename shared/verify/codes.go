@@ -6,6 +6,9 @@ const (
 	CheckRead   = "read"
 	CheckWrite  = "write"
 	CheckDelete = "delete"
+	// CheckPresign signs a PUT URL for a key under the prefix; only
+	// VerifyBucket runs it.
+	CheckPresign = "presign"
 )
 
 // Stable check codes.

@@ -47,24 +47,29 @@ var (
 		CheckRead:   "s3:GetObject",
 		CheckWrite:  "s3:PutObject",
 		CheckDelete: "s3:DeleteObject",
+		// A presigned PUT works only for credentials allowed to put.
+		CheckPresign: "s3:PutObject",
 	}
 	gcsPerms = map[string]string{
-		CheckList:   "storage.objects.list",
-		CheckRead:   "storage.objects.get",
-		CheckWrite:  "storage.objects.create",
-		CheckDelete: "storage.objects.delete",
+		CheckList:    "storage.objects.list",
+		CheckRead:    "storage.objects.get",
+		CheckWrite:   "storage.objects.create",
+		CheckDelete:  "storage.objects.delete",
+		CheckPresign: "storage.objects.create",
 	}
 	azureKeyPerms = map[string]string{
-		CheckList:   "to list blobs",
-		CheckRead:   "to read blobs",
-		CheckWrite:  "to write blobs",
-		CheckDelete: "to delete blobs",
+		CheckList:    "to list blobs",
+		CheckRead:    "to read blobs",
+		CheckWrite:   "to write blobs",
+		CheckDelete:  "to delete blobs",
+		CheckPresign: "to write blobs",
 	}
 	azureSASPerms = map[string]string{
-		CheckList:   "to list blobs (SAS permission l)",
-		CheckRead:   "to read blobs (SAS permission r)",
-		CheckWrite:  "to write blobs (SAS permission w or c)",
-		CheckDelete: "to delete blobs (SAS permission d)",
+		CheckList:    "to list blobs (SAS permission l)",
+		CheckRead:    "to read blobs (SAS permission r)",
+		CheckWrite:   "to write blobs (SAS permission w or c)",
+		CheckDelete:  "to delete blobs (SAS permission d)",
+		CheckPresign: "to write blobs (SAS permission w or c)",
 	}
 )
 

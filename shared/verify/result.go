@@ -29,10 +29,15 @@ func (v *Verifier) result(r *run) Result {
 	// When the bucket itself is missing or closed to these credentials, the
 	// object checks fail for the same reason: report the bucket only.
 	bucketFailed := false
-	for _, c := range []struct {
+	type namedOutcome struct {
 		name string
 		o    outcome
-	}{{CheckList, r.list}, {CheckRead, r.read}, {CheckWrite, r.write}, {CheckDelete, r.del}} {
+	}
+	checks := []namedOutcome{{CheckList, r.list}, {CheckRead, r.read}, {CheckWrite, r.write}, {CheckDelete, r.del}}
+	if r.withPresign {
+		checks = append(checks, namedOutcome{CheckPresign, r.presign})
+	}
+	for _, c := range checks {
 		check := Check{Name: c.name}
 		switch {
 		case c.o.skippedFor != "":

@@ -58,6 +58,9 @@ func (r *run) checkSAS(now time.Time) bool {
 			*o = outcome{notRun: notRunSAS}
 		}
 	}
+	// A presigned PUT needs the write permission, which the write check
+	// already reports on.
+	r.presign = outcome{notRun: notRunSAS}
 	return true
 }
 

@@ -19,7 +19,8 @@ const (
 )
 
 // SampleSize is how many listed objects the list check keeps in
-// Result.Sample.
+// Result.Sample (the first ones for Verify, a random sample for
+// VerifyBucket).
 const SampleSize = 10
 
 // ProbeMarker is part of the key of every probe object the write check
@@ -38,8 +39,10 @@ var probeData = []byte("bucketlink verification probe; safe to delete\n")
 const lateGrace = 250 * time.Millisecond
 
 // Verifier runs the four checks (list, read, write, delete) against the
-// bucket and prefix of a config. The zero value is not usable: Opener is
-// required.
+// bucket and prefix of a config (Verify, for the storage-configs API), or
+// those and a presign check with a sample of the bucket's files
+// (VerifyBucket, for the bucket-verify API). The zero value is not usable:
+// Opener is required.
 type Verifier struct {
 	// Opener opens the config's bucket with the user's credentials.
 	Opener Opener
@@ -48,6 +51,14 @@ type Verifier struct {
 	// CallTimeout bounds each provider call (never past Deadline); 0 means
 	// DefaultCallTimeout.
 	CallTimeout time.Duration
+	// Sequential runs the lanes one after another instead of concurrently,
+	// under the same deadline. It exists for the benchmark that compares
+	// the two; production callers leave it false.
+	Sequential bool
+	// ScanLimit bounds how many keys the list check of VerifyBucket scans
+	// (see DefaultScanLimit); 0 or more than DefaultScanLimit means
+	// DefaultScanLimit. Verify ignores it. Tests set a small one.
+	ScanLimit int
 }
 
 func (v *Verifier) deadline() time.Duration {
@@ -77,15 +88,27 @@ type outcome struct {
 	note       string
 }
 
-// run holds one verification's state. Lanes write only their own fields.
+// run holds one verification's state. Lanes never write it: each returns
+// a function that runLanes calls (in runLanes' goroutine) to record what
+// the lane saw.
 type run struct {
 	cfg      *storageconfig.Config
 	creds    storageconfig.Credentials
 	probeKey string
+	// withPresign adds the presign check to the result (VerifyBucket).
+	withPresign bool
 
-	list, read, write, del outcome
-	sample                 []blob.Object
+	list, read, write, del, presign outcome
+	sample                          []blob.Object
+
+	// Found by VerifyBucket's lanes.
+	hasInfoLabels bool
+	signedURL     string
 }
+
+// lane is one sequence of checks. It runs without touching the run and
+// returns a function that records its outcomes in the run.
+type lane func(ctx context.Context) (apply func(r *run))
 
 // Verify checks that creds (for an iam_role config: the role's temporary
 // credentials, which the Opener obtains) can list, read, write and delete
@@ -96,11 +119,21 @@ type run struct {
 // far as they say themselves (a missing part; a SAS token that has expired
 // or lacks a permission), fail without connecting.
 func (v *Verifier) Verify(ctx context.Context, c *storageconfig.Config, creds storageconfig.Credentials) Result {
+	r := &run{cfg: c, creds: creds, probeKey: c.Prefix() + ProbeMarker + uuid.NewString()}
+	v.verify(ctx, r, func(b blob.Bucket) []lane {
+		return []lane{v.listLane(c.Prefix(), b), v.writeLane(r.probeKey, b)}
+	})
+	return v.result(r)
+}
+
+// verify runs the checks of r within Deadline: credentials that cannot
+// serve fail without connecting; otherwise it opens the bucket and runs
+// the lanes that lanes builds for it.
+func (v *Verifier) verify(ctx context.Context, r *run, lanes func(b blob.Bucket) []lane) {
 	ctx, cancel := context.WithTimeout(ctx, v.deadline())
 	defer cancel()
-	r := &run{cfg: c, creds: creds, probeKey: c.Prefix() + ProbeMarker + uuid.NewString()}
 	switch {
-	case credentialsMissing(c, creds):
+	case credentialsMissing(r.cfg, r.creds):
 		r.failAll(errMissingCredentials)
 	case r.checkSAS(time.Now()):
 		// Reported without connecting.
@@ -108,7 +141,7 @@ func (v *Verifier) Verify(ctx context.Context, c *storageconfig.Config, creds st
 		// Opening an iam_role config calls STS: it gets one call's time.
 		var b blob.Bucket
 		err := v.call(ctx, func(ctx context.Context) (err error) {
-			b, err = v.Opener.Open(ctx, c, creds)
+			b, err = v.Opener.Open(ctx, r.cfg, r.creds)
 			return err
 		})
 		if err != nil {
@@ -117,10 +150,9 @@ func (v *Verifier) Verify(ctx context.Context, c *storageconfig.Config, creds st
 			}
 			r.failAll(err)
 		} else {
-			v.runLanes(ctx, r, b)
+			v.runLanes(ctx, r, lanes(b)...)
 		}
 	}
-	return v.result(r)
 }
 
 // credentialsMissing reports credentials of c with a missing part.
@@ -143,38 +175,35 @@ func (r *run) failAll(err error) {
 	r.read = outcome{skippedFor: CheckList}
 	r.write = outcome{err: err}
 	r.del = outcome{skippedFor: CheckWrite}
+	r.presign = outcome{err: err}
 }
 
-// runLanes runs list→read and write→delete concurrently and waits for both
-// or for the deadline (plus lateGrace), whichever is first.
-func (v *Verifier) runLanes(ctx context.Context, r *run, b blob.Bucket) {
-	type listLane struct {
-		list, read outcome
-		sample     []blob.Object
+// runLanes runs the lanes concurrently (one after another when
+// Sequential) and waits for all of them or for the deadline (plus
+// lateGrace), whichever is first. A lane that has not finished by then
+// reports its first check as timed out and the rest as skipped.
+func (v *Verifier) runLanes(ctx context.Context, r *run, lanes ...lane) {
+	done := make(chan func(*run), len(lanes)) // lanes never block on it
+	if v.Sequential {
+		go func() {
+			for _, l := range lanes {
+				done <- l(ctx)
+			}
+		}()
+	} else {
+		for _, l := range lanes {
+			go func() { done <- l(ctx) }()
+		}
 	}
-	type writeLane struct{ write, del outcome }
-	lc := make(chan listLane, 1)
-	wc := make(chan writeLane, 1)
-	go func() {
-		var l listLane
-		l.list, l.read, l.sample = v.listAndRead(ctx, r.cfg.Prefix(), b)
-		lc <- l
-	}()
-	go func() {
-		var w writeLane
-		w.write, w.del = v.writeAndDelete(ctx, r.probeKey, b)
-		wc <- w
-	}()
 	late := time.NewTimer(time.Until(deadlineOf(ctx)) + lateGrace)
 	defer late.Stop()
 	timedOut := outcome{err: context.DeadlineExceeded}
 	r.list, r.read, r.write, r.del = timedOut, outcome{skippedFor: CheckList}, timedOut, outcome{skippedFor: CheckWrite}
-	for lc != nil || wc != nil {
+	r.presign = timedOut
+	for range lanes {
 		select {
-		case l := <-lc:
-			r.list, r.read, r.sample, lc = l.list, l.read, l.sample, nil
-		case w := <-wc:
-			r.write, r.del, wc = w.write, w.del, nil
+		case apply := <-done:
+			apply(r)
 		case <-late.C:
 			return
 		}
@@ -192,22 +221,47 @@ func (v *Verifier) call(ctx context.Context, f func(ctx context.Context) error) 
 	return f(ctx)
 }
 
-func (v *Verifier) listAndRead(ctx context.Context, prefix string, b blob.Bucket) (list, read outcome, sample []blob.Object) {
+// listLane is Verify's list→read lane: it lists one more object than
+// SampleSize (in case a concurrent probe is listed) and keeps the first
+// SampleSize that are not probes.
+func (v *Verifier) listLane(prefix string, b blob.Bucket) lane {
+	return func(ctx context.Context) func(*run) {
+		list, read, sample := v.listAndRead(ctx, prefix, b, SampleSize+1, func(objs []blob.Object) ([]blob.Object, string) {
+			var sample []blob.Object
+			for _, o := range objs {
+				if !strings.Contains(o.Key, ProbeMarker) && len(sample) < SampleSize {
+					sample = append(sample, o)
+				}
+			}
+			return sample, listNote(len(sample), prefix)
+		})
+		return func(r *run) { r.list, r.read, r.sample = list, read, sample }
+	}
+}
+
+// writeLane is the write→delete lane of the probe object at key.
+func (v *Verifier) writeLane(key string, b blob.Bucket) lane {
+	return func(ctx context.Context) func(*run) {
+		write, del := v.writeAndDelete(ctx, key, b)
+		return func(r *run) { r.write, r.del = write, del }
+	}
+}
+
+// listAndRead lists up to limit objects under prefix, lets pick choose the
+// sample and the list check's note from them, and reads the first bytes of
+// the first sampled object that is not a "directory".
+func (v *Verifier) listAndRead(ctx context.Context, prefix string, b blob.Bucket, limit int,
+	pick func(objs []blob.Object) (sample []blob.Object, note string)) (list, read outcome, sample []blob.Object) {
 	var objs []blob.Object
 	err := v.call(ctx, func(ctx context.Context) (err error) {
-		// One more than needed, in case a concurrent probe is listed.
-		objs, err = b.List(ctx, prefix, SampleSize+1)
+		objs, err = b.List(ctx, prefix, limit)
 		return err
 	})
 	if err != nil {
 		return outcome{err: err}, outcome{skippedFor: CheckList}, nil
 	}
-	for _, o := range objs {
-		if !strings.Contains(o.Key, ProbeMarker) && len(sample) < SampleSize {
-			sample = append(sample, o)
-		}
-	}
-	list = outcome{note: listNote(len(sample), prefix)}
+	sample, note := pick(objs)
+	list = outcome{note: note}
 	key, ok := readable(sample)
 	if !ok {
 		return list, outcome{skipped: true, note: "There is no object under the prefix to read, so the read check was skipped."}, sample
