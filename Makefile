@@ -56,7 +56,8 @@ LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: sam build sets it))GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap
 LAMBDA_TARGETS := build-ListStorageConfigsFunction build-CreateStorageConfigFunction \
 	build-GetStorageConfigFunction build-TestStorageConfigFunction \
-	build-DeleteStorageConfigFunction build-GetSetupInfoFunction
+	build-DeleteStorageConfigFunction build-GetSetupInfoFunction \
+	build-VerifyBucketFunction build-VerifyWorkerFunction
 .PHONY: $(LAMBDA_TARGETS)
 
 build-ListStorageConfigsFunction:
@@ -71,3 +72,7 @@ build-DeleteStorageConfigFunction:
 	$(LAMBDA_BUILD) ./functions/delete-storage-config
 build-GetSetupInfoFunction:
 	$(LAMBDA_BUILD) ./functions/get-setup-info
+build-VerifyBucketFunction:
+	$(LAMBDA_BUILD) ./functions/verify-bucket
+build-VerifyWorkerFunction:
+	$(LAMBDA_BUILD) ./functions/verify-worker

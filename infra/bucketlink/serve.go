@@ -23,9 +23,12 @@ import (
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/queue/memqueue"
+	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
 	"github.com/bucketlink/bucketlink/shared/store/sqlitestore"
 	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verifyworker"
 )
 
 // serveConfig is the typed configuration of `bucketlink serve`, from flags
@@ -39,6 +42,12 @@ type serveConfig struct {
 	AWSAccountID   string
 	VerifyDeadline time.Duration
 	LogLevel       slog.Level
+
+	// The asynchronous bucket-verify API: its in-process worker pool,
+	// how long a verification may stay connecting, and a run's lease.
+	VerifyWorkers        int
+	VerifyRecordDeadline time.Duration
+	VerifyLease          time.Duration
 
 	// Provider endpoint overrides: operator settings for emulators in
 	// tests and development, never request fields (see anyblob.Opener).
@@ -70,6 +79,21 @@ func parseServeConfig(args []string) (serveConfig, error) {
 		return c, fmt.Errorf("BUCKETLINK_VERIFY_DEADLINE: %w", err)
 	}
 	fs.DurationVar(&c.VerifyDeadline, "verify-deadline", deadline, "deadline of one verification")
+	workers, err := strconv.Atoi(envOr("BUCKETLINK_VERIFY_WORKERS", "4"))
+	if err != nil {
+		return c, fmt.Errorf("BUCKETLINK_VERIFY_WORKERS: %w", err)
+	}
+	fs.IntVar(&c.VerifyWorkers, "verify-workers", workers, "concurrent bucket-verify runs (the in-process worker pool)")
+	recordDeadline, err := time.ParseDuration(envOr("BUCKETLINK_VERIFY_RECORD_DEADLINE", verify.DefaultRecordDeadline.String()))
+	if err != nil {
+		return c, fmt.Errorf("BUCKETLINK_VERIFY_RECORD_DEADLINE: %w", err)
+	}
+	fs.DurationVar(&c.VerifyRecordDeadline, "verify-record-deadline", recordDeadline, "how long a bucket-verify verification may stay connecting before it reads as timed out")
+	lease, err := time.ParseDuration(envOr("BUCKETLINK_VERIFY_LEASE", "0s"))
+	if err != nil {
+		return c, fmt.Errorf("BUCKETLINK_VERIFY_LEASE: %w", err)
+	}
+	fs.DurationVar(&c.VerifyLease, "verify-lease", lease, "lease of one bucket-verify run, longer than --verify-deadline (0: that plus 5s); a run abandoned by a dead worker is taken over after it")
 	level := fs.String("log-level", envOr("BUCKETLINK_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
@@ -79,6 +103,19 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	}
 	if c.VerifyDeadline <= 0 {
 		return c, fmt.Errorf("--verify-deadline must be positive")
+	}
+	if c.VerifyLease == 0 {
+		c.VerifyLease = c.VerifyDeadline + leaseOverDeadline
+	}
+	switch {
+	case c.VerifyWorkers < 1 || c.VerifyWorkers > 256:
+		return c, fmt.Errorf("--verify-workers must be 1 to 256")
+	case c.VerifyRecordDeadline <= 0:
+		return c, fmt.Errorf("--verify-record-deadline must be positive")
+	case c.VerifyLease <= c.VerifyDeadline:
+		return c, fmt.Errorf("--verify-lease must be longer than --verify-deadline, so that a run ends while its lease holds")
+	case c.VerifyLease >= c.VerifyRecordDeadline:
+		return c, fmt.Errorf("--verify-lease must be shorter than --verify-record-deadline, so that abandoned runs can be taken over")
 	}
 	for _, o := range []struct{ flag, value string }{
 		{"--gcs-endpoint", c.GCSEndpoint}, {"--gcs-hmac-endpoint", c.GCSHMACEndpoint}, {"--azure-blob-endpoint", c.AzureBlobEndpoint},
@@ -92,6 +129,10 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	}
 	return c, nil
 }
+
+// leaseOverDeadline is how much longer than one verification a run's
+// lease lasts by default: time to open credentials and write the result.
+const leaseOverDeadline = 5 * time.Second
 
 // serve runs the whole API as one process until ctx ends.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -131,24 +172,36 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			provision.DefaultOrgSlug, filepath.Join(cfg.Data, provision.AdminKeyFile), key)
 	}
 	policy := netguard.Policy{AllowPrivate: cfg.AllowPrivate}
-	api := &httpapi.Server{
-		Store:  st,
-		Sealer: sealer,
-		Verifier: &verify.Verifier{
-			// Every provider's driver, over one SSRF-safe client.
-			Opener: &anyblob.Opener{
-				HTTPClient:        policy.HTTPClient(),
-				S3:                &s3blob.Opener{AWSEndpoint: cfg.AWSS3Endpoint, Roles: roles, Orgs: st},
-				GCSEndpoint:       cfg.GCSEndpoint,
-				GCSHMACEndpoint:   cfg.GCSHMACEndpoint,
-				GCSHMACRegion:     cfg.GCSHMACRegion,
-				AzureBlobEndpoint: cfg.AzureBlobEndpoint,
-			},
-			Deadline: cfg.VerifyDeadline,
+	verifier := &verify.Verifier{
+		// Every provider's driver, over one SSRF-safe client.
+		Opener: &anyblob.Opener{
+			HTTPClient:        policy.HTTPClient(),
+			S3:                &s3blob.Opener{AWSEndpoint: cfg.AWSS3Endpoint, Roles: roles, Orgs: st},
+			GCSEndpoint:       cfg.GCSEndpoint,
+			GCSHMACEndpoint:   cfg.GCSHMACEndpoint,
+			GCSHMACRegion:     cfg.GCSHMACRegion,
+			AzureBlobEndpoint: cfg.AzureBlobEndpoint,
 		},
-		CursorKey:    sealer.DeriveKey("pagination-cursor"),
-		AWSAccountID: cfg.AWSAccountID,
-		Logger:       log,
+		Deadline: cfg.VerifyDeadline,
+	}
+	// The bucket-verify API's worker pool: the in-process stand-in for
+	// SQS and the verify-worker function, and the sweep that stands in
+	// for DynamoDB's TTL.
+	pool, err := startVerifyPool(ctx, cfg, st, sealer, verifier, log)
+	if err != nil {
+		return err
+	}
+	defer pool.stop()
+	api := &httpapi.Server{
+		Store:                st,
+		Sealer:               sealer,
+		Verifier:             verifier,
+		CursorKey:            sealer.DeriveKey("pagination-cursor"),
+		AWSAccountID:         cfg.AWSAccountID,
+		Logger:               log,
+		Queue:                pool.queue,
+		VerifyKey:            sealer.DeriveKey("verification-record-key"),
+		VerifyRecordDeadline: cfg.VerifyRecordDeadline,
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -185,4 +238,52 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// verifyPool is the running worker pool of the bucket-verify API.
+type verifyPool struct {
+	queue  *memqueue.Queue
+	cancel context.CancelFunc
+	swept  chan struct{}
+}
+
+// startVerifyPool starts the in-process queue whose workers run
+// verifications, and the periodic sweep of expired records.
+func startVerifyPool(ctx context.Context, cfg serveConfig, st *sqlitestore.Store, sealer seal.Sealer, v *verify.Verifier, log *slog.Logger) (*verifyPool, error) {
+	w := &verifyworker.Worker{Store: st, Sealer: sealer, Verifier: v, LeaseTTL: cfg.VerifyLease, Logger: log}
+	q, err := memqueue.New(w.Handle, memqueue.Options{
+		Workers:     cfg.VerifyWorkers,
+		MaxAttempts: verifyworker.MaxAttempts(cfg.VerifyLease, cfg.VerifyRecordDeadline),
+		RetryDelay:  verifyworker.RetryDelay(cfg.VerifyLease),
+		OnDeadLetter: func(d memqueue.DeadLetter) {
+			log.Warn("verification given up after its last delivery", slog.String("verification", d.Message.Key),
+				slog.Int("deliveries", d.Message.Attempt), slog.String("error", d.Err.Error()))
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	if err := q.Start(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	p := &verifyPool{queue: q, cancel: cancel, swept: make(chan struct{})}
+	go func() {
+		defer close(p.swept)
+		verifyworker.Sweep(ctx, st, sweepEvery, log)
+	}()
+	return p, nil
+}
+
+// sweepEvery is how often expired verification records are deleted.
+const sweepEvery = time.Minute
+
+// stop stops the pool at once: running and queued verifications are
+// abandoned; their records read as timed out at their deadline, and the
+// same request starts them afresh after verify.RestartWindow.
+func (p *verifyPool) stop() {
+	p.cancel()
+	p.queue.Close()
+	<-p.swept
 }

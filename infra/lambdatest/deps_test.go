@@ -32,9 +32,19 @@ var forbiddenDeps = []string{
 // listed something else.
 var requiredDeps = []string{
 	"github.com/aws/aws-lambda-go/lambda",
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter",
 	"github.com/bucketlink/bucketlink/shared/store/dynamostore",
 	"github.com/bucketlink/bucketlink/shared/seal/kmsseal",
+}
+
+// requiredDepsOf are further packages each kind of function must link:
+// the API Gateway adapter for the HTTP functions, the SQS batch handler
+// and the worker for the queue consumer.
+func requiredDepsOf(name string) []string {
+	if slices.Contains(httpFunctions, name) {
+		return append(slices.Clone(requiredDeps), "github.com/awslabs/aws-lambda-go-api-proxy/httpadapter")
+	}
+	return append(slices.Clone(requiredDeps), "github.com/bucketlink/bucketlink/shared/queue/sqsqueue",
+		"github.com/bucketlink/bucketlink/shared/verifyworker")
 }
 
 func TestFunctionsAreTheTemplates(t *testing.T) {
@@ -73,7 +83,7 @@ func TestFunctionsLinkNoLocalCode(t *testing.T) {
 					t.Errorf("links %s", f)
 				}
 			}
-			for _, r := range requiredDeps {
+			for _, r := range requiredDepsOf(name) {
 				if !slices.Contains(deps, r) {
 					t.Errorf("does not link %s", r)
 				}
@@ -90,6 +100,7 @@ var specRoutes = map[string]string{
 	"test-storage-config":   "POST /api/v1/storage-configs/{uid}/test/",
 	"delete-storage-config": "DELETE /api/v1/storage-configs/{uid}/",
 	"get-setup-info":        "GET /api/v1/storage-configs/setup-info/",
+	"verify-bucket":         "POST /v1/api/organizations/{organizationId}/buckets/verify",
 }
 
 // TestRoutesAndEventsAgree checks each function's route in template.yaml
@@ -103,7 +114,7 @@ func TestRoutesAndEventsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	template := string(b)
-	for _, name := range functionNames {
+	for _, name := range httpFunctions {
 		t.Run(name, func(t *testing.T) {
 			method, path, _ := strings.Cut(specRoutes[name], " ")
 			route := strings.TrimSuffix(path, "/")
@@ -129,7 +140,7 @@ func TestRoutesAndEventsAgree(t *testing.T) {
 			if err := json.Unmarshal(raw, &e); err != nil {
 				t.Fatal(err)
 			}
-			wantPath := strings.ReplaceAll(path, "{uid}", "REPLACE_WITH_CONFIG_UID")
+			wantPath := strings.NewReplacer("{uid}", "REPLACE_WITH_CONFIG_UID", "{organizationId}", "REPLACE_WITH_ORG_ID").Replace(path)
 			if e.Version != "2.0" || e.RouteKey != method+" "+route || e.RequestContext.RouteKey != e.RouteKey ||
 				e.RawPath != wantPath || e.RequestContext.HTTP.Path != wantPath || e.RequestContext.HTTP.Method != method ||
 				e.RequestContext.Stage != "$default" {

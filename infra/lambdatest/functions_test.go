@@ -60,7 +60,7 @@ func wantStatus(t *testing.T, what string, resp events.APIGatewayV2HTTPResponse,
 func TestFunctionsServeTheAPI(t *testing.T) {
 	s := newStack(t)
 	fns := map[string]*lambdatest.Function{}
-	for _, name := range functionNames {
+	for _, name := range storageConfigFunctions {
 		fns[name] = s.start(t, name, s.env(name))
 	}
 	acme, acmeKey := s.newOrg(t, "acme")
@@ -136,7 +136,7 @@ func TestFunctionsServeTheAPI(t *testing.T) {
 
 	// A bad key: the same 401 from every function.
 	badKey := "blk_" + randomString(36)
-	for _, name := range functionNames {
+	for _, name := range storageConfigFunctions {
 		resp := invokeHTTP(t, fns[name], s.event(t, name, edit{apiKey: badKey, uid: second.UID, bucket: b}))
 		wantStatus(t, name+" with a bad key", resp, http.StatusUnauthorized)
 		if resp.Body != `{"detail":"Invalid API key."}` && strings.TrimSpace(resp.Body) != `{"detail":"Invalid API key."}` {
@@ -212,6 +212,14 @@ func TestFunctionsFailFastOnBadConfiguration(t *testing.T) {
 			function: "list-storage-configs",
 			env:      func() []string { return without(s.env("list-storage-configs"), "BUCKETLINK_CURSOR_SECRET_ID") },
 			want:     []string{"BUCKETLINK_CURSOR_SECRET_ID is required"},
+		},
+		{
+			name:     "verify-bucket without its queue and record-key secret",
+			function: "verify-bucket",
+			env: func() []string {
+				return without(s.env("verify-bucket"), "BUCKETLINK_VERIFY_QUEUE_URL", "BUCKETLINK_VERIFY_KEY_SECRET_ID")
+			},
+			want: []string{"BUCKETLINK_VERIFY_QUEUE_URL is required", "BUCKETLINK_VERIFY_KEY_SECRET_ID is required"},
 		},
 		{
 			name:     "list with a cursor secret that does not exist",

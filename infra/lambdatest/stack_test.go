@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/bucketlink/bucketlink/infra/lambdatest"
 	"github.com/bucketlink/bucketlink/infra/testenv"
@@ -25,9 +27,9 @@ import (
 	"github.com/bucketlink/bucketlink/shared/store/dynamostore"
 )
 
-// functionNames are the functions of template.yaml, one per endpoint, as
-// named under functions/.
-var functionNames = []string{
+// storageConfigFunctions are the functions of the storage-configs API,
+// one per endpoint, as named under functions/.
+var storageConfigFunctions = []string{
 	"list-storage-configs",
 	"create-storage-config",
 	"get-storage-config",
@@ -35,6 +37,14 @@ var functionNames = []string{
 	"delete-storage-config",
 	"get-setup-info",
 }
+
+// httpFunctions are the functions behind the HTTP API: the storage-configs
+// API's and the bucket-verify API's.
+var httpFunctions = append(slices.Clone(storageConfigFunctions), "verify-bucket")
+
+// functionNames are all the functions of template.yaml: the HTTP ones and
+// the SQS consumer verify-worker.
+var functionNames = append(slices.Clone(httpFunctions), "verify-worker")
 
 // stack is what a deployment gives the functions, with real emulators:
 // a table in DynamoDB Local, a KMS key and the cursor secret in moto, and
@@ -49,6 +59,11 @@ type stack struct {
 	keyID   string
 	secret  string // ARN of the cursor secret
 	account string // BUCKETLINK_AWS_ACCOUNT_ID
+
+	// The bucket-verify API: the queue of verifications in moto, and the
+	// secret that keys record keys.
+	queueURL     string
+	verifySecret string
 
 	mu      sync.Mutex
 	secrets []string // values that must never appear in output
@@ -77,6 +92,23 @@ func newStack(tb testing.TB) *stack {
 	}
 	s.secret = aws.ToString(out.ARN)
 	s.account = randomDigits(12)
+	value = randomString(64)
+	s.remember(value)
+	out, err = secretsmanager.NewFromConfig(s.moto.AWSConfig()).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String("bucketlink-verify-key-" + randomString(8)),
+		SecretString: aws.String(value),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.verifySecret = aws.ToString(out.ARN)
+	q, err := sqs.NewFromConfig(s.moto.AWSConfig()).CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName: aws.String("bucketlink-verify-" + randomString(8)),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.queueURL = aws.ToString(q.QueueUrl)
 	return s
 }
 
@@ -101,6 +133,7 @@ func (s *stack) env(name string) []string {
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.ddb.Endpoint,
 		"AWS_ENDPOINT_URL_KMS=" + s.moto.Endpoint,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + s.moto.Endpoint,
+		"AWS_ENDPOINT_URL_SQS=" + s.moto.Endpoint,
 		"BUCKETLINK_TABLE=" + s.table,
 		"BUCKETLINK_KMS_KEY_ID=" + s.keyID,
 		"BUCKETLINK_AWS_ACCOUNT_ID=" + s.account,
@@ -110,8 +143,11 @@ func (s *stack) env(name string) []string {
 		"BUCKETLINK_VERIFY_DEADLINE=15s",
 		"BUCKETLINK_LOG_LEVEL=debug",
 	}
-	if name == "list-storage-configs" {
+	switch name {
+	case "list-storage-configs":
 		env = append(env, "BUCKETLINK_CURSOR_SECRET_ID="+s.secret)
+	case "verify-bucket":
+		env = append(env, "BUCKETLINK_VERIFY_QUEUE_URL="+s.queueURL, "BUCKETLINK_VERIFY_KEY_SECRET_ID="+s.verifySecret)
 	}
 	return env
 }
@@ -201,11 +237,13 @@ func (s *stack) checkNoSecrets(tb testing.TB, what, text string) {
 
 // edit says how to fill in an event of infra/events.
 type edit struct {
-	apiKey string
-	uid    string
-	bucket bucket
-	query  url.Values // replaces the query string when not nil
-	body   string     // replaces the body when not empty
+	apiKey    string
+	uid       string
+	orgID     string // the bucket-verify path's organizationId
+	recordKey string // the key an SQS message of verify-worker names
+	bucket    bucket
+	query     url.Values // replaces the query string when not nil
+	body      string     // replaces the body when not empty
 }
 
 // event returns infra/events/<name>.json with its placeholders replaced.
@@ -222,6 +260,8 @@ func (s *stack) event(tb testing.TB, name string, e edit) []byte {
 	pairs := []string{
 		"REPLACE_WITH_API_KEY", e.apiKey,
 		"REPLACE_WITH_CONFIG_UID", e.uid,
+		"REPLACE_WITH_ORG_ID", e.orgID,
+		"REPLACE_WITH_RECORD_KEY", e.recordKey,
 		"REPLACE_WITH_BUCKET", e.bucket.name,
 		"REPLACE_WITH_ACCESS_KEY_ID", e.bucket.accessKeyID,
 		"REPLACE_WITH_SECRET_ACCESS_KEY", e.bucket.secretAccessKey,

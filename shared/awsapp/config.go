@@ -1,7 +1,9 @@
-// Package awsapp wires the storage-configs API for AWS: the DynamoDB store,
-// the KMS sealer, the pagination cursor key from Secrets Manager and the
-// verifier with every provider's driver, built once per process from a typed configuration read from
-// the environment. It returns a plain http.Handler, the same one the local
+// Package awsapp wires the storage-configs and bucket-verify APIs for AWS:
+// the DynamoDB store, the KMS sealer, the pagination cursor key and the
+// verification record key from Secrets Manager, the SQS sender of
+// verifications, the verifier with every provider's driver, and the
+// verification worker (NewWorker), built once per process from a typed
+// configuration read from the environment. It returns a plain http.Handler, the same one the local
 // process serves (httpapi.Server), and knows nothing of Lambda or API
 // Gateway: each functions/<name>/main.go loads the SDK configuration,
 // calls New and hands the handler to the Lambda adapter.
@@ -19,6 +21,11 @@
 // that need it (NeedCursorKey). The key is thus in no template, environment
 // variable or artifact, and replacing the secret only invalidates
 // outstanding cursors. Functions that never see a cursor get a random key.
+//
+// The verification record key (NeedVerifyQueue) is derived the same way,
+// with another label, from its own generated secret: every instance of the
+// verify-bucket function must compute the same record key for the same
+// request.
 package awsapp
 
 import (
@@ -27,6 +34,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -42,6 +50,13 @@ const (
 	EnvAWSSTSEndpoint = "BUCKETLINK_AWS_STS_ENDPOINT"
 	EnvVerifyDeadline = "BUCKETLINK_VERIFY_DEADLINE"
 	EnvLogLevel       = "BUCKETLINK_LOG_LEVEL"
+
+	// EnvVerifyQueueURL is the SQS queue the bucket-verify API sends its
+	// verifications to (the verify-bucket function).
+	EnvVerifyQueueURL = "BUCKETLINK_VERIFY_QUEUE_URL"
+	// EnvVerifyKeySecretID is the Secrets Manager secret whose value keys
+	// the verification record keys (the verify-bucket function).
+	EnvVerifyKeySecretID = "BUCKETLINK_VERIFY_KEY_SECRET_ID"
 )
 
 // DefaultVerifyDeadline bounds one verification when EnvVerifyDeadline is
@@ -61,6 +76,10 @@ const (
 	// NeedCursorKey: the function signs or checks pagination cursors (the
 	// list function), so EnvCursorSecretID is required.
 	NeedCursorKey Need = iota + 1
+	// NeedVerifyQueue: the function starts bucket verifications (the
+	// verify-bucket function), so EnvVerifyQueueURL and
+	// EnvVerifyKeySecretID are required.
+	NeedVerifyQueue
 )
 
 // Config is the typed configuration of one function.
@@ -94,6 +113,14 @@ type Config struct {
 	// LogLevel is the level of the JSON log on stderr (EnvLogLevel:
 	// debug, info, warn or error; default info).
 	LogLevel slog.Level
+	// VerifyQueueURL is the SQS queue of bucket verifications
+	// (EnvVerifyQueueURL). Required with NeedVerifyQueue.
+	VerifyQueueURL string
+	// VerifyKeySecretID is the Secrets Manager secret (ARN or name) whose
+	// value keys verification record keys (EnvVerifyKeySecretID), so that
+	// every instance finds the same record for the same request. Required
+	// with NeedVerifyQueue.
+	VerifyKeySecretID string
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -115,18 +142,31 @@ func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
 		return v
 	}
 	c := Config{
-		Table:          required(EnvTable),
-		KMSKeyID:       required(EnvKMSKeyID),
-		CursorSecretID: getenv(EnvCursorSecretID),
-		AWSAccountID:   required(EnvAWSAccountID),
-		AWSS3Endpoint:  getenv(EnvAWSS3Endpoint),
-		AWSSTSEndpoint: getenv(EnvAWSSTSEndpoint),
-		VerifyDeadline: DefaultVerifyDeadline,
+		Table:             required(EnvTable),
+		KMSKeyID:          required(EnvKMSKeyID),
+		CursorSecretID:    getenv(EnvCursorSecretID),
+		AWSAccountID:      required(EnvAWSAccountID),
+		AWSS3Endpoint:     getenv(EnvAWSS3Endpoint),
+		AWSSTSEndpoint:    getenv(EnvAWSSTSEndpoint),
+		VerifyDeadline:    DefaultVerifyDeadline,
+		VerifyQueueURL:    getenv(EnvVerifyQueueURL),
+		VerifyKeySecretID: getenv(EnvVerifyKeySecretID),
 	}
 	for _, n := range needs {
-		if n == NeedCursorKey && c.CursorSecretID == "" {
+		switch {
+		case n == NeedCursorKey && c.CursorSecretID == "":
 			bad(EnvCursorSecretID, "is required by this function (it signs pagination cursors)")
+		case n == NeedVerifyQueue:
+			if c.VerifyQueueURL == "" {
+				bad(EnvVerifyQueueURL, "is required by this function (it starts bucket verifications)")
+			}
+			if c.VerifyKeySecretID == "" {
+				bad(EnvVerifyKeySecretID, "is required by this function (it keys verification records)")
+			}
 		}
+	}
+	if c.VerifyQueueURL != "" && !strings.HasPrefix(c.VerifyQueueURL, "https://") && !strings.HasPrefix(c.VerifyQueueURL, "http://") {
+		bad(EnvVerifyQueueURL, "must be a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)")
 	}
 	if c.AWSAccountID != "" && !accountIDPattern.MatchString(c.AWSAccountID) {
 		bad(EnvAWSAccountID, "must be a 12-digit AWS account id")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
@@ -46,9 +47,21 @@ type Server struct {
 	Logger       *slog.Logger
 	// Now is the clock; nil means storageconfig.Now.
 	Now func() time.Time
+
+	// Queue receives the verifications that the bucket-verify API starts
+	// (queue.KindVerify messages naming a record key). VerifyKey keys the
+	// record keys (verify.RecordKey): at least 32 bytes, the same in every
+	// instance that serves the API. Without either, the bucket-verify
+	// endpoint answers 500 and logs why.
+	Queue     queue.Sender
+	VerifyKey []byte
+	// VerifyRecordDeadline is how long a verification may stay connecting
+	// before it reads as timed out; 0 means verify.DefaultRecordDeadline.
+	VerifyRecordDeadline time.Duration
 }
 
-// Handler returns the routes of the storage-configs API, wrapped in the
+// Handler returns the routes of the storage-configs API and of the
+// bucket-verify API (verifybucket.go), wrapped in the
 // request-ID, logging and panic-recovery middleware.
 func (s *Server) Handler() http.Handler {
 	if len(s.CursorKey) < 16 {
@@ -60,6 +73,7 @@ func (s *Server) Handler() http.Handler {
 	s.route(mux, base+"setup-info/{$}", map[string]http.HandlerFunc{"GET": s.setupInfo})
 	s.route(mux, base+"{uid}/{$}", map[string]http.HandlerFunc{"GET": s.get, "DELETE": s.delete})
 	s.route(mux, base+"{uid}/test/{$}", map[string]http.HandlerFunc{"POST": s.test})
+	s.routeVerifyBucket(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errcode.ErrNotFound)
 	})

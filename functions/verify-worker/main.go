@@ -1,0 +1,50 @@
+// Command verify-worker is the Lambda function that consumes the
+// verification queue (SQS) of the bucket-verify API: for each message (a
+// verification record key) it takes the record's lease in DynamoDB, opens
+// the credentials with KMS, runs the checks against the customer's bucket
+// and writes the outcome, each write conditional on the record's version
+// (package verifyworker). Records that fail are reported in the batch
+// response (ReportBatchItemFailures), so SQS redelivers only those, and
+// after the redrive policy's maxReceiveCount moves them to the dead-letter
+// queue.
+//
+// It is wiring only: the typed configuration from the environment, the SDK
+// clients built once at init, then sqsqueue.BatchHandler around the
+// worker. template.yaml connects it to the queue with a bounded maximum
+// concurrency and grants only what it uses.
+package main
+
+import (
+	"context"
+	"log"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/queue/sqsqueue"
+)
+
+// batchConcurrency is how many records of one batch run at once: the
+// template's BatchSize, so that a batch takes one verification's time and
+// stays inside the function's Timeout and the queue's VisibilityTimeout.
+const batchConcurrency = 5
+
+func main() {
+	cfg, err := awsapp.LoadConfig(os.Getenv)
+	if err != nil {
+		log.Fatalf("verify-worker: %v", err)
+	}
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Fatalf("verify-worker: aws configuration: %v", err)
+	}
+	w, err := awsapp.NewWorker(cfg, awsCfg, awsapp.Options{})
+	if err != nil {
+		log.Fatalf("verify-worker: %v", err)
+	}
+	slog.SetDefault(w.Logger) // BatchHandler logs failed records here
+	lambda.Start(sqsqueue.BatchHandler(w.Handle, batchConcurrency))
+}

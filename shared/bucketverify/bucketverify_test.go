@@ -1,0 +1,226 @@
+package bucketverify_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bucketlink/bucketlink/shared/bucketverify"
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/verify"
+)
+
+const uid = "3f0c9a2e-8d5b-4c61-9a4e-2b7f1d0c6e58"
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParse(t *testing.T) {
+	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	tests := []struct {
+		name    string
+		body    map[string]any
+		want    verify.Request
+		creds   storageconfig.Credentials
+		wantErr string
+	}{
+		{
+			name: "s3 by default, region defaulted, prefix normalised, AWS endpoint ignored",
+			body: map[string]any{"accessKey": "AKIAIOSFODNN7EXAMPLE", "secretKey": secret, "bucket": "acme-data",
+				"prefix": "/annotations", "endpoint": "https://s3.us-east-1.amazonaws.com"},
+			want:  verify.Request{Provider: "s3", AccessKey: "AKIAIOSFODNN7EXAMPLE", Bucket: "acme-data", Region: "us-east-1", Prefix: "annotations/"},
+			creds: storageconfig.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: secret},
+		},
+		{
+			name: "other, endpoint normalised",
+			body: map[string]any{"storageProvider": "other", "accessKey": "minio", "secretKey": secret, "bucket": "data",
+				"endpoint": "HTTPS://MinIO.Example.com/", "region": "auto"},
+			want:  verify.Request{Provider: "other", AccessKey: "minio", Bucket: "data", Endpoint: "https://minio.example.com", Region: "auto"},
+			creds: storageconfig.Credentials{AccessKeyID: "minio", SecretAccessKey: secret},
+		},
+		{
+			name: "google with HMAC, region ignored",
+			body: map[string]any{"storageProvider": "google", "accessKey": "GOOG1EEXAMPLEACCESSID", "secretKey": secret,
+				"bucket": "acme-gcs", "region": "europe-west1"},
+			want:  verify.Request{Provider: "google", AccessKey: "GOOG1EEXAMPLEACCESSID", Bucket: "acme-gcs"},
+			creds: storageconfig.Credentials{AccessKeyID: "GOOG1EEXAMPLEACCESSID", SecretAccessKey: secret},
+		},
+		{
+			name:  "azure: account name and key",
+			body:  map[string]any{"storageProvider": "azure", "accessKey": "acmestore", "secretKey": "a2V5", "bucket": "datasets"},
+			want:  verify.Request{Provider: "azure", AccessKey: "acmestore", Bucket: "datasets"},
+			creds: storageconfig.Credentials{AzureAccountKey: "a2V5"},
+		},
+		{
+			name: "stored credentials: only what the request gives",
+			body: map[string]any{"bucketId": uid, "prefix": "x", "accessKey": nil},
+			want: verify.Request{BucketID: uid, Prefix: "x/"},
+		},
+		{name: "not an object", body: nil, wantErr: "The request body must be a JSON object."},
+		{name: "unknown field", body: map[string]any{"bucketId": uid, "secret": "x"}, wantErr: "secret: Unknown field"},
+		{name: "numeric bucketId", body: map[string]any{"bucketId": 7}, wantErr: "bucketId: Give the storage config's uid as a string"},
+		{name: "neither secret nor bucketId", body: map[string]any{"bucket": "b"}, wantErr: "secretKey: This field is required"},
+		{name: "bad provider", body: map[string]any{"storageProvider": "S3", "bucketId": uid}, wantErr: "storageProvider: Use"},
+		{
+			name:    "s3 fields in the API's names",
+			body:    map[string]any{"accessKey": "lower", "secretKey": secret, "bucket": "A", "region": "mars"},
+			wantErr: "accessKey: An AWS access key ID is 16 to 128 upper-case letters and digits",
+		},
+		{
+			name:    "secret never echoed",
+			body:    map[string]any{"accessKey": "AKIAIOSFODNN7EXAMPLE", "secretKey": "has space " + secret, "bucket": "acme-data"},
+			wantErr: "secretKey: A secret access key is at most 1024 printable characters without spaces.",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := []byte("[]")
+			if tt.body != nil {
+				raw = mustJSON(t, tt.body)
+			}
+			p, err := bucketverify.Parse(raw)
+			if tt.wantErr != "" {
+				msg := bucketverify.Message(err)
+				if err == nil || !strings.Contains(msg, tt.wantErr) || strings.Contains(msg, secret) {
+					t.Fatalf("Parse = %v (%q), want an error with %q", p, msg, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(bucketverify.Message(err))
+			}
+			if p.Request != tt.want || p.Credentials != tt.creds {
+				t.Errorf("Parse = %+v / %+v, want %+v / %+v", p.Request, p.Credentials, tt.want, tt.creds)
+			}
+		})
+	}
+}
+
+// TestParseAndTargetAgree: the worker rebuilds the config from the
+// record's normalised request, and gets what the API validated.
+func TestParseAndTargetAgree(t *testing.T) {
+	raw := mustJSON(t, map[string]any{"storageProvider": "other", "accessKey": "minio", "secretKey": "s3cr3t-value",
+		"bucket": "data", "endpoint": "http://127.0.0.1:9000/", "prefix": "a/b"})
+	p, err := bucketverify.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, creds, err := bucketverify.Target(p.Request, p.Credentials)
+	if err != nil {
+		t.Fatal(bucketverify.Message(err))
+	}
+	if c.Provider != storageconfig.ProviderS3Compatible || c.S3EndpointURL != "http://127.0.0.1:9000" || c.S3BucketPrefix != "a/b/" ||
+		c.S3BucketName != "data" || creds != p.Credentials {
+		t.Errorf("Target = %+v", c)
+	}
+	// Same request, spelt differently: the same record.
+	again, _ := bucketverify.Parse(mustJSON(t, map[string]any{"storageProvider": "other", "accessKey": "minio", "secretKey": "s3cr3t-value",
+		"bucket": "data", "endpoint": "http://127.0.0.1:9000", "prefix": "/a/b/"}))
+	k := []byte("0123456789abcdef0123456789abcdef")
+	if verify.RecordKey(k, 1, p.Request, p.SecretKey) != verify.RecordKey(k, 1, again.Request, again.SecretKey) {
+		t.Error("equal requests give different record keys")
+	}
+}
+
+func TestStoredTarget(t *testing.T) {
+	compat := &storageconfig.Config{UID: uid, OrgID: 1, Provider: storageconfig.ProviderS3Compatible, S3BucketName: "data",
+		S3BucketPrefix: "old/", S3EndpointURL: "https://minio.example.com", S3AuthMethod: storageconfig.AuthAccessKey, Sealed: []byte("x")}
+	azure := &storageconfig.Config{UID: uid, OrgID: 1, Provider: storageconfig.ProviderAzureBlob, AzureAccountName: "acmestore",
+		AzureContainerName: "datasets", AzureEndpointURL: "https://acmestore.blob.core.windows.net/"}
+	tests := []struct {
+		name    string
+		stored  *storageconfig.Config
+		req     verify.Request
+		check   func(*storageconfig.Config) bool
+		wantErr string
+	}{
+		{"stored as is", compat, verify.Request{BucketID: uid},
+			func(c *storageconfig.Config) bool { return c.S3BucketPrefix == "old/" && c.Sealed == nil }, ""},
+		{"bucket and prefix replaced", compat, verify.Request{BucketID: uid, Provider: "other", Bucket: "other-data", Prefix: "new/",
+			Endpoint: "https://MINIO.example.com/"},
+			func(c *storageconfig.Config) bool { return c.S3BucketName == "other-data" && c.S3BucketPrefix == "new/" }, ""},
+		{"another endpoint", compat, verify.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
+			"endpoint: Is not the endpoint of the storage config bucketId names."},
+		{"another provider", compat, verify.Request{BucketID: uid, Provider: "s3"}, nil,
+			"storageProvider: The storage config bucketId names is of storageProvider \"other\"."},
+		{"bad bucket", compat, verify.Request{BucketID: uid, Bucket: "UPPER"}, nil, "bucket: Bucket names can consist only of"},
+		{"azure account", azure, verify.Request{BucketID: uid, AccessKey: "someoneelse"}, nil, "accessKey: Is not the storage account"},
+		{"azure endpoint", azure, verify.Request{BucketID: uid, AccessKey: "acmestore", Endpoint: "https://acmestore.blob.core.windows.net"},
+			func(c *storageconfig.Config) bool { return c.AzureContainerName == "datasets" }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := bucketverify.StoredTarget(tt.req, tt.stored)
+			if tt.wantErr != "" {
+				if !strings.Contains(bucketverify.Message(err), tt.wantErr) {
+					t.Fatalf("err = %q, want %q", bucketverify.Message(err), tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !tt.check(c) {
+				t.Fatalf("StoredTarget = %+v, %v", c, err)
+			}
+		})
+	}
+	creds := storageconfig.Credentials{AccessKeyID: "minio", SecretAccessKey: "x"}
+	if err := bucketverify.CheckAccessKey(verify.Request{AccessKey: "minio"}, compat, creds); err != nil {
+		t.Error(err)
+	}
+	if err := bucketverify.CheckAccessKey(verify.Request{AccessKey: "other"}, compat, creds); err == nil {
+		t.Error("another access key passed")
+	}
+}
+
+func TestConnectionError(t *testing.T) {
+	fe := errcode.FieldErrors{
+		"s3_secret_access_key": {"The secret access key does not match the access key ID."},
+		"non_field_errors":     {"The probe object may have been left."},
+		"s3_bucket_region":     {"The bucket is in region eu-west-1; set s3_bucket_region to eu-west-1."},
+	}
+	got := bucketverify.ConnectionError(fe)
+	want := "secretKey: The secret access key does not match the access key ID. " +
+		"region: The bucket is in region eu-west-1; set region to eu-west-1. The probe object may have been left."
+	if got != want {
+		t.Errorf("ConnectionError =\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestResponseOf(t *testing.T) {
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	r := verify.NewRecord(now, "k", 1, verify.Request{Provider: "azure"}, nil, 0)
+	tests := []struct {
+		name string
+		rec  verify.Record
+		at   time.Time
+		want string
+	}{
+		{"connecting", *r, now, `{"success":true,"connectionStatus":"connecting","connectionStatusSince":"2026-11-25T09:00:00Z"}`},
+		{"past its deadline", *r, now.Add(2 * time.Minute),
+			`{"success":true,"connectionStatus":"error","connectionError":"verification timed out","connectionStatusSince":"2026-11-25T09:01:00Z"}`},
+		{"connected, empty bucket", func() verify.Record {
+			c := *r
+			_ = c.Complete(now.Add(time.Second), verify.RecordResult{SignedURL: "https://x/y", Endpoint: "https://a.blob.core.windows.net/"}, nil)
+			return c
+		}(), now.Add(time.Second),
+			`{"success":true,"connectionStatus":"connected","connectionStatusSince":"2026-11-25T09:00:01Z","files":[],"hasInfoLabelsFile":false,"signedUrl":"https://x/y","endpoint":"https://a.blob.core.windows.net/"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(mustJSON(t, bucketverify.ResponseOf(tt.rec.View(tt.at))))
+			if got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+	if got := string(mustJSON(t, bucketverify.Failure("bucket: x"))); got != `{"success":false,"error":"bucket: x"}` {
+		t.Errorf("Failure = %s", got)
+	}
+}

@@ -1,0 +1,359 @@
+// Package bucketverify is the domain of the bucket-verify API
+// (POST /v1/api/organizations/{organizationId}/buckets/verify): its request
+// body, how a request maps onto a storage config and credentials, the
+// translation of the storage-config field names of validation and check
+// messages into the API's own field names, and its response shape. It
+// knows nothing of HTTP, stores or queues; package httpapi serves it and
+// package verifyworker runs what it describes.
+//
+// A request is one of three kinds:
+//
+//   - credentials in the request (secretKey given, no bucketId): the
+//     request's fields are verified as given;
+//   - secretKey and bucketId: the same; bucketId only has to name a storage
+//     config of the organization;
+//   - bucketId without secretKey: the stored config's provider, endpoint,
+//     account or access key, auth method and credentials are used; the
+//     request's bucket, prefix and region (S3 only), when given and not
+//     empty, replace the stored ones, and its storageProvider, endpoint and
+//     accessKey, when given, must be the stored config's.
+package bucketverify
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/verify"
+)
+
+// The values of storageProvider.
+const (
+	ProviderS3     = "s3"
+	ProviderGoogle = "google"
+	ProviderAzure  = "azure"
+	ProviderOther  = "other"
+)
+
+// DefaultS3Region is the region of an s3 request that gives none.
+const DefaultS3Region = "us-east-1"
+
+// The request fields, as the API spells them.
+const (
+	FieldStorageProvider = "storageProvider"
+	FieldAccessKey       = "accessKey"
+	FieldSecretKey       = "secretKey"
+	FieldBucketID        = "bucketId"
+	FieldBucket          = "bucket"
+	FieldEndpoint        = "endpoint"
+	FieldRegion          = "region"
+	FieldPrefix          = "prefix"
+)
+
+// fieldOrder is the order in which error messages name fields.
+var fieldOrder = []string{FieldStorageProvider, FieldAccessKey, FieldSecretKey, FieldBucketID,
+	FieldBucket, FieldEndpoint, FieldRegion, FieldPrefix}
+
+// providerOf maps storageProvider to the storage-config provider.
+var providerOf = map[string]storageconfig.Provider{
+	ProviderS3:     storageconfig.ProviderAWSS3,
+	ProviderGoogle: storageconfig.ProviderGCStorage,
+	ProviderAzure:  storageconfig.ProviderAzureBlob,
+	ProviderOther:  storageconfig.ProviderS3Compatible,
+}
+
+// apiProvider maps a storage-config provider to storageProvider.
+func apiProvider(p storageconfig.Provider) string {
+	for k, v := range providerOf {
+		if v == p {
+			return k
+		}
+	}
+	return ""
+}
+
+// Parsed is a request that passed validation.
+type Parsed struct {
+	// Request is the normalised request, as the verification record holds
+	// it: equal requests give equal records (verify.RecordKey).
+	Request verify.Request
+	// SecretKey is the request's secret key; empty when the stored config
+	// that Request.BucketID names lends its credentials.
+	SecretKey string
+	// Credentials are the request's credentials (empty with SecretKey).
+	Credentials storageconfig.Credentials
+}
+
+// UsesStoredCredentials reports whether the verification uses the
+// credentials of the stored config Request.BucketID names.
+func (p Parsed) UsesStoredCredentials() bool { return p.SecretKey == "" }
+
+// body is a decoded request body: present string fields, nulls dropped.
+type body map[string]string
+
+// Parse decodes and validates a request body. Its error is
+// errcode.FieldErrors keyed by the API's field names (render it with
+// Message); it never quotes the secret key.
+//
+// A request with credentials is validated completely, with the rules of
+// the storage-configs API. A request that uses a stored config's
+// credentials is validated as far as it can be without that config; call
+// StoredTarget with the config to finish.
+func Parse(raw []byte) (Parsed, error) {
+	b, errs := decode(raw)
+	if err := errs.Err(); err != nil {
+		return Parsed{}, err
+	}
+	provider, ok := b[FieldStorageProvider]
+	if provider = strings.TrimSpace(provider); ok && providerOf[provider] == "" {
+		errs.Add(FieldStorageProvider, "Use \"s3\", \"google\", \"azure\" or \"other\".")
+	}
+	bucketID := strings.TrimSpace(b[FieldBucketID])
+	if _, given := b[FieldBucketID]; given && !validUID(bucketID) {
+		errs.Add(FieldBucketID, "A bucketId is the uid of a storage config of this organization, such as 3f0c9a2e-8d5b-4c61-9a4e-2b7f1d0c6e58.")
+	}
+	secret := b[FieldSecretKey]
+	if secret == "" && bucketID == "" {
+		errs.Add(FieldSecretKey, "This field is required, unless bucketId names a storage config whose credentials to use.")
+	}
+	if err := errs.Err(); err != nil {
+		return Parsed{}, err
+	}
+	if secret == "" {
+		return parseStored(b, provider, bucketID)
+	}
+	if provider == "" {
+		provider = ProviderS3
+	}
+	req := verify.Request{
+		Provider:  provider,
+		AccessKey: strings.TrimSpace(b[FieldAccessKey]),
+		BucketID:  bucketID,
+		Bucket:    b[FieldBucket],
+		Endpoint:  strings.TrimSpace(b[FieldEndpoint]),
+		Region:    strings.TrimSpace(b[FieldRegion]),
+		Prefix:    b[FieldPrefix],
+	}
+	creds := credentialsOf(req, secret)
+	cfg, creds, err := build(req, creds, b)
+	if err != nil {
+		return Parsed{}, err
+	}
+	return Parsed{Request: normalise(req, cfg), SecretKey: secret, Credentials: creds}, nil
+}
+
+// parseStored validates what it can of a request that uses the stored
+// config's credentials.
+func parseStored(b body, provider, bucketID string) (Parsed, error) {
+	errs := errcode.FieldErrors{}
+	prefix, msg := storageconfig.NormalizePrefix(b[FieldPrefix])
+	if msg != "" {
+		errs.Add(FieldPrefix, "%s", msg)
+	}
+	if err := errs.Err(); err != nil {
+		return Parsed{}, err
+	}
+	return Parsed{Request: verify.Request{
+		Provider:  provider,
+		AccessKey: strings.TrimSpace(b[FieldAccessKey]),
+		BucketID:  bucketID,
+		Bucket:    b[FieldBucket],
+		Endpoint:  strings.TrimSpace(b[FieldEndpoint]),
+		Region:    strings.TrimSpace(b[FieldRegion]),
+		Prefix:    prefix,
+	}}, nil
+}
+
+// validUID reports a lower-case UUID, as storage configs are named.
+func validUID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
+}
+
+// decode reads a JSON object of string fields (bucketId may also be a
+// string); unknown fields and wrong types are errors on their field.
+func decode(raw []byte) (body, errcode.FieldErrors) {
+	errs := errcode.FieldErrors{}
+	var m map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&m); err != nil || m == nil {
+		switch {
+		case errors.Is(err, io.EOF):
+			errs.Add(errcode.NonField, "The request body is empty; send a JSON object.")
+		default:
+			errs.Add(errcode.NonField, "The request body must be a JSON object.")
+		}
+		return nil, errs
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		errs.Add(errcode.NonField, "Malformed JSON: unexpected data after the JSON object.")
+		return nil, errs
+	}
+	b := body{}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
+		if !slices.Contains(fieldOrder, k) {
+			errs.Add(k, "Unknown field; remove it or check its spelling.")
+			continue
+		}
+		if string(v) == "null" {
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			if k == FieldBucketID {
+				errs.Add(k, "Give the storage config's uid as a string; storage configs have no numeric id.")
+			} else {
+				errs.Add(k, "Must be a string.")
+			}
+			continue
+		}
+		b[k] = s
+	}
+	return b, errs
+}
+
+// credentialsOf returns the credentials a request gives with secret.
+func credentialsOf(req verify.Request, secret string) storageconfig.Credentials {
+	if req.Provider == ProviderAzure {
+		return storageconfig.Credentials{AzureAccountKey: secret}
+	}
+	return storageconfig.Credentials{AccessKeyID: req.AccessKey, SecretAccessKey: secret}
+}
+
+// normalise returns req with the values the config was built from, so
+// that requests that mean the same give the same record.
+func normalise(req verify.Request, c *storageconfig.Config) verify.Request {
+	req.Bucket = c.Bucket()
+	req.Prefix = c.Prefix()
+	switch c.Provider {
+	case storageconfig.ProviderAWSS3:
+		req.Region, req.Endpoint = c.S3BucketRegion, ""
+	case storageconfig.ProviderS3Compatible:
+		req.Region, req.Endpoint = c.S3BucketRegion, c.S3EndpointURL
+	case storageconfig.ProviderGCStorage:
+		req.Region, req.Endpoint = "", ""
+	case storageconfig.ProviderAzureBlob:
+		req.Region = ""
+	}
+	return req
+}
+
+// Target returns the storage config and credentials that a request with
+// credentials verifies (Parsed.Request and Parsed.Credentials, as a worker
+// reads them back from a verification record). Its error is
+// errcode.FieldErrors keyed by the API's field names.
+func Target(req verify.Request, creds storageconfig.Credentials) (*storageconfig.Config, storageconfig.Credentials, error) {
+	b := body{FieldBucket: req.Bucket, FieldPrefix: req.Prefix}
+	return build(req, creds, b)
+}
+
+// build validates req with creds through the storage-configs API's rules
+// and returns the config it describes. present holds the fields the
+// request gave (only their presence matters for bucket and prefix).
+func build(req verify.Request, creds storageconfig.Credentials, present body) (*storageconfig.Config, storageconfig.Credentials, error) {
+	errs := errcode.FieldErrors{}
+	p := providerOf[req.Provider]
+	if p == "" {
+		errs.Add(FieldStorageProvider, "Use \"s3\", \"google\", \"azure\" or \"other\".")
+		return nil, creds, errs
+	}
+	create := map[string]any{"name": "bucket-verify", "provider": string(p)}
+	set := func(field, value string, always bool) {
+		if value != "" || always {
+			create[field] = value
+		}
+	}
+	_, hasBucket := present[FieldBucket]
+	_, hasPrefix := present[FieldPrefix]
+	if !hasBucket {
+		errs.Add(FieldBucket, "This field is required.")
+	}
+	switch p {
+	case storageconfig.ProviderAWSS3, storageconfig.ProviderS3Compatible:
+		if p == storageconfig.ProviderAWSS3 {
+			if !isAWSEndpoint(req.Endpoint) {
+				errs.Add(FieldEndpoint, "With storageProvider \"s3\" the endpoint is Amazon S3's; leave it out, or use storageProvider \"other\" for another S3-compatible service.")
+			}
+			if req.Region == "" {
+				req.Region = DefaultS3Region
+			}
+		} else {
+			set("s3_endpoint_url", req.Endpoint, true)
+		}
+		set("s3_bucket_name", req.Bucket, hasBucket)
+		set("s3_bucket_region", req.Region, false)
+		set("s3_bucket_prefix", req.Prefix, hasPrefix)
+		set("s3_access_key_id", creds.AccessKeyID, true)
+		set("s3_secret_access_key", creds.SecretAccessKey, true)
+	case storageconfig.ProviderGCStorage:
+		if !isGoogleEndpoint(req.Endpoint) {
+			errs.Add(FieldEndpoint, "With storageProvider \"google\" the endpoint is Google Cloud Storage's; leave it out.")
+		}
+		create["gc_storage_auth_method"] = string(storageconfig.GCSAuthHMAC)
+		set("gc_storage_bucket_name", req.Bucket, hasBucket)
+		set("gc_storage_prefix", req.Prefix, hasPrefix)
+		set("gc_storage_hmac_access_id", creds.AccessKeyID, true)
+		set("gc_storage_hmac_secret", creds.SecretAccessKey, true)
+	case storageconfig.ProviderAzureBlob:
+		set("azure_account_name", req.AccessKey, true)
+		set("azure_container_name", req.Bucket, hasBucket)
+		set("azure_prefix", req.Prefix, hasPrefix)
+		set("azure_endpoint_url", req.Endpoint, false)
+		set("azure_account_key", creds.AzureAccountKey, true)
+	}
+	raw, err := json.Marshal(create)
+	if err != nil {
+		errs.Add(errcode.NonField, "The request could not be read.")
+		return nil, creds, errs
+	}
+	defer clear(raw) // it holds the secret
+	c, got, perr := storageconfig.ParseCreate(raw)
+	var fe errcode.FieldErrors
+	if errors.As(perr, &fe) {
+		for field, msgs := range fe {
+			for _, m := range msgs {
+				errs.Add(APIField(field), "%s", TranslateMessage(m))
+			}
+		}
+	} else if perr != nil {
+		errs.Add(errcode.NonField, "The request could not be read.")
+	}
+	if err := errs.Err(); err != nil {
+		return nil, creds, err
+	}
+	return c, got, nil
+}
+
+// isAWSEndpoint accepts no endpoint, or one of Amazon S3's.
+func isAWSEndpoint(e string) bool {
+	if e == "" {
+		return true
+	}
+	host := hostOf(e)
+	return strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn")
+}
+
+// isGoogleEndpoint accepts no endpoint, or Google Cloud Storage's.
+func isGoogleEndpoint(e string) bool {
+	return e == "" || hostOf(e) == "storage.googleapis.com"
+}
+
+// hostOf returns the lower-case host of an endpoint URL (or bare host).
+func hostOf(e string) string {
+	e = strings.ToLower(strings.TrimSpace(e))
+	if _, rest, ok := strings.Cut(e, "://"); ok {
+		e = rest
+	}
+	e, _, _ = strings.Cut(e, "/")
+	e, _, _ = strings.Cut(e, ":")
+	return e
+}

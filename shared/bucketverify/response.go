@@ -1,0 +1,68 @@
+package bucketverify
+
+import (
+	"time"
+
+	"github.com/bucketlink/bucketlink/shared/verify"
+)
+
+// TimeFormat is how connectionStatusSince is written: RFC 3339 in UTC,
+// to the second, as the API's examples show it.
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// Response is the API's answer. Success is false only with Error (a
+// request that failed validation or authentication, or a server error);
+// otherwise ConnectionStatus is set, with ConnectionError when it is
+// error, and Files, HasInfoLabelsFile and SignedURL (and Endpoint, for
+// Azure) when it is connected. Fields that do not apply are left out.
+type Response struct {
+	Success               bool           `json:"success"`
+	Error                 string         `json:"error,omitempty"`
+	ConnectionStatus      verify.State   `json:"connectionStatus,omitempty"`
+	ConnectionError       string         `json:"connectionError,omitempty"`
+	ConnectionStatusSince string         `json:"connectionStatusSince,omitempty"`
+	Files                 *[]verify.File `json:"files,omitempty"`
+	HasInfoLabelsFile     *bool          `json:"hasInfoLabelsFile,omitempty"`
+	SignedURL             string         `json:"signedUrl,omitempty"`
+	Endpoint              string         `json:"endpoint,omitempty"`
+}
+
+// Failure is the answer to a request that could not be served: success
+// false and the reason.
+func Failure(msg string) Response { return Response{Error: msg} }
+
+// ResponseOf renders a record as a client sees it: pass Record.View(now),
+// so that a record past its deadline reads as timed out.
+func ResponseOf(v verify.Record) Response {
+	r := Response{
+		Success:               true,
+		ConnectionStatus:      v.State,
+		ConnectionStatusSince: formatTime(v.StatusSince),
+	}
+	switch v.State {
+	case verify.StateError:
+		r.ConnectionError = v.Result.ConnectionError
+		if r.ConnectionError == "" {
+			r.ConnectionError = "verification failed"
+		}
+	case verify.StateConnected:
+		files := v.Result.Files
+		if files == nil {
+			files = []verify.File{}
+		}
+		labels := v.Result.HasInfoLabelsFile
+		r.Files, r.HasInfoLabelsFile = &files, &labels
+		r.SignedURL = v.Result.SignedURL
+		if v.Request.Provider == ProviderAzure || v.Result.Endpoint != "" {
+			r.Endpoint = v.Result.Endpoint
+		}
+	}
+	return r
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(TimeFormat)
+}

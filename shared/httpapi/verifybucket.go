@@ -1,0 +1,231 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/bucketlink/bucketlink/shared/bucketverify"
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/queue"
+	"github.com/bucketlink/bucketlink/shared/verify"
+)
+
+// VerifyBucketPath is the route of the bucket-verify API.
+const VerifyBucketPath = "/v1/api/organizations/{organizationId}/buckets/verify"
+
+// MinVerifyKeyLen is the shortest accepted Server.VerifyKey, in bytes.
+const MinVerifyKeyLen = 32
+
+// The fixed errors of the bucket-verify API, in its {success, error} shape.
+const (
+	verifyErrServer      = "A server error occurred. Request ID: "
+	verifyErrUnavailable = "A service this request depends on is temporarily unavailable. Retry in a few seconds. Request ID: "
+	verifyErrTooLarge    = "The request body is larger than 64 KiB."
+	verifyErrNotStarted  = "The verification could not be started; try again."
+)
+
+// routeVerifyBucket registers the bucket-verify endpoint, with or without
+// a trailing slash; other methods than POST get a 405 in its shape.
+func (s *Server) routeVerifyBucket(mux *http.ServeMux) {
+	h := func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeJSON(w, http.StatusMethodNotAllowed, bucketverify.Failure(fmt.Sprintf("Method %q not allowed.", r.Method)))
+			return
+		}
+		s.verifyBucket(w, r)
+	}
+	mux.HandleFunc(VerifyBucketPath, h)
+	mux.HandleFunc(VerifyBucketPath+"/{$}", h)
+}
+
+// verifyBucket serves POST .../buckets/verify: it shows the verification
+// record of the request, starting one when there is none or when the last
+// one ended more than verify.RestartWindow ago. Polling a running or
+// recent verification is one store read (plus authentication) and never
+// calls the provider.
+func (s *Server) verifyBucket(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, err := s.authenticate(r)
+	if err != nil {
+		writeVerifyError(w, r, err)
+		return
+	}
+	orgID, err := s.verifyOrg(r, p)
+	if err != nil {
+		writeVerifyError(w, r, err)
+		return
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeJSON(w, http.StatusOK, bucketverify.Failure(verifyErrTooLarge))
+			return
+		}
+		writeVerifyError(w, r, fmt.Errorf("read body: %w", err))
+		return
+	}
+	parsed, err := bucketverify.Parse(raw)
+	clear(raw)
+	if err != nil {
+		writeVerifyError(w, r, err)
+		return
+	}
+	if s.Queue == nil || len(s.VerifyKey) < MinVerifyKeyLen {
+		writeVerifyError(w, r, errors.New("bucket-verify is not configured: Server.Queue or Server.VerifyKey is missing"))
+		return
+	}
+	key := verify.RecordKey(s.VerifyKey, orgID, parsed.Request, parsed.SecretKey)
+	rec, err := s.Store.GetVerification(ctx, key)
+	now := s.now()
+	switch {
+	case err == nil && !rec.Restartable(now, verify.RestartWindow):
+		// Running, or finished moments ago: show it.
+	case err == nil || errors.Is(err, errcode.ErrNotFound):
+		var old *verify.Record
+		if err == nil {
+			old = rec // final, and old enough to restart
+		}
+		rec, err = s.startVerification(ctx, orgID, parsed, key, old)
+		if err != nil {
+			writeVerifyError(w, r, err)
+			return
+		}
+		now = s.now()
+	default:
+		writeVerifyError(w, r, fmt.Errorf("read verification %s: %w", key, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, bucketverify.ResponseOf(rec.View(now)))
+}
+
+// verifyOrg resolves the organizationId of the path (a numeric id or a
+// slug) and checks that the caller may verify buckets in it. Unknown and
+// foreign orgs answer alike (403), so neither ids nor slugs can be probed.
+// A numeric id needs no store read.
+func (s *Server) verifyOrg(r *http.Request, p *identity.Principal) (int64, error) {
+	ref := r.PathValue("organizationId")
+	id, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil || id <= 0 {
+		o, err := s.Store.GetOrgBySlug(r.Context(), ref)
+		switch {
+		case errors.Is(err, errcode.ErrNotFound):
+			return 0, errcode.New(errcode.PermissionDenied, "unknown org")
+		case err != nil:
+			return 0, fmt.Errorf("get org %q: %w", ref, err)
+		}
+		id = o.ID
+	}
+	if err := allow(p, id, identity.ActionVerifyBucket); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// startVerification stores a new record for the request (in place of old,
+// a final record, when old is set) and enqueues it. When another request
+// started the same verification first, it returns that one's record.
+func (s *Server) startVerification(ctx context.Context, orgID int64, parsed bucketverify.Parsed, key string, old *verify.Record) (*verify.Record, error) {
+	if err := s.checkBucketID(ctx, orgID, parsed); err != nil {
+		return nil, err
+	}
+	var sealed []byte
+	if !parsed.UsesStoredCredentials() {
+		var err error
+		if sealed, err = verify.SealCredentials(ctx, s.Sealer, orgID, key, parsed.Credentials); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now()
+	rec := verify.NewRecord(now, key, orgID, parsed.Request, sealed, s.VerifyRecordDeadline)
+	var err error
+	if old == nil {
+		err = s.Store.CreateVerification(ctx, rec)
+	} else {
+		err = s.Store.ReplaceVerification(ctx, rec, old.Version)
+	}
+	switch {
+	case errors.Is(err, errcode.ErrAlreadyExists), errors.Is(err, errcode.ErrConflict):
+		// Another request started it (or restarted it) first: show that one.
+		got, err := s.Store.GetVerification(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("read verification %s started concurrently: %w", key, err)
+		}
+		return got, nil
+	case err != nil:
+		return nil, fmt.Errorf("store verification %s: %w", key, err)
+	}
+	logger(ctx).Info("verification started", slog.String("verification", key), slog.Int64("org", orgID),
+		slog.String("provider", parsed.Request.Provider), slog.Bool("stored_credentials", parsed.UsesStoredCredentials()))
+	if err := s.Queue.Send(ctx, queue.Message{Kind: queue.KindVerify, Key: key}); err != nil {
+		// Nothing will run it: end it at once, so that a retry after
+		// verify.RestartWindow starts afresh, and say so.
+		if ferr := rec.Fail(s.now(), verifyErrNotStarted, nil); ferr == nil {
+			if uerr := s.Store.UpdateVerification(context.WithoutCancel(ctx), rec); uerr != nil {
+				logger(ctx).Warn("could not mark an unsent verification failed", slog.String("verification", key), slog.String("error", uerr.Error()))
+			}
+		}
+		return nil, errcode.Wrap(errcode.Unavailable, err, "enqueue verification %s", key)
+	}
+	return rec, nil
+}
+
+// checkBucketID checks that the storage config a request names by
+// bucketId exists in the org (403 for another org's, whose existence is
+// all that answer reveals) and, when the request borrows its credentials,
+// that the request fits it.
+func (s *Server) checkBucketID(ctx context.Context, orgID int64, parsed bucketverify.Parsed) error {
+	uid := parsed.Request.BucketID
+	if uid == "" {
+		return nil
+	}
+	c, err := s.Store.GetConfig(ctx, uid)
+	switch {
+	case errors.Is(err, errcode.ErrNotFound):
+		return errcode.FieldErrors{bucketverify.FieldBucketID: {"No storage config with this uid exists in this organization."}}
+	case err != nil:
+		return fmt.Errorf("get config %s: %w", uid, err)
+	case c.OrgID != orgID:
+		return errcode.New(errcode.PermissionDenied, "bucketId of another org")
+	}
+	if parsed.UsesStoredCredentials() {
+		if _, err := bucketverify.StoredTarget(parsed.Request, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeVerifyError renders err in the bucket-verify API's shape,
+// {"success": false, "error": "..."}: validation failures with HTTP 200
+// (that API's clients read success, not the status), 401 and 403 for
+// authentication and permission, and 5xx with a generic message that
+// carries the request ID; the cause goes to the log only.
+func writeVerifyError(w http.ResponseWriter, r *http.Request, err error) {
+	var fe errcode.FieldErrors
+	switch code := errcode.CodeOf(err); {
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusOK, bucketverify.Failure(bucketverify.Message(fe)))
+	case code == errcode.Unauthenticated:
+		writeJSON(w, http.StatusUnauthorized, bucketverify.Failure(detailUnauthenticated))
+	case code == errcode.PermissionDenied:
+		writeJSON(w, http.StatusForbidden, bucketverify.Failure(detailForbidden))
+	default:
+		id := requestID(r.Context())
+		logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("code", code.String()), slog.String("error", err.Error()))
+		if code == errcode.Unavailable {
+			w.Header().Set("Retry-After", "5")
+			writeJSON(w, http.StatusServiceUnavailable, bucketverify.Failure(verifyErrUnavailable+id))
+			return
+		}
+		writeJSON(w, http.StatusInternalServerError, bucketverify.Failure(verifyErrServer+id))
+	}
+}
