@@ -146,7 +146,9 @@ func TestStoredTarget(t *testing.T) {
 			func(c *storageconfig.Config) bool { return c.S3BucketPrefix == "old/" && c.Sealed == nil }, ""},
 		{"bucket and prefix replaced", compat, verify.Request{BucketID: uid, Provider: "other", Bucket: "other-data", Prefix: "new/",
 			Endpoint: "https://MINIO.example.com/"},
-			func(c *storageconfig.Config) bool { return c.S3BucketName == "other-data" && c.S3BucketPrefix == "new/" }, ""},
+			func(c *storageconfig.Config) bool {
+				return c.S3BucketName == "other-data" && c.S3BucketPrefix == "new/"
+			}, ""},
 		{"another endpoint", compat, verify.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
 			"endpoint: Is not the endpoint of the storage config bucketId names."},
 		{"another provider", compat, verify.Request{BucketID: uid, Provider: "s3"}, nil,
