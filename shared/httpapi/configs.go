@@ -156,6 +156,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	cfg.IsVerified, cfg.LastVerifiedAt, cfg.CreatedAt, cfg.UpdatedAt, cfg.Version = true, now, now, now, 1
+	cfg.NextReverifyAt = storageconfig.NextDue(now, cfg.ReverifyInterval, 0)
 	plain, err := json.Marshal(creds)
 	if err != nil {
 		writeError(w, r, fmt.Errorf("encode credentials: %w", err))
@@ -170,6 +171,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, fmt.Errorf("store config %s: %w", cfg.UID, err))
 		return
 	}
+	s.appendHistory(r, cfg, store.TriggerCreate, now, res)
 	u := absoluteURL(r)
 	u.Path, u.RawQuery = u.Path+cfg.UID+"/", ""
 	w.Header().Set("Location", u.String())
@@ -256,6 +258,7 @@ func (s *Server) test(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	s.appendHistory(r, c, store.TriggerTest, c.LastVerifiedAt, res)
 	writeJSON(w, http.StatusOK, testResponse{Verified: res.Verified(), Errors: res.Errors, Checks: res.Checks})
 }
 
@@ -272,12 +275,13 @@ func (s *Server) openCredentials(r *http.Request, c *storageconfig.Config) (stor
 	return creds, nil
 }
 
-// recordVerification stores the outcome, retrying when a concurrent update
-// won the race. A config deleted meanwhile stays deleted (404).
+// recordVerification stores the outcome (and the next re-verification it
+// sets, storageconfig.Config.RecordVerification), retrying when a
+// concurrent update won the race. A config deleted meanwhile stays deleted
+// (404).
 func (s *Server) recordVerification(r *http.Request, c *storageconfig.Config, ok bool) error {
 	for attempt := 0; ; attempt++ {
-		now := s.now()
-		c.IsVerified, c.LastVerifiedAt, c.UpdatedAt = ok, now, now
+		c.RecordVerification(s.now(), ok)
 		err := s.Store.UpdateConfig(r.Context(), c)
 		if !errors.Is(err, errcode.ErrConflict) || attempt == 4 {
 			if err != nil {

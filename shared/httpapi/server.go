@@ -71,8 +71,9 @@ func (s *Server) Handler() http.Handler {
 	const base = "/api/v1/storage-configs/"
 	s.route(mux, base+"{$}", map[string]http.HandlerFunc{"GET": s.list, "POST": s.create})
 	s.route(mux, base+"setup-info/{$}", map[string]http.HandlerFunc{"GET": s.setupInfo})
-	s.route(mux, base+"{uid}/{$}", map[string]http.HandlerFunc{"GET": s.get, "DELETE": s.delete})
+	s.route(mux, base+"{uid}/{$}", map[string]http.HandlerFunc{"GET": s.get, "DELETE": s.delete, "PATCH": s.patch})
 	s.route(mux, base+"{uid}/test/{$}", map[string]http.HandlerFunc{"POST": s.test})
+	s.route(mux, base+"{uid}/verifications/{$}", map[string]http.HandlerFunc{"GET": s.verifications})
 	s.routeVerifyBucket(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errcode.ErrNotFound)

@@ -84,6 +84,16 @@ type Config struct {
 	CreatedAt      time.Time // UTC, microsecond precision
 	UpdatedAt      time.Time
 
+	// ReverifyInterval is how often the config is re-tested on a schedule
+	// (reverify_interval_seconds); 0 means never: re-verification is off.
+	// NextReverifyAt is when the next scheduled re-test is due, zero
+	// exactly when re-verification is off. ReverifyFailures counts the
+	// verifications that failed in a row; it sets the backoff. See
+	// reverify.go.
+	ReverifyInterval time.Duration
+	NextReverifyAt   time.Time
+	ReverifyFailures int
+
 	// Version is incremented by every successful update; stores use it for
 	// optimistic concurrency.
 	Version int64

@@ -18,6 +18,7 @@ type fieldKind int
 const (
 	kindString fieldKind = iota
 	kindBool
+	kindInt
 )
 
 var createFields = map[string]fieldKind{
@@ -47,6 +48,7 @@ var createFields = map[string]fieldKind{
 	"azure_account_key":            kindString,
 	"azure_sas_token":              kindString,
 	"azure_endpoint_url":           kindString,
+	"reverify_interval_seconds":    kindInt,
 }
 
 // fieldsOf lists which fields apply to each provider (besides name and provider).
@@ -62,23 +64,27 @@ var fieldsOf = map[Provider][]string{
 		"azure_sas_token", "azure_endpoint_url"},
 }
 
-// input is a decoded request body: present fields only, nulls dropped.
+// input is a decoded request body: present fields only, nulls dropped
+// (and listed in null, for the fields where null means something).
 type input struct {
 	str  map[string]string
 	bool map[string]bool
+	num  map[string]int64
+	null map[string]bool
 }
 
 func (in input) has(f string) bool {
 	_, s := in.str[f]
 	_, b := in.bool[f]
-	return s || b
+	_, n := in.num[f]
+	return s || b || n
 }
 
 // decodeObject decodes a JSON object field by field, so that every type
 // error is reported on its own field and all at once.
 func decodeObject(body []byte, known map[string]fieldKind) (input, errcode.FieldErrors) {
 	errs := errcode.FieldErrors{}
-	in := input{str: map[string]string{}, bool: map[string]bool{}}
+	in := input{str: map[string]string{}, bool: map[string]bool{}, num: map[string]int64{}, null: map[string]bool{}}
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&raw); err != nil {
@@ -101,6 +107,7 @@ func decodeObject(body []byte, known map[string]fieldKind) (input, errcode.Field
 			continue
 		}
 		if string(v) == "null" {
+			in.null[k] = true
 			continue
 		}
 		switch kind {
@@ -118,6 +125,13 @@ func decodeObject(body []byte, known map[string]fieldKind) (input, errcode.Field
 				continue
 			}
 			in.bool[k] = b
+		case kindInt:
+			var n int64
+			if json.Unmarshal(v, &n) != nil {
+				errs.Add(k, "A valid integer is required.")
+				continue
+			}
+			in.num[k] = n
 		}
 	}
 	return in, errs
@@ -150,6 +164,7 @@ func ParseCreate(body []byte) (*Config, Credentials, error) {
 	}
 	c := &Config{}
 	c.Name = checkName(errs, in.str["name"], in.has("name"))
+	c.ReverifyInterval = checkReverifyInterval(errs, in)
 
 	p, ok := in.str["provider"]
 	switch {
@@ -181,7 +196,7 @@ func ParseCreate(body []byte) (*Config, Credentials, error) {
 // rejectForeign answers 400 on any field that does not apply to the
 // provider, so that a secret is never silently accepted and dropped.
 func rejectForeign(errs errcode.FieldErrors, in input, p Provider) {
-	allowed := map[string]bool{"name": true, "provider": true}
+	allowed := map[string]bool{"name": true, "provider": true, fieldReverifyInterval: true}
 	for _, f := range fieldsOf[p] {
 		allowed[f] = true
 	}

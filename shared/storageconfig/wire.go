@@ -40,6 +40,11 @@ type Response struct {
 	// AzureEndpointURL is the effective endpoint: the one given, or
 	// https://{account}.blob.core.windows.net/.
 	AzureEndpointURL *string `json:"azure_endpoint_url"`
+	// ReverifyIntervalSeconds is how often the config is re-tested on a
+	// schedule; null when re-verification is off. NextReverifyAt is when
+	// the next scheduled test is due (null when off).
+	ReverifyIntervalSeconds *int64  `json:"reverify_interval_seconds"`
+	NextReverifyAt          *string `json:"next_reverify_at"`
 }
 
 // ToResponse renders c in the documented shape.
@@ -54,6 +59,10 @@ func ToResponse(c *Config) Response {
 	}
 	if !c.LastVerifiedAt.IsZero() {
 		r.LastVerifiedAt = ptr(FormatTime(c.LastVerifiedAt))
+	}
+	if c.Reverifies() {
+		r.ReverifyIntervalSeconds = ptr(int64(c.ReverifyInterval / time.Second))
+		r.NextReverifyAt = ptr(FormatTime(c.NextReverifyAt))
 	}
 	if c.Provider.IsS3() {
 		r.S3BucketName = ptr(c.S3BucketName)

@@ -94,5 +94,6 @@ type Store interface {
 	Configs
 	Identities
 	Verifications
+	Schedules
 	Close() error
 }

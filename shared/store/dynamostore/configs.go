@@ -77,6 +77,7 @@ func configItem(c *storageconfig.Config, version int64) map[string]types.Attribu
 	if len(c.Sealed) > 0 {
 		item[attrSealed] = bin(c.Sealed)
 	}
+	putSchedule(item, c)
 	for name, v := range map[string]string{
 		attrGCSBucketName: c.GCStorageBucketName, attrGCSPrefix: c.GCStoragePrefix,
 		attrGCSAuthMethod: string(c.GCStorageAuthMethod), attrAzureAccount: c.AzureAccountName,
@@ -121,6 +122,7 @@ func decodeConfig(item map[string]types.AttributeValue) (*storageconfig.Config, 
 		AzurePrefix:             r.optionalStr(attrAzurePrefix),
 		AzureEndpointURL:        r.optionalStr(attrAzureEndpoint),
 	}
+	readSchedule(&r, c)
 	if r.err != nil {
 		return nil, fmt.Errorf("decode config item: %w", r.err)
 	}
@@ -286,8 +288,10 @@ func updateFailure(c *storageconfig.Config, old map[string]types.AttributeValue)
 
 // DeleteConfig removes the config, with its sealed credentials, if it is in
 // orgID: one DeleteItem conditional on the org. DynamoDB drops the item
-// from the table and the index; point-in-time-recovery backups keep it
-// until they expire (at most 35 days), sealed.
+// from the table and the indexes; point-in-time-recovery backups keep it
+// until they expire (at most 35 days), sealed. Then it deletes the
+// config's verification history (purgeHistory); if that fails, the config
+// is still gone, and the error says so.
 func (s *Store) DeleteConfig(ctx context.Context, orgID int64, uid string) error {
 	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 s.table,
@@ -301,6 +305,9 @@ func (s *Store) DeleteConfig(ctx context.Context, orgID int64, uid string) error
 	}
 	if err != nil {
 		return fmt.Errorf("delete config %s: %w", uid, classify(ctx, err))
+	}
+	if err := s.purgeHistory(ctx, uid); err != nil {
+		return fmt.Errorf("delete config %s: the config is deleted, its history not all: %w", uid, err)
 	}
 	return nil
 }

@@ -21,10 +21,18 @@ const (
 	attrSK     = "sk"     // table sort key (S)
 	attrGSI1PK = "gsi1pk" // gsi1 partition key (S): ORG#<org id>, configs only
 	attrGSI1SK = "gsi1sk" // gsi1 sort key (S): <created_at, 20 digits>#<uid>
+	attrGSI2PK = "gsi2pk" // gsi2 partition key (S): DUE#<shard>, re-verifying configs only
+	attrGSI2SK = "gsi2sk" // gsi2 sort key (S): <next_reverify_at, 20 digits>#<uid>
 
 	// IndexByOrg is the global secondary index that lists an org's configs
 	// in (created_at, uid) order. Its projection is ALL.
 	IndexByOrg = "gsi1"
+
+	// IndexDue is the sparse global secondary index of the configs that
+	// re-verify, by next-due time, in DueShards partitions. Its
+	// projection is the few attributes of a schedule (dueProjection),
+	// never the credentials.
+	IndexDue = "gsi2"
 
 	// TTLAttribute is the table's time-to-live attribute: a Number of
 	// seconds since the Unix epoch after which DynamoDB deletes the item.
@@ -76,9 +84,10 @@ func sortPosition(createdAt time.Time, uid string) string {
 }
 
 // CreateTable creates the table with the schema New expects: on-demand
-// billing, pk/sk string keys, the gsi1 index (projection ALL) and time to
-// live on expires_at. It waits until the table is active (immediately on
-// DynamoDB Local, seconds on AWS). A table that already exists is an error
+// billing, pk/sk string keys, the gsi1 index (projection ALL), the gsi2
+// index (the schedule's attributes) and time to live on expires_at. It
+// waits until the table is active (immediately on DynamoDB Local, seconds
+// on AWS). A table that already exists is an error
 // matching errcode.ErrAlreadyExists. Deployments create the table from the
 // SAM template instead; this is for tests and local use.
 func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
@@ -119,6 +128,8 @@ func createTableInput(table string) *dynamodb.CreateTableInput {
 			{AttributeName: aws.String(attrSK), AttributeType: s},
 			{AttributeName: aws.String(attrGSI1PK), AttributeType: s},
 			{AttributeName: aws.String(attrGSI1SK), AttributeType: s},
+			{AttributeName: aws.String(attrGSI2PK), AttributeType: s},
+			{AttributeName: aws.String(attrGSI2SK), AttributeType: s},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
@@ -131,6 +142,13 @@ func createTableInput(table string) *dynamodb.CreateTableInput {
 				{AttributeName: aws.String(attrGSI1SK), KeyType: types.KeyTypeRange},
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}, {
+			IndexName: aws.String(IndexDue),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(attrGSI2PK), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(attrGSI2SK), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: dueProjection},
 		}},
 	}
 }

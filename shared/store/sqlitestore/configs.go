@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
@@ -20,7 +21,8 @@ const configColumns = `uid, org_id, name, provider,
 	s3_endpoint_url, s3_use_path_style, is_verified, last_verified_at,
 	created_at, updated_at, version, sealed,
 	gc_storage_bucket_name, gc_storage_prefix, gc_storage_auth_method,
-	azure_account_name, azure_container_name, azure_prefix, azure_endpoint_url`
+	azure_account_name, azure_container_name, azure_prefix, azure_endpoint_url,
+	reverify_interval_s, next_reverify_at, reverify_failures`
 
 // The listing queries. Each is a range scan of configs_org_created (see
 // TestListUsesIndex) and fetches one row more than the page to learn More.
@@ -44,7 +46,8 @@ func configArgs(c *storageconfig.Config) []any {
 		c.S3EndpointURL, c.S3UsePathStyle, c.IsVerified, nullMicros(c.LastVerifiedAt),
 		micros(c.CreatedAt), micros(c.UpdatedAt), c.Version, c.Sealed,
 		c.GCStorageBucketName, c.GCStoragePrefix, string(c.GCStorageAuthMethod),
-		c.AzureAccountName, c.AzureContainerName, c.AzurePrefix, c.AzureEndpointURL}
+		c.AzureAccountName, c.AzureContainerName, c.AzurePrefix, c.AzureEndpointURL,
+		seconds(c.ReverifyInterval), nullMicros(c.NextReverifyAt), c.ReverifyFailures}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -57,6 +60,8 @@ func scanConfig(row scanner) (*storageconfig.Config, error) {
 		gcsAuth              string
 		lastVerified         sql.NullInt64
 		createdAt, updatedAt int64
+		interval             int64
+		nextReverify         sql.NullInt64
 	)
 	err := row.Scan(&c.UID, &c.OrgID, &c.Name, &provider,
 		&c.S3BucketName, &c.S3BucketRegion, &c.S3BucketPrefix, &c.S3IsAccelerated,
@@ -64,10 +69,12 @@ func scanConfig(row scanner) (*storageconfig.Config, error) {
 		&c.S3EndpointURL, &c.S3UsePathStyle, &c.IsVerified, &lastVerified,
 		&createdAt, &updatedAt, &c.Version, &c.Sealed,
 		&c.GCStorageBucketName, &c.GCStoragePrefix, &gcsAuth,
-		&c.AzureAccountName, &c.AzureContainerName, &c.AzurePrefix, &c.AzureEndpointURL)
+		&c.AzureAccountName, &c.AzureContainerName, &c.AzurePrefix, &c.AzureEndpointURL,
+		&interval, &nextReverify, &c.ReverifyFailures)
 	if err != nil {
 		return nil, err
 	}
+	c.ReverifyInterval, c.NextReverifyAt = time.Duration(interval)*time.Second, fromNullMicros(nextReverify)
 	c.Provider, c.S3AuthMethod = storageconfig.Provider(provider), storageconfig.S3AuthMethod(auth)
 	c.GCStorageAuthMethod = storageconfig.GCSAuthMethod(gcsAuth)
 	c.LastVerifiedAt = fromNullMicros(lastVerified)
@@ -78,7 +85,7 @@ func scanConfig(row scanner) (*storageconfig.Config, error) {
 // CreateConfig stores c as given.
 func (s *Store) CreateConfig(ctx context.Context, c *storageconfig.Config) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO configs (`+configColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, configArgs(c)...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, configArgs(c)...)
 	if err != nil {
 		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))
 	}
@@ -146,7 +153,8 @@ func (s *Store) UpdateConfig(ctx context.Context, c *storageconfig.Config) error
 		s3_endpoint_url = ?, s3_use_path_style = ?, is_verified = ?, last_verified_at = ?,
 		created_at = ?, updated_at = ?, version = version + 1, sealed = ?,
 		gc_storage_bucket_name = ?, gc_storage_prefix = ?, gc_storage_auth_method = ?,
-		azure_account_name = ?, azure_container_name = ?, azure_prefix = ?, azure_endpoint_url = ?
+		azure_account_name = ?, azure_container_name = ?, azure_prefix = ?, azure_endpoint_url = ?,
+		reverify_interval_s = ?, next_reverify_at = ?, reverify_failures = ?
 		WHERE uid = ? AND org_id = ? AND version = ?`,
 		c.Name, string(c.Provider),
 		c.S3BucketName, c.S3BucketRegion, c.S3BucketPrefix, c.S3IsAccelerated,
@@ -155,6 +163,7 @@ func (s *Store) UpdateConfig(ctx context.Context, c *storageconfig.Config) error
 		micros(c.CreatedAt), micros(c.UpdatedAt), c.Sealed,
 		c.GCStorageBucketName, c.GCStoragePrefix, string(c.GCStorageAuthMethod),
 		c.AzureAccountName, c.AzureContainerName, c.AzurePrefix, c.AzureEndpointURL,
+		seconds(c.ReverifyInterval), nullMicros(c.NextReverifyAt), c.ReverifyFailures,
 		c.UID, c.OrgID, c.Version)
 	if err != nil {
 		return fmt.Errorf("update config %s: %w", c.UID, classify(ctx, err))

@@ -104,6 +104,32 @@ ALTER TABLE configs ADD COLUMN azure_container_name   TEXT NOT NULL DEFAULT '';
 ALTER TABLE configs ADD COLUMN azure_prefix           TEXT NOT NULL DEFAULT '';
 ALTER TABLE configs ADD COLUMN azure_endpoint_url     TEXT NOT NULL DEFAULT '';
 `,
+	// 4: re-verification (see schedules.go). Existing configs re-verify
+	// hourly (storageconfig.DefaultReverifyInterval), first due an hour
+	// after their last verification. The schedule's index holds only the
+	// configs with a next-due time; the history goes with its config.
+	`
+ALTER TABLE configs ADD COLUMN reverify_interval_s INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE configs ADD COLUMN next_reverify_at    INTEGER;
+ALTER TABLE configs ADD COLUMN reverify_failures   INTEGER NOT NULL DEFAULT 0;
+
+UPDATE configs SET reverify_interval_s = 3600,
+	next_reverify_at = COALESCE(last_verified_at, created_at) + 3600000000;
+
+-- DueConfigs is a range scan of this index.
+CREATE INDEX configs_due ON configs (next_reverify_at, uid) WHERE next_reverify_at IS NOT NULL;
+
+CREATE TABLE config_verifications (
+	config_uid   TEXT    NOT NULL REFERENCES configs (uid) ON DELETE CASCADE,
+	seq          INTEGER NOT NULL,
+	org_id       INTEGER NOT NULL,
+	at           INTEGER NOT NULL,
+	verified     INTEGER NOT NULL,
+	trigger_kind TEXT    NOT NULL,
+	checks       TEXT    NOT NULL,
+	PRIMARY KEY (config_uid, seq)
+) STRICT, WITHOUT ROWID;
+`,
 }
 
 // migrate brings the schema of db up to date in one IMMEDIATE transaction,

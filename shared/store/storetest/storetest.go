@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("List", func(t *testing.T) { runList(t, open) })
 	t.Run("Update", func(t *testing.T) { runUpdate(t, open) })
 	t.Run("Identities", func(t *testing.T) { runIdentities(t, open) })
+	t.Run("Schedules", func(t *testing.T) { runSchedules(t, open) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, open(t)) })
 }
 
@@ -111,6 +112,9 @@ func fullConfig(t *testing.T, orgID int64) *storageconfig.Config {
 	c.CreatedAt = time.Date(2025, 1, 2, 3, 4, 5, 123456000, zone)
 	c.UpdatedAt = time.Date(2025, 2, 3, 4, 5, 6, 654321000, zone)
 	c.Version = 7
+	c.ReverifyInterval = 2 * time.Hour
+	c.NextReverifyAt = time.Date(2025, 3, 4, 7, 6, 7, 891234000, zone)
+	c.ReverifyFailures = 3
 	v := reflect.ValueOf(c).Elem()
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {

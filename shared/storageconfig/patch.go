@@ -1,0 +1,89 @@
+package storageconfig
+
+import (
+	"time"
+
+	"github.com/bucketlink/bucketlink/shared/errcode"
+)
+
+// Patch is a decoded PATCH request: the fields to change, nil for those
+// left alone. Only the name and the re-verification interval can change; a
+// config's bucket and credentials are fixed at create (make a new config
+// instead).
+type Patch struct {
+	// Name is the new name, trimmed.
+	Name *string
+	// ReverifyInterval is the new interval; a pointer to 0 switches
+	// re-verification off (reverify_interval_seconds: null).
+	ReverifyInterval *time.Duration
+}
+
+// patchFields are the fields a PATCH may set.
+var patchFields = map[string]fieldKind{
+	"name":                kindString,
+	fieldReverifyInterval: kindInt,
+}
+
+// ParsePatch decodes and validates a PATCH request. Like ParseCreate, it
+// reports every field error at once as errcode.FieldErrors: a field of
+// create that cannot change is named with a message saying so, an unknown
+// field as unknown, a null name as not allowed. An empty object is a valid
+// patch that changes nothing.
+func ParsePatch(body []byte) (Patch, error) {
+	known := make(map[string]fieldKind, len(createFields))
+	for f, k := range createFields {
+		known[f] = k
+	}
+	in, errs := decodeObject(body, known)
+	if _, bad := errs[errcode.NonField]; bad {
+		return Patch{}, errs
+	}
+	for f := range createFields {
+		if _, ok := patchFields[f]; ok {
+			continue
+		}
+		if _, typeErr := errs[f]; in.has(f) || in.null[f] || typeErr {
+			// Replaces any type error: the field cannot be sent at all.
+			errs[f] = []string{"This field cannot be changed; create a new storage config instead."}
+		}
+	}
+	var p Patch
+	switch {
+	case in.null["name"]:
+		errs.Add("name", "This field may not be null.")
+	case in.has("name"):
+		name := checkName(errs, in.str["name"], true)
+		p.Name = &name
+	}
+	switch {
+	case in.null[fieldReverifyInterval]:
+		p.ReverifyInterval = new(time.Duration)
+	case in.has(fieldReverifyInterval):
+		d := parseInterval(errs, in.num[fieldReverifyInterval])
+		p.ReverifyInterval = &d
+	}
+	if err := errs.Err(); err != nil {
+		return Patch{}, err
+	}
+	return p, nil
+}
+
+// Empty reports whether p changes nothing.
+func (p Patch) Empty() bool { return p.Name == nil && p.ReverifyInterval == nil }
+
+// Apply makes the changes of p to c at now, rescheduling when the interval
+// changes (SetReverifyInterval), and reports whether anything changed; only
+// then is UpdatedAt set to now.
+func (p Patch) Apply(c *Config, now time.Time) (changed bool) {
+	if p.Name != nil && *p.Name != c.Name {
+		c.Name, changed = *p.Name, true
+	}
+	if p.ReverifyInterval != nil && *p.ReverifyInterval != c.ReverifyInterval {
+		c.SetReverifyInterval(*p.ReverifyInterval, now)
+		changed = true
+	}
+	if changed {
+		c.UpdatedAt = now
+	}
+	return changed
+}
