@@ -24,12 +24,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
+	"github.com/bucketlink/bucketlink/shared/store"
+	"github.com/bucketlink/bucketlink/shared/store/dynamostore"
 	"github.com/bucketlink/bucketlink/shared/store/sqlitestore"
 )
 
-const usage = `usage:
+const usage = `usage (identity commands take --store sqlite|dynamodb, --data DIR or --table T):
   bucketlink serve [--addr 127.0.0.1:8080] [--data DIR] [--allow-private-endpoints]
   bucketlink org create --slug S --name N
   bucketlink apikey create --org S --role admin|member|viewer [--user U]
@@ -88,13 +93,12 @@ func admin(ctx context.Context, cmd string, args []string, stdout io.Writer) err
 	role := fs.String("role", "", "admin, member or viewer")
 	user := fs.String("user", "", "user name")
 	id := fs.String("id", "", "API key id")
+	kind := fs.String("store", envOr("BUCKETLINK_STORE", "sqlite"), "sqlite (the local data directory) or dynamodb (a deployed stack's table)")
+	table := fs.String("table", os.Getenv("BUCKETLINK_TABLE"), "DynamoDB table, with --store dynamodb")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if err := os.MkdirAll(*data, 0o700); err != nil {
-		return err
-	}
-	st, err := sqlitestore.Open(ctx, filepath.Join(*data, "bucketlink.db"))
+	st, err := openAdminStore(ctx, *kind, *data, *table)
 	if err != nil {
 		return err
 	}
@@ -138,4 +142,27 @@ func admin(ctx context.Context, cmd string, args []string, stdout io.Writer) err
 		return st.RevokeAPIKey(ctx, *id, time.Now().UTC())
 	}
 	return errUsage
+}
+
+// openAdminStore opens the store the identity commands write to: the local
+// SQLite file, or a deployed stack's DynamoDB table with the operator's own
+// AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB...).
+func openAdminStore(ctx context.Context, kind, data, table string) (store.Store, error) {
+	switch kind {
+	case "sqlite":
+		if err := os.MkdirAll(data, 0o700); err != nil {
+			return nil, err
+		}
+		return sqlitestore.Open(ctx, filepath.Join(data, "bucketlink.db"))
+	case "dynamodb":
+		if table == "" {
+			return nil, fmt.Errorf("%w: --store dynamodb needs --table (or BUCKETLINK_TABLE)", errUsage)
+		}
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("AWS configuration: %w", err)
+		}
+		return dynamostore.New(dynamodb.NewFromConfig(cfg), table), nil
+	}
+	return nil, fmt.Errorf("%w: --store is sqlite or dynamodb, not %q", errUsage, kind)
 }
