@@ -57,7 +57,8 @@ LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: sam buil
 LAMBDA_TARGETS := build-ListStorageConfigsFunction build-CreateStorageConfigFunction \
 	build-GetStorageConfigFunction build-TestStorageConfigFunction \
 	build-DeleteStorageConfigFunction build-GetSetupInfoFunction \
-	build-VerifyBucketFunction build-VerifyWorkerFunction
+	build-VerifyBucketFunction build-VerifyWorkerFunction \
+	build-ReverifySchedulerFunction
 .PHONY: $(LAMBDA_TARGETS)
 
 build-ListStorageConfigsFunction:
@@ -76,3 +77,5 @@ build-VerifyBucketFunction:
 	$(LAMBDA_BUILD) ./functions/verify-bucket
 build-VerifyWorkerFunction:
 	$(LAMBDA_BUILD) ./functions/verify-worker
+build-ReverifySchedulerFunction:
+	$(LAMBDA_BUILD) ./functions/reverify-scheduler

@@ -1,12 +1,19 @@
 // Command verify-worker is the Lambda function that consumes the
-// verification queue (SQS) of the bucket-verify API: for each message (a
-// verification record key) it takes the record's lease in DynamoDB, opens
-// the credentials with KMS, runs the checks against the customer's bucket
-// and writes the outcome, each write conditional on the record's version
-// (package verifyworker). Records that fail are reported in the batch
-// response (ReportBatchItemFailures), so SQS redelivers only those, and
-// after the redrive policy's maxReceiveCount moves them to the dead-letter
-// queue.
+// verification queue (SQS), whose messages are of two kinds, dispatched by
+// kind (queue.Mux):
+//
+//   - "verify" (a bucket-verify API record key): it takes the record's
+//     lease in DynamoDB, opens the credentials with KMS, runs the checks
+//     against the customer's bucket and writes the outcome, each write
+//     conditional on the record's version (package verifyworker);
+//   - "reverify" (a stored config's uid, sent by reverify-scheduler): it
+//     re-tests the config, stores the outcome and its history, and
+//     publishes a change on the EventBridge bus BUCKETLINK_EVENT_BUS when
+//     is_verified flips (package reverify).
+//
+// Records that fail are reported in the batch response
+// (ReportBatchItemFailures), so SQS redelivers only those, and after the
+// redrive policy's maxReceiveCount moves them to the dead-letter queue.
 //
 // It is wiring only: the typed configuration from the environment, the SDK
 // clients built once at init, then sqsqueue.BatchHandler around the
@@ -33,7 +40,7 @@ import (
 const batchConcurrency = 5
 
 func main() {
-	cfg, err := awsapp.LoadConfig(os.Getenv)
+	cfg, err := awsapp.LoadConfig(os.Getenv, awsapp.NeedEventBus)
 	if err != nil {
 		log.Fatalf("verify-worker: %v", err)
 	}
@@ -41,7 +48,9 @@ func main() {
 	if err != nil {
 		log.Fatalf("verify-worker: aws configuration: %v", err)
 	}
-	w, err := awsapp.NewWorker(cfg, awsCfg, awsapp.Options{})
+	// One queue, two kinds of work: bucket verifications and scheduled
+	// re-verifications of stored configs, dispatched by message kind.
+	w, err := awsapp.NewConsumer(cfg, awsCfg, awsapp.Options{})
 	if err != nil {
 		log.Fatalf("verify-worker: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -20,10 +21,13 @@ import (
 	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
+	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/queue/memqueue"
+	"github.com/bucketlink/bucketlink/shared/reverify"
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
 	"github.com/bucketlink/bucketlink/shared/store/sqlitestore"
@@ -48,6 +52,10 @@ type serveConfig struct {
 	VerifyWorkers        int
 	VerifyRecordDeadline time.Duration
 	VerifyLease          time.Duration
+
+	// ReverifyPeriod is how often the in-process re-verification
+	// scheduler runs (on AWS, the EventBridge schedule's rate).
+	ReverifyPeriod time.Duration
 
 	// Provider endpoint overrides: operator settings for emulators in
 	// tests and development, never request fields (see anyblob.Opener).
@@ -94,6 +102,11 @@ func parseServeConfig(args []string) (serveConfig, error) {
 		return c, fmt.Errorf("BUCKETLINK_VERIFY_LEASE: %w", err)
 	}
 	fs.DurationVar(&c.VerifyLease, "verify-lease", lease, "lease of one bucket-verify run, longer than --verify-deadline (0: that plus 5s); a run abandoned by a dead worker is taken over after it")
+	period, err := time.ParseDuration(envOr("BUCKETLINK_REVERIFY_PERIOD", defaultReverifyPeriod.String()))
+	if err != nil {
+		return c, fmt.Errorf("BUCKETLINK_REVERIFY_PERIOD: %w", err)
+	}
+	fs.DurationVar(&c.ReverifyPeriod, "reverify-period", period, "how often the re-verification scheduler enqueues the stored configs that are due")
 	level := fs.String("log-level", envOr("BUCKETLINK_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
@@ -110,6 +123,8 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	switch {
 	case c.VerifyWorkers < 1 || c.VerifyWorkers > 256:
 		return c, fmt.Errorf("--verify-workers must be 1 to 256")
+	case c.ReverifyPeriod <= 0:
+		return c, fmt.Errorf("--reverify-period must be positive")
 	case c.VerifyRecordDeadline <= 0:
 		return c, fmt.Errorf("--verify-record-deadline must be positive")
 	case c.VerifyLease <= c.VerifyDeadline:
@@ -129,6 +144,18 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	}
 	return c, nil
 }
+
+// defaultReverifyPeriod is how often `serve` runs the re-verification
+// scheduler by default.
+const defaultReverifyPeriod = time.Minute
+
+// Test hooks of serve, set by tests before it starts: the clock of the
+// re-verification scheduler and worker (nil: the real time), and a
+// publisher that also receives every change event (nil: none).
+var (
+	serveClock  func() time.Time
+	serveEvents changeevents.Publisher
+)
 
 // leaseOverDeadline is how much longer than one verification a run's
 // lease lasts by default: time to open credentials and write the result.
@@ -187,7 +214,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The bucket-verify API's worker pool: the in-process stand-in for
 	// SQS and the verify-worker function, and the sweep that stands in
 	// for DynamoDB's TTL.
-	pool, err := startVerifyPool(ctx, cfg, st, sealer, verifier, log)
+	events := changeevents.Fanout{changeevents.LogPublisher{Logger: log}}
+	if serveEvents != nil {
+		events = append(events, serveEvents)
+	}
+	pool, err := startVerifyPool(ctx, cfg, st, sealer, verifier, events, log)
 	if err != nil {
 		return err
 	}
@@ -240,23 +271,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// verifyPool is the running worker pool of the bucket-verify API.
+// verifyPool is the running worker pool of the bucket-verify API and of
+// re-verification, with its periodic jobs.
 type verifyPool struct {
 	queue  *memqueue.Queue
 	cancel context.CancelFunc
-	swept  chan struct{}
+	jobs   sync.WaitGroup
 }
 
 // startVerifyPool starts the in-process queue whose workers run
-// verifications, and the periodic sweep of expired records.
-func startVerifyPool(ctx context.Context, cfg serveConfig, st *sqlitestore.Store, sealer seal.Sealer, v *verify.Verifier, log *slog.Logger) (*verifyPool, error) {
+// bucket verifications (queue.KindVerify) and re-verifications of stored
+// configs (queue.KindReverify), the periodic sweep of expired records, and
+// the re-verification scheduler that feeds the queue.
+func startVerifyPool(ctx context.Context, cfg serveConfig, st *sqlitestore.Store, sealer seal.Sealer, v *verify.Verifier, events changeevents.Publisher, log *slog.Logger) (*verifyPool, error) {
 	w := &verifyworker.Worker{Store: st, Sealer: sealer, Verifier: v, LeaseTTL: cfg.VerifyLease, Logger: log}
-	q, err := memqueue.New(w.Handle, memqueue.Options{
+	r := &reverify.Reverifier{Store: st, Sealer: sealer, Verifier: v, Events: events, Clock: serveClock, Logger: log}
+	mux := queue.Mux{queue.KindVerify: w.Handle, queue.KindReverify: r.Handle}
+	q, err := memqueue.New(mux.Handle, memqueue.Options{
 		Workers:     cfg.VerifyWorkers,
 		MaxAttempts: verifyworker.MaxAttempts(cfg.VerifyLease, cfg.VerifyRecordDeadline),
 		RetryDelay:  verifyworker.RetryDelay(cfg.VerifyLease),
 		OnDeadLetter: func(d memqueue.DeadLetter) {
-			log.Warn("verification given up after its last delivery", slog.String("verification", d.Message.Key),
+			log.Warn("message given up after its last delivery", slog.String("kind", string(d.Message.Kind)), slog.String("key", d.Message.Key),
 				slog.Int("deliveries", d.Message.Attempt), slog.String("error", d.Err.Error()))
 		},
 	})
@@ -268,11 +304,10 @@ func startVerifyPool(ctx context.Context, cfg serveConfig, st *sqlitestore.Store
 		cancel()
 		return nil, err
 	}
-	p := &verifyPool{queue: q, cancel: cancel, swept: make(chan struct{})}
-	go func() {
-		defer close(p.swept)
-		verifyworker.Sweep(ctx, st, sweepEvery, log)
-	}()
+	p := &verifyPool{queue: q, cancel: cancel}
+	p.jobs.Go(func() { verifyworker.Sweep(ctx, st, sweepEvery, log) })
+	sched := &reverify.Scheduler{Store: st, Sender: q, Clock: serveClock, Logger: log}
+	p.jobs.Go(func() { sched.Run(ctx, cfg.ReverifyPeriod) })
 	return p, nil
 }
 
@@ -285,5 +320,5 @@ const sweepEvery = time.Minute
 func (p *verifyPool) stop() {
 	p.cancel()
 	p.queue.Close()
-	<-p.swept
+	p.jobs.Wait()
 }

@@ -118,6 +118,8 @@ func TestServeVerifyConfig(t *testing.T) {
 		{"lease within a verification", []string{"--verify-lease", "10s"}, false, 0},
 		{"lease past the record deadline", []string{"--verify-lease", "90s"}, false, 0},
 		{"no record deadline", []string{"--verify-record-deadline", "0s"}, false, 0},
+		{"reverify period", []string{"--reverify-period", "30s"}, true, 20 * time.Second},
+		{"no reverify period", []string{"--reverify-period", "0s"}, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,14 +37,20 @@ var requiredDeps = []string{
 }
 
 // requiredDepsOf are further packages each kind of function must link:
-// the API Gateway adapter for the HTTP functions, the SQS batch handler
-// and the worker for the queue consumer.
+// the API Gateway adapter for the HTTP functions, the SQS batch handler,
+// the worker and the reverifier with its EventBridge publisher for the
+// queue consumer, the SQS sender and the scheduler for the scheduler.
 func requiredDepsOf(name string) []string {
 	if slices.Contains(httpFunctions, name) {
 		return append(slices.Clone(requiredDeps), "github.com/awslabs/aws-lambda-go-api-proxy/httpadapter")
 	}
+	if name == "reverify-scheduler" {
+		return append(slices.Clone(requiredDeps), "github.com/bucketlink/bucketlink/shared/queue/sqsqueue",
+			"github.com/bucketlink/bucketlink/shared/reverify")
+	}
 	return append(slices.Clone(requiredDeps), "github.com/bucketlink/bucketlink/shared/queue/sqsqueue",
-		"github.com/bucketlink/bucketlink/shared/verifyworker")
+		"github.com/bucketlink/bucketlink/shared/verifyworker", "github.com/bucketlink/bucketlink/shared/reverify",
+		"github.com/bucketlink/bucketlink/shared/changeevents/ebpub")
 }
 
 func TestFunctionsAreTheTemplates(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/infra/lambdatest"
 	"github.com/bucketlink/bucketlink/infra/testenv"
+	"github.com/bucketlink/bucketlink/shared/changeevents/ebpub/ebpubtest"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
 	"github.com/bucketlink/bucketlink/shared/store/dynamostore"
@@ -42,9 +43,9 @@ var storageConfigFunctions = []string{
 // API's and the bucket-verify API's.
 var httpFunctions = append(slices.Clone(storageConfigFunctions), "verify-bucket")
 
-// functionNames are all the functions of template.yaml: the HTTP ones and
-// the SQS consumer verify-worker.
-var functionNames = append(slices.Clone(httpFunctions), "verify-worker")
+// functionNames are all the functions of template.yaml: the HTTP ones, the
+// SQS consumer verify-worker and the scheduled reverify-scheduler.
+var functionNames = append(slices.Clone(httpFunctions), "verify-worker", "reverify-scheduler")
 
 // stack is what a deployment gives the functions, with real emulators:
 // a table in DynamoDB Local, a KMS key and the cursor secret in moto, and
@@ -64,6 +65,9 @@ type stack struct {
 	// secret that keys record keys.
 	queueURL     string
 	verifySecret string
+	// events is the event bus verify-worker publishes changes to, with a
+	// subscriber.
+	events *ebpubtest.Subscription
 
 	mu      sync.Mutex
 	secrets []string // values that must never appear in output
@@ -109,6 +113,7 @@ func newStack(tb testing.TB) *stack {
 		tb.Fatal(err)
 	}
 	s.queueURL = aws.ToString(q.QueueUrl)
+	s.events = ebpubtest.Subscribe(tb, s.moto)
 	return s
 }
 
@@ -134,6 +139,7 @@ func (s *stack) env(name string) []string {
 		"AWS_ENDPOINT_URL_KMS=" + s.moto.Endpoint,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + s.moto.Endpoint,
 		"AWS_ENDPOINT_URL_SQS=" + s.moto.Endpoint,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + s.moto.Endpoint,
 		"BUCKETLINK_TABLE=" + s.table,
 		"BUCKETLINK_KMS_KEY_ID=" + s.keyID,
 		"BUCKETLINK_AWS_ACCOUNT_ID=" + s.account,
@@ -148,6 +154,10 @@ func (s *stack) env(name string) []string {
 		env = append(env, "BUCKETLINK_CURSOR_SECRET_ID="+s.secret)
 	case "verify-bucket":
 		env = append(env, "BUCKETLINK_VERIFY_QUEUE_URL="+s.queueURL, "BUCKETLINK_VERIFY_KEY_SECRET_ID="+s.verifySecret)
+	case "verify-worker":
+		env = append(env, "BUCKETLINK_EVENT_BUS="+s.events.Bus)
+	case "reverify-scheduler":
+		env = append(env, "BUCKETLINK_VERIFY_QUEUE_URL="+s.queueURL)
 	}
 	return env
 }

@@ -57,6 +57,9 @@ const (
 	// EnvVerifyKeySecretID is the Secrets Manager secret whose value keys
 	// the verification record keys (the verify-bucket function).
 	EnvVerifyKeySecretID = "BUCKETLINK_VERIFY_KEY_SECRET_ID"
+	// EnvEventBus is the EventBridge bus (name or ARN) that the
+	// verify-worker function publishes verification changes to.
+	EnvEventBus = "BUCKETLINK_EVENT_BUS"
 )
 
 // DefaultVerifyDeadline bounds one verification when EnvVerifyDeadline is
@@ -80,6 +83,12 @@ const (
 	// verify-bucket function), so EnvVerifyQueueURL and
 	// EnvVerifyKeySecretID are required.
 	NeedVerifyQueue
+	// NeedReverifyQueue: the function enqueues re-verifications (the
+	// reverify-scheduler function), so EnvVerifyQueueURL is required.
+	NeedReverifyQueue
+	// NeedEventBus: the function publishes verification changes (the
+	// verify-worker function), so EnvEventBus is required.
+	NeedEventBus
 )
 
 // Config is the typed configuration of one function.
@@ -121,6 +130,10 @@ type Config struct {
 	// every instance finds the same record for the same request. Required
 	// with NeedVerifyQueue.
 	VerifyKeySecretID string
+	// EventBus is the EventBridge bus, a name or an ARN, that verification
+	// changes are published to (EnvEventBus). Required with NeedEventBus;
+	// when empty, changes are only logged.
+	EventBus string
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -151,6 +164,7 @@ func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
 		VerifyDeadline:    DefaultVerifyDeadline,
 		VerifyQueueURL:    getenv(EnvVerifyQueueURL),
 		VerifyKeySecretID: getenv(EnvVerifyKeySecretID),
+		EventBus:          getenv(EnvEventBus),
 	}
 	for _, n := range needs {
 		switch {
@@ -163,6 +177,10 @@ func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
 			if c.VerifyKeySecretID == "" {
 				bad(EnvVerifyKeySecretID, "is required by this function (it keys verification records)")
 			}
+		case n == NeedReverifyQueue && c.VerifyQueueURL == "":
+			bad(EnvVerifyQueueURL, "is required by this function (it enqueues re-verifications)")
+		case n == NeedEventBus && c.EventBus == "":
+			bad(EnvEventBus, "is required by this function (it publishes verification changes)")
 		}
 	}
 	if c.VerifyQueueURL != "" && !strings.HasPrefix(c.VerifyQueueURL, "https://") && !strings.HasPrefix(c.VerifyQueueURL, "http://") {

@@ -73,6 +73,19 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: []string{"BUCKETLINK_VERIFY_DEADLINE must be positive and at most 25s"},
 		},
 		{
+			name:    "reverify scheduler and worker",
+			changes: map[string]string{awsapp.EnvVerifyQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/verify", awsapp.EnvEventBus: "bucketlink-dev"},
+			needs:   []awsapp.Need{awsapp.NeedReverifyQueue, awsapp.NeedEventBus},
+			want: func(c awsapp.Config) bool {
+				return c.VerifyQueueURL == "https://sqs.us-east-1.amazonaws.com/123456789012/verify" && c.EventBus == "bucketlink-dev"
+			},
+		},
+		{
+			name:    "reverify settings missing",
+			needs:   []awsapp.Need{awsapp.NeedReverifyQueue, awsapp.NeedEventBus},
+			wantErr: []string{"BUCKETLINK_VERIFY_QUEUE_URL is required", "BUCKETLINK_EVENT_BUS is required"},
+		},
+		{
 			name:    "deadline zero",
 			changes: map[string]string{awsapp.EnvVerifyDeadline: "0s"},
 			wantErr: []string{"BUCKETLINK_VERIFY_DEADLINE must be positive"},
