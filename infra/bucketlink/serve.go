@@ -233,6 +233,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Queue:                pool.queue,
 		VerifyKey:            sealer.DeriveKey("verification-record-key"),
 		VerifyRecordDeadline: cfg.VerifyRecordDeadline,
+		Events:               events,
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -75,6 +75,10 @@ func New(ctx context.Context, cfg Config, awsCfg aws.Config, opts Options) (*App
 		AWSAccountID: cfg.AWSAccountID,
 		Logger:       log,
 	}
+	// test/ publishes the flips it causes, like the re-verifier.
+	if srv.Events, err = publisher(cfg, awsCfg, log); err != nil {
+		return nil, err
+	}
 	// The bucket-verify API: records keyed with the secret every instance
 	// shares, verifications sent to the worker's queue.
 	if cfg.VerifyKeySecretID != "" {

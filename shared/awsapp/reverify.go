@@ -46,11 +46,9 @@ func NewConsumer(cfg Config, awsCfg aws.Config, opts Options) (*Consumer, error)
 		return nil, err
 	}
 	log := newLogger(cfg, opts)
-	var events changeevents.Publisher = changeevents.LogPublisher{Logger: log}
-	if cfg.EventBus != "" {
-		if events, err = ebpub.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBus); err != nil {
-			return nil, fmt.Errorf("awsapp: %s: %w", EnvEventBus, err)
-		}
+	events, err := publisher(cfg, awsCfg, log)
+	if err != nil {
+		return nil, err
 	}
 	w := &verifyworker.Worker{Store: st, Sealer: sealer, Verifier: verifier, LeaseTTL: cfg.VerifyDeadline + LeaseOverDeadline, Logger: log}
 	r := &reverify.Reverifier{Store: st, Sealer: sealer, Verifier: verifier, Events: events, Logger: log}
@@ -77,4 +75,17 @@ func NewScheduler(cfg Config, awsCfg aws.Config, opts Options) (*reverify.Schedu
 		Sender: sender,
 		Logger: newLogger(cfg, opts),
 	}, nil
+}
+
+// publisher is where verification changes go: the EventBridge bus
+// cfg.EventBus, or only a log line when it is empty.
+func publisher(cfg Config, awsCfg aws.Config, log *slog.Logger) (changeevents.Publisher, error) {
+	if cfg.EventBus == "" {
+		return changeevents.LogPublisher{Logger: log}, nil
+	}
+	p, err := ebpub.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBus)
+	if err != nil {
+		return nil, fmt.Errorf("awsapp: %s: %w", EnvEventBus, err)
+	}
+	return p, nil
 }

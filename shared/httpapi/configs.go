@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/seal"
@@ -254,11 +255,15 @@ func (s *Server) test(w http.ResponseWriter, r *http.Request) {
 	}
 	res := s.Verifier.Verify(r.Context(), c, creds)
 	logChecks(r, "test", c, res)
-	if err := s.recordVerification(r, c, res.Verified()); err != nil {
+	changed, err := s.recordVerification(r, c, res.Verified())
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	s.appendHistory(r, c, store.TriggerTest, c.LastVerifiedAt, res)
+	if changed {
+		s.publishChange(r, c, res)
+	}
 	writeJSON(w, http.StatusOK, testResponse{Verified: res.Verified(), Errors: res.Errors, Checks: res.Checks})
 }
 
@@ -279,19 +284,19 @@ func (s *Server) openCredentials(r *http.Request, c *storageconfig.Config) (stor
 // sets, storageconfig.Config.RecordVerification), retrying when a
 // concurrent update won the race. A config deleted meanwhile stays deleted
 // (404).
-func (s *Server) recordVerification(r *http.Request, c *storageconfig.Config, ok bool) error {
+func (s *Server) recordVerification(r *http.Request, c *storageconfig.Config, ok bool) (changed bool, err error) {
 	for attempt := 0; ; attempt++ {
-		c.RecordVerification(s.now(), ok)
+		changed = c.RecordVerification(s.now(), ok)
 		err := s.Store.UpdateConfig(r.Context(), c)
 		if !errors.Is(err, errcode.ErrConflict) || attempt == 4 {
 			if err != nil {
-				return fmt.Errorf("record verification of %s: %w", c.UID, err)
+				return false, fmt.Errorf("record verification of %s: %w", c.UID, err)
 			}
-			return nil
+			return changed, nil
 		}
 		fresh, err := s.Store.GetConfig(r.Context(), c.UID)
 		if err != nil {
-			return fmt.Errorf("reload config %s: %w", c.UID, err)
+			return false, fmt.Errorf("reload config %s: %w", c.UID, err)
 		}
 		*c = *fresh
 	}
@@ -323,4 +328,22 @@ func (s *Server) setupInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, setupInfoResponse{AWSAccountID: s.AWSAccountID, ExternalID: org.ExternalID})
+}
+
+// publishChange announces a flip of is_verified caused by test/. A failure
+// to publish is logged: the verification itself is already stored.
+func (s *Server) publishChange(r *http.Request, c *storageconfig.Config, res verify.Result) {
+	if s.Events == nil {
+		return
+	}
+	change := changeevents.Change{
+		OrgID: c.OrgID, UID: c.UID, Previous: !c.IsVerified, New: c.IsVerified,
+		CheckCodes: changeevents.CheckCodes(res.Checks), Trigger: string(store.TriggerTest), Time: c.LastVerifiedAt,
+	}
+	if o, err := s.Store.GetOrgByID(r.Context(), c.OrgID); err == nil {
+		change.Organization = o.Slug
+	}
+	if err := s.Events.Publish(r.Context(), change); err != nil {
+		logger(r.Context()).Error("publish change", slog.String("config", c.UID), slog.String("error", err.Error()))
+	}
 }

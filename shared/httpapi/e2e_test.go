@@ -104,6 +104,8 @@ func TestCreateGetTestDeleteS3Compatible(t *testing.T) {
 	if !tr.Verified || len(tr.Checks) != 4 || tr.Errors != nil {
 		t.Fatalf("test = %s", r.Body)
 	}
+	changes, unsubscribe := e.events.Subscribe()
+	defer unsubscribe()
 	e.minio.DetachUserPolicy(t, ak)
 	r = e.do("POST", base+uid+"/test/", e.keys["acme/admin"], nil)
 	wantStatus(t, r, http.StatusOK)
@@ -114,6 +116,21 @@ func TestCreateGetTestDeleteS3Compatible(t *testing.T) {
 	}
 	if got := e.do("GET", base+uid+"/", admin, nil).json(t); got["is_verified"] != false {
 		t.Errorf("is_verified after failed test = %v", got["is_verified"])
+	}
+	// The flip is published once, naming the org and the failing checks.
+	select {
+	case ch := <-changes:
+		if ch.UID != uid || !ch.Previous || ch.New || ch.Trigger != "test" || ch.Organization != "acme" || len(ch.CheckCodes) == 0 {
+			t.Errorf("change = %+v", ch)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no change published for the flip")
+	}
+	r = e.do("POST", base+uid+"/test/", e.keys["acme/admin"], nil) // still failing: no flip
+	select {
+	case ch := <-changes:
+		t.Errorf("a test that changed nothing published %+v", ch)
+	case <-time.After(200 * time.Millisecond):
 	}
 
 	// Delete: viewer and member may not; admin may; then it is gone.

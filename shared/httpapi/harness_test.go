@@ -18,6 +18,7 @@ import (
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
+	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
@@ -70,6 +71,7 @@ type env struct {
 	orgs    map[string]*identity.Org
 	keys    map[string]string // "org/role" -> API key
 	account string
+	events  *changeevents.Bus // what test/ publishes when is_verified flips
 }
 
 func newEnv(t testing.TB, deadline time.Duration) *env {
@@ -87,9 +89,10 @@ func newEnv(t testing.TB, deadline time.Duration) *env {
 	}
 	m := testenv.SharedMinIO(t)
 	g := testenv.SharedFakeGCS(t)
-	e := &env{t: t, minio: m, gcs: g, store: st, orgs: map[string]*identity.Org{}, keys: map[string]string{}, account: "123456789012"}
+	e := &env{t: t, minio: m, gcs: g, store: st, orgs: map[string]*identity.Org{}, keys: map[string]string{}, account: "123456789012", events: &changeevents.Bus{}}
 	api := &httpapi.Server{
 		Store:  st,
+		Events: e.events,
 		Sealer: sealer,
 		Verifier: &verify.Verifier{
 			// The operator settings of a test deployment: every provider's

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/queue"
@@ -58,6 +59,9 @@ type Server struct {
 	// VerifyRecordDeadline is how long a verification may stay connecting
 	// before it reads as timed out; 0 means verify.DefaultRecordDeadline.
 	VerifyRecordDeadline time.Duration
+	// Events receives a Change when a test/ flips is_verified; nil
+	// publishes nothing (the scheduler's re-verifier publishes its own).
+	Events changeevents.Publisher
 }
 
 // Handler returns the routes of the storage-configs API and of the
