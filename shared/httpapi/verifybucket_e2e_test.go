@@ -380,6 +380,19 @@ func TestVerifyBucketStoredCredentials(t *testing.T) {
 	a := e.pollUntilFinal(t, "acme", member, body, 15*time.Second)
 	wantConnected(t, a, false)
 	wantFilesFrom(t, a, objs)
+	// A run on the config's own credentials joins its history.
+	var hist struct {
+		Results []struct {
+			Trigger  string `json:"trigger"`
+			Verified bool   `json:"verified"`
+		} `json:"results"`
+	}
+	hr := e.do("GET", base+uid+"/verifications/", e.keys["acme/viewer"], nil)
+	wantStatus(t, hr, http.StatusOK)
+	if err := json.Unmarshal(hr.Body, &hist); err != nil || len(hist.Results) < 2 ||
+		hist.Results[0].Trigger != "verify" || !hist.Results[0].Verified || hist.Results[len(hist.Results)-1].Trigger != "create" {
+		t.Errorf("history after a bucketId verify = %s", hr.Body)
+	}
 
 	// The client's full form without the secret: same answer.
 	full := map[string]any{"storageProvider": "other", "accessKey": ak, "bucketId": uid, "bucket": bucket,

@@ -63,6 +63,9 @@ type BucketVerifier interface {
 type Store interface {
 	store.Verifications
 	GetConfig(ctx context.Context, uid string) (*storageconfig.Config, error)
+	// AppendVerification records, in a stored config's history, a
+	// bucket-verify run made with that config's own credentials.
+	AppendVerification(ctx context.Context, orgID int64, uid string, v store.VerificationEntry) error
 }
 
 // Worker handles verification messages. Store, Sealer and Verifier are
@@ -192,11 +195,16 @@ func (w *Worker) timeOut(ctx context.Context, log *slog.Logger, rec *verify.Reco
 // stored, and writes the outcome.
 func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) error {
 	log = log.With(slog.Int("attempt", rec.Attempts))
+	// A run on a stored config's own credentials (bucketId, no secretKey)
+	// belongs in that config's history; Sealed is cleared by the final
+	// transition, so decide now.
+	ofStoredConfig := rec.Request.BucketID != "" && len(rec.Sealed) == 0
 	cfg, creds, err := w.target(ctx, rec)
 	var fail *failure
 	switch {
 	case errors.As(err, &fail):
-		return w.finish(ctx, log, rec, func(now time.Time) error { return rec.Fail(now, fail.msg, nil) })
+		_, err := w.finish(ctx, log, rec, func(now time.Time) error { return rec.Fail(now, fail.msg, nil) })
+		return err
 	case err != nil:
 		return err
 	}
@@ -219,7 +227,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) 
 	}
 	log = log.With(slog.String("provider", string(cfg.Provider)), slog.Bool("verified", res.Verified()),
 		slog.Any("checks", codes), slog.Duration("duration", time.Since(start)))
-	return w.finish(ctx, log, rec, func(now time.Time) error {
+	written, err := w.finish(ctx, log, rec, func(now time.Time) error {
 		if res.Verified() {
 			return rec.Complete(now, verify.RecordResult{
 				Files: res.Files, HasInfoLabelsFile: res.HasInfoLabelsFile,
@@ -228,30 +236,37 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) 
 		}
 		return rec.Fail(now, bucketverify.ConnectionError(res.Errors), res.Checks)
 	})
+	if written && ofStoredConfig {
+		entry := store.NewVerificationEntry(rec.StatusSince, store.TriggerVerify, res.Result)
+		if err := w.Store.AppendVerification(ctx, rec.OrgID, rec.Request.BucketID, entry); err != nil {
+			log.Warn("verifyworker: append to the config's history", slog.String("error", err.Error()))
+		}
+	}
+	return err
 }
 
 // finish applies a final transition to rec (TimeOut instead, when the
 // deadline has passed) and writes it, conditional on the version of the
 // lease write. Losing that race means another worker took the lease over:
 // its result stands and this one is dropped.
-func (w *Worker) finish(ctx context.Context, log *slog.Logger, rec *verify.Record, transition func(time.Time) error) error {
+func (w *Worker) finish(ctx context.Context, log *slog.Logger, rec *verify.Record, transition func(time.Time) error) (written bool, err error) {
 	now := w.now()
-	err := transition(now)
+	err = transition(now)
 	if errors.Is(err, verify.ErrPastDeadline) {
 		err = rec.TimeOut(now)
 	}
 	if err != nil {
-		return nil // final already: nothing to write
+		return false, nil // final already: nothing to write
 	}
 	switch err := w.Store.UpdateVerification(ctx, rec); {
 	case errors.Is(err, errcode.ErrConflict), errors.Is(err, errcode.ErrNotFound):
 		log.Warn("verifyworker: result dropped: the lease was taken over, or the record expired")
-		return nil
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("verifyworker: write the result of verification %s: %w", rec.Key, err)
+		return false, fmt.Errorf("verifyworker: write the result of verification %s: %w", rec.Key, err)
 	}
 	log.Info("verifyworker: verification finished", slog.String("state", string(rec.State)))
-	return nil
+	return true, nil
 }
 
 // failure is a problem that no retry can fix: the record fails with msg.
