@@ -2,14 +2,11 @@ package azureblob
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
@@ -44,13 +41,13 @@ func classify(err error) (code blob.Code, isTLS bool) {
 		}
 	}
 	switch {
-	case isTLSError(err):
+	case blob.IsTLSError(err):
 		return blob.Unreachable, true
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isNetTimeout(err):
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || blob.IsNetTimeout(err):
 		return blob.Timeout, false
 	case isUnknownAccountHost(err):
 		return blob.InvalidAccessKey, false
-	case isNetError(err):
+	case blob.IsNetError(err):
 		return blob.Unreachable, false
 	}
 	return blob.Unknown, false
@@ -124,38 +121,6 @@ func isUnknownAccountHost(err error) bool {
 		}
 	}
 	return false
-}
-
-func isTLSError(err error) bool {
-	var (
-		unknownAuthority x509.UnknownAuthorityError
-		hostname         x509.HostnameError
-		invalid          x509.CertificateInvalidError
-		verify           *tls.CertificateVerificationError
-		header           tls.RecordHeaderError
-		alert            tls.AlertError
-	)
-	return errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
-		errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &alert)
-}
-
-func isNetTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// isNetError reports failures to reach the endpoint at all: DNS, connect,
-// reset, a blocked address (netguard's errors come wrapped in a
-// *net.OpError or *url.Error) or a connection closed mid-answer.
-func isNetError(err error) bool {
-	var (
-		op  *net.OpError
-		dns *net.DNSError
-		ue  *url.Error
-		ne  net.Error
-	)
-	return errors.As(err, &op) || errors.As(err, &dns) || errors.As(err, &ue) || errors.As(err, &ne) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // scrub removes the query (a SAS token's signature) from any *url.Error

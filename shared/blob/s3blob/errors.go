@@ -2,14 +2,9 @@ package s3blob
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"net"
 	"net/http"
-	"net/url"
 	"regexp"
-	"syscall"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -41,11 +36,11 @@ func classify(err error, signRegion string) (code blob.Code, region string, isTL
 		}
 	}
 	switch {
-	case isTLSError(err):
+	case blob.IsTLSError(err):
 		return blob.Unreachable, "", true
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isNetTimeout(err):
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || blob.IsNetTimeout(err):
 		return blob.Timeout, "", false
-	case isNetError(err):
+	case blob.IsNetError(err):
 		return blob.Unreachable, "", false
 	}
 	if ae == nil && httpStatus(err) == http.StatusMovedPermanently {
@@ -119,36 +114,4 @@ func httpStatus(err error) int {
 func isInvalidRange(err error) bool {
 	var ae smithy.APIError
 	return (errors.As(err, &ae) && ae.ErrorCode() == "InvalidRange") || httpStatus(err) == http.StatusRequestedRangeNotSatisfiable
-}
-
-func isTLSError(err error) bool {
-	var (
-		unknownAuthority x509.UnknownAuthorityError
-		hostname         x509.HostnameError
-		invalid          x509.CertificateInvalidError
-		verify           *tls.CertificateVerificationError
-		header           tls.RecordHeaderError
-		alert            tls.AlertError
-	)
-	return errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
-		errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &alert)
-}
-
-func isNetTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// isNetError reports failures to reach the endpoint at all: DNS, connect,
-// reset, a blocked address (netguard's errors come wrapped in a
-// *net.OpError or *url.Error) or a connection closed mid-answer.
-func isNetError(err error) bool {
-	var (
-		op  *net.OpError
-		dns *net.DNSError
-		ue  *url.Error
-		ne  net.Error
-	)
-	return errors.As(err, &op) || errors.As(err, &dns) || errors.As(err, &ue) || errors.As(err, &ne) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
