@@ -2,18 +2,13 @@ package testenv
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,10 +34,8 @@ type Azurite struct {
 	AccountName string
 	AccountKey  string // base64, as Azure shows account keys
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	log  *lockedBuffer
-	svc  *service.Client
+	*proc
+	svc *service.Client
 }
 
 // Endpoint returns the account's blob endpoint,
@@ -64,12 +57,7 @@ func StartAzurite(tb testing.TB) *Azurite {
 	return a
 }
 
-var azuriteShared struct {
-	mu      sync.Mutex
-	azurite *Azurite
-	err     error
-	dir     string
-}
+var azuriteShared = sharedServer[*Azurite]{fn: "SharedAzurite", what: "azurite", dirPrefix: "testenv-azurite-"}
 
 // SharedAzurite returns the package's one Azurite server, starting it on
 // first use; it is stopped by Main, which the package's TestMain must call.
@@ -77,41 +65,7 @@ var azuriteShared struct {
 func SharedAzurite(tb testing.TB) *Azurite {
 	tb.Helper()
 	bin := ToolPath(tb, "azurite-blob")
-	shared.mu.Lock()
-	inMain := shared.inMain
-	shared.mu.Unlock()
-	if !inMain {
-		tb.Fatal("testenv: SharedAzurite needs testenv.Main in the package's TestMain")
-	}
-	azuriteShared.mu.Lock()
-	defer azuriteShared.mu.Unlock()
-	if azuriteShared.azurite == nil && azuriteShared.err == nil {
-		dir, err := os.MkdirTemp("", "testenv-azurite-")
-		if err == nil {
-			azuriteShared.dir = dir
-			azuriteShared.azurite, err = startAzurite(bin, dir)
-		}
-		azuriteShared.err = err
-	}
-	if azuriteShared.err != nil {
-		tb.Fatalf("testenv: shared azurite: %v", azuriteShared.err)
-	}
-	return azuriteShared.azurite
-}
-
-// stopSharedAzurite stops the shared Azurite server, if one was started,
-// and removes its workspace. Main calls it after the tests have run.
-func stopSharedAzurite() {
-	azuriteShared.mu.Lock()
-	defer azuriteShared.mu.Unlock()
-	if azuriteShared.azurite != nil {
-		azuriteShared.azurite.stop()
-		azuriteShared.azurite = nil
-	}
-	if azuriteShared.dir != "" {
-		_ = os.RemoveAll(azuriteShared.dir)
-		azuriteShared.dir = ""
-	}
+	return azuriteShared.get(tb, func(dir string) (*Azurite, error) { return startAzurite(bin, dir) })
 }
 
 // NewAzureAccount returns a fresh random storage account name (valid:
@@ -141,15 +95,7 @@ func ContainerName(tb testing.TB, prefix string) string {
 // startAzurite starts a server with workspace dir, retrying when a
 // just-chosen port was taken by someone else.
 func startAzurite(bin, dir string) (*Azurite, error) {
-	var err error
-	for range 3 {
-		var a *Azurite
-		a, err = startAzuriteOnce(bin, dir)
-		if err == nil {
-			return a, nil
-		}
-	}
-	return nil, err
+	return retryStart(func() (*Azurite, error) { return startAzuriteOnce(bin, dir) })
 }
 
 func startAzuriteOnce(bin, dir string) (*Azurite, error) {
@@ -158,14 +104,8 @@ func startAzuriteOnce(bin, dir string) (*Azurite, error) {
 		return nil, fmt.Errorf("start azurite: %w", err)
 	}
 	name, key := newAzureAccount()
-	a := &Azurite{
-		URL:         "http://127.0.0.1:" + strconv.Itoa(port),
-		AccountName: name,
-		AccountKey:  key,
-		done:        make(chan struct{}),
-		log:         &lockedBuffer{},
-	}
-	cmd := exec.Command(bin,
+	// Its own process group, so stop can kill anything it spawns.
+	p, err := startProc(bin, []string{
 		"--blobHost", "127.0.0.1",
 		"--blobPort", strconv.Itoa(port),
 		// In memory; --location may not be combined with it, so the
@@ -177,22 +117,21 @@ func startAzuriteOnce(bin, dir string) (*Azurite, error) {
 		"--loose",
 		"--disableProductStyleUrl",
 		"--disableTelemetry",
-	)
-	cmd.Dir = dir
-	cmd.Env = azuriteEnv(name, key)
-	cmd.Stdout, cmd.Stderr = a.log, a.log
-	cmd.SysProcAttr = childAttr()
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	// Its own process group, so stop can kill anything it spawns.
-	cmd.SysProcAttr.Setpgid = true
-	if err := cmd.Start(); err != nil {
+	}, azuriteEnv(name, key), dir, true)
+	if err != nil {
 		return nil, fmt.Errorf("start azurite: %w", err)
 	}
-	a.cmd = cmd
-	go func() { _ = cmd.Wait(); close(a.done) }()
-	if err := a.waitReady(); err != nil {
+	p.redact = key
+	a := &Azurite{
+		URL:         "http://127.0.0.1:" + strconv.Itoa(port),
+		AccountName: name,
+		AccountKey:  key,
+		proc:        p,
+	}
+	// Any answer proves it is listening: an unauthenticated request is
+	// refused.
+	hasServer := func(resp *http.Response) bool { return resp.Header.Get("Server") != "" }
+	if err := a.waitHTTP(a.Endpoint()+"?comp=list", hasServer, azuriteStartTimeout, 50*time.Millisecond); err != nil {
 		a.stop()
 		return nil, fmt.Errorf("start azurite: %w; output: %s", err, a.output())
 	}
@@ -215,31 +154,6 @@ func azuriteEnv(name, key string) []string {
 	return append(env, "AZURITE_ACCOUNTS="+name+":"+key)
 }
 
-// waitReady waits until the server answers HTTP at all (any status: an
-// unauthenticated request is refused, which proves it is listening).
-func (a *Azurite) waitReady() error {
-	ctx, cancel := context.WithTimeout(context.Background(), azuriteStartTimeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.Endpoint()+"?comp=list", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.Header.Get("Server") != "" {
-				return nil
-			}
-		}
-		select {
-		case <-a.done:
-			return errors.New("server exited before it was ready")
-		case <-ctx.Done():
-			return fmt.Errorf("server not ready after %s", azuriteStartTimeout)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 func (a *Azurite) initClient() error {
 	cred, err := service.NewSharedKeyCredential(a.AccountName, a.AccountKey)
 	if err != nil {
@@ -256,35 +170,6 @@ func (a *Azurite) initClient() error {
 	}
 	a.svc = svc
 	return nil
-}
-
-// stop kills the server's process group, waits for it and is safe to call
-// twice.
-func (a *Azurite) stop() {
-	if a.cmd == nil || a.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-a.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
-	_ = a.cmd.Process.Kill()
-	<-a.done
-}
-
-// output returns the tail of the server's output with the account key
-// redacted.
-func (a *Azurite) output() string {
-	s := a.log.String()
-	if a.AccountKey != "" {
-		s = strings.ReplaceAll(s, a.AccountKey, "[redacted]")
-	}
-	if len(s) > 4000 {
-		s = "..." + s[len(s)-4000:]
-	}
-	return s
 }
 
 // Service returns an SDK service client for the account, authorized with

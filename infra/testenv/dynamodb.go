@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,9 +35,7 @@ type DynamoDB struct {
 
 	accessKeyID, secretAccessKey string
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	log  *lockedBuffer
+	*proc
 }
 
 // StartDynamoDB starts DynamoDB Local for this test and stops it when the
@@ -58,11 +53,7 @@ func StartDynamoDB(tb testing.TB) *DynamoDB {
 	return d
 }
 
-var dynamoShared struct {
-	mu  sync.Mutex
-	ddb *DynamoDB
-	err error
-}
+var dynamoShared = sharedServer[*DynamoDB]{fn: "SharedDynamoDB", what: "dynamodb"}
 
 // SharedDynamoDB returns the package's one DynamoDB Local, starting it on
 // first use; it is stopped by Main, which the package's TestMain must call.
@@ -70,32 +61,7 @@ var dynamoShared struct {
 func SharedDynamoDB(tb testing.TB) *DynamoDB {
 	tb.Helper()
 	bin := ToolPath(tb, "dynamodb-local")
-	shared.mu.Lock()
-	inMain := shared.inMain
-	shared.mu.Unlock()
-	if !inMain {
-		tb.Fatal("testenv: SharedDynamoDB needs testenv.Main in the package's TestMain")
-	}
-	dynamoShared.mu.Lock()
-	defer dynamoShared.mu.Unlock()
-	if dynamoShared.ddb == nil && dynamoShared.err == nil {
-		dynamoShared.ddb, dynamoShared.err = startDynamoDB(bin)
-	}
-	if dynamoShared.err != nil {
-		tb.Fatalf("testenv: shared dynamodb: %v", dynamoShared.err)
-	}
-	return dynamoShared.ddb
-}
-
-// stopSharedDynamoDB stops the shared server, if one was started. Main
-// calls it after the tests have run.
-func stopSharedDynamoDB() {
-	dynamoShared.mu.Lock()
-	defer dynamoShared.mu.Unlock()
-	if dynamoShared.ddb != nil {
-		dynamoShared.ddb.stop()
-		dynamoShared.ddb = nil
-	}
+	return dynamoShared.get(tb, func(string) (*DynamoDB, error) { return startDynamoDB(bin) })
 }
 
 // TableName returns a fresh random table name starting with "t-", for a
@@ -126,15 +92,7 @@ func (d *DynamoDB) Client(tb testing.TB) *dynamodb.Client {
 // startDynamoDB starts a server, retrying when a just-chosen port was taken
 // by someone else.
 func startDynamoDB(bin string) (*DynamoDB, error) {
-	var err error
-	for range 3 {
-		var d *DynamoDB
-		d, err = startDynamoDBOnce(bin)
-		if err == nil {
-			return d, nil
-		}
-	}
-	return nil, err
+	return retryStart(func() (*DynamoDB, error) { return startDynamoDBOnce(bin) })
 }
 
 func startDynamoDBOnce(bin string) (*DynamoDB, error) {
@@ -143,28 +101,19 @@ func startDynamoDBOnce(bin string) (*DynamoDB, error) {
 		return nil, fmt.Errorf("start dynamodb local: %w", err)
 	}
 	id, secret := newCredentials()
+	// Its own process group, so stop also kills anything the launcher spawns.
+	p, err := startProc(bin, []string{"-inMemory", "-sharedDb", "-disableTelemetry", "-port", strconv.Itoa(port)},
+		dynamoEnv(), "", true)
+	if err != nil {
+		return nil, fmt.Errorf("start dynamodb local: %w", err)
+	}
 	d := &DynamoDB{
 		Endpoint:        "http://127.0.0.1:" + strconv.Itoa(port),
 		Region:          DynamoDBRegion,
 		accessKeyID:     id,
 		secretAccessKey: secret,
-		done:            make(chan struct{}),
-		log:             &lockedBuffer{},
+		proc:            p,
 	}
-	cmd := exec.Command(bin, "-inMemory", "-sharedDb", "-disableTelemetry", "-port", strconv.Itoa(port))
-	cmd.Env = dynamoEnv()
-	cmd.Stdout, cmd.Stderr = d.log, d.log
-	cmd.SysProcAttr = childAttr()
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	// Its own process group, so stop also kills anything the launcher spawns.
-	cmd.SysProcAttr.Setpgid = true
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start dynamodb local: %w", err)
-	}
-	d.cmd = cmd
-	go func() { _ = cmd.Wait(); close(d.done) }()
 	if err := d.waitReady(); err != nil {
 		d.stop()
 		return nil, fmt.Errorf("start dynamodb local: %w; output: %s", err, d.output())
@@ -186,49 +135,21 @@ func dynamoEnv() []string {
 
 // waitReady polls ListTables until the server answers it.
 func (d *DynamoDB) waitReady() error {
-	ctx, cancel := context.WithTimeout(context.Background(), dynamoStartTimeout)
-	defer cancel()
 	client := dynamodb.NewFromConfig(d.AWSConfig(), func(o *dynamodb.Options) {
 		o.RetryMaxAttempts = 1
 	})
-	for {
+	err := d.poll(dynamoStartTimeout, 50*time.Millisecond, func(ctx context.Context) error {
 		attempt, cancelAttempt := context.WithTimeout(ctx, 2*time.Second)
+		defer cancelAttempt()
 		_, err := client.ListTables(attempt, &dynamodb.ListTablesInput{})
-		cancelAttempt()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-d.done:
-			return errors.New("server exited before it was ready")
-		case <-ctx.Done():
-			return fmt.Errorf("server not ready after %s: %w", dynamoStartTimeout, err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// stop kills the server's process group, waits for it and is safe to call
-// twice.
-func (d *DynamoDB) stop() {
-	if d.cmd == nil || d.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-d.done:
-		return
+		return err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errProcExited):
+		return errors.New("server exited before it was ready")
 	default:
+		return fmt.Errorf("server not ready after %s: %w", dynamoStartTimeout, err)
 	}
-	_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-	_ = d.cmd.Process.Kill()
-	<-d.done
-}
-
-// output returns the tail of the server's output.
-func (d *DynamoDB) output() string {
-	s := d.log.String()
-	if len(s) > 4000 {
-		s = "..." + s[len(s)-4000:]
-	}
-	return s
 }

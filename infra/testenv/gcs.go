@@ -2,18 +2,14 @@ package testenv
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -31,9 +27,7 @@ type FakeGCS struct {
 	Endpoint string // http://127.0.0.1:port
 	Host     string // 127.0.0.1:port
 
-	cmd    *exec.Cmd
-	done   chan struct{} // closed when the process has exited
-	log    *lockedBuffer
+	*proc
 	client *http.Client
 }
 
@@ -52,11 +46,7 @@ func StartFakeGCS(tb testing.TB) *FakeGCS {
 	return f
 }
 
-var fakeGCSShared struct {
-	mu  sync.Mutex
-	gcs *FakeGCS
-	err error
-}
+var fakeGCSShared = sharedServer[*FakeGCS]{fn: "SharedFakeGCS", what: "fake-gcs-server"}
 
 // SharedFakeGCS returns the package's one fake-gcs-server, starting it on
 // first use; it is stopped by Main, which the package's TestMain must call.
@@ -64,46 +54,13 @@ var fakeGCSShared struct {
 func SharedFakeGCS(tb testing.TB) *FakeGCS {
 	tb.Helper()
 	bin := ToolPath(tb, "fake-gcs-server")
-	shared.mu.Lock()
-	inMain := shared.inMain
-	shared.mu.Unlock()
-	if !inMain {
-		tb.Fatal("testenv: SharedFakeGCS needs testenv.Main in the package's TestMain")
-	}
-	fakeGCSShared.mu.Lock()
-	defer fakeGCSShared.mu.Unlock()
-	if fakeGCSShared.gcs == nil && fakeGCSShared.err == nil {
-		fakeGCSShared.gcs, fakeGCSShared.err = startFakeGCS(bin)
-	}
-	if fakeGCSShared.err != nil {
-		tb.Fatalf("testenv: shared fake-gcs-server: %v", fakeGCSShared.err)
-	}
-	return fakeGCSShared.gcs
-}
-
-// stopSharedFakeGCS stops the shared fake-gcs-server, if one was started.
-// It is meant to be called by Main after the tests have run.
-func stopSharedFakeGCS() {
-	fakeGCSShared.mu.Lock()
-	defer fakeGCSShared.mu.Unlock()
-	if fakeGCSShared.gcs != nil {
-		fakeGCSShared.gcs.stop()
-		fakeGCSShared.gcs = nil
-	}
+	return fakeGCSShared.get(tb, func(string) (*FakeGCS, error) { return startFakeGCS(bin) })
 }
 
 // startFakeGCS starts a server, retrying when a just-chosen port was taken
 // by someone else.
 func startFakeGCS(bin string) (*FakeGCS, error) {
-	var err error
-	for range 3 {
-		var f *FakeGCS
-		f, err = startFakeGCSOnce(bin)
-		if err == nil {
-			return f, nil
-		}
-	}
-	return nil, err
+	return retryStart(func() (*FakeGCS, error) { return startFakeGCSOnce(bin) })
 }
 
 func startFakeGCSOnce(bin string) (*FakeGCS, error) {
@@ -112,31 +69,26 @@ func startFakeGCSOnce(bin string) (*FakeGCS, error) {
 		return nil, fmt.Errorf("start fake-gcs-server: %w", err)
 	}
 	host := "127.0.0.1:" + strconv.Itoa(port)
-	f := &FakeGCS{
-		Endpoint: "http://" + host,
-		Host:     host,
-		done:     make(chan struct{}),
-		log:      &lockedBuffer{},
-		client:   &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
-	}
-	cmd := exec.Command(bin,
+	endpoint := "http://" + host
+	p, err := startProc(bin, []string{
 		"-scheme", "http",
 		"-host", "127.0.0.1",
 		"-port", strconv.Itoa(port),
 		"-public-host", host,
-		"-external-url", f.Endpoint,
+		"-external-url", endpoint,
 		"-backend", "memory",
 		"-log-level", "warn",
-	)
-	cmd.Env = fakeGCSEnv()
-	cmd.Stdout, cmd.Stderr = f.log, f.log
-	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
+	}, fakeGCSEnv(), "", false)
+	if err != nil {
 		return nil, fmt.Errorf("start fake-gcs-server: %w", err)
 	}
-	f.cmd = cmd
-	go func() { _ = cmd.Wait(); close(f.done) }()
-	if err := f.waitReady(); err != nil {
+	f := &FakeGCS{
+		Endpoint: endpoint,
+		Host:     host,
+		proc:     p,
+		client:   &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+	}
+	if err := f.waitHTTP(f.Endpoint+"/_internal/healthcheck", statusOK, fakeGCSStartTimeout, 25*time.Millisecond); err != nil {
 		f.stop()
 		return nil, fmt.Errorf("start fake-gcs-server: %w; output: %s", err, f.output())
 	}
@@ -155,47 +107,6 @@ func fakeGCSEnv() []string {
 		}
 	}
 	return env
-}
-
-func (f *FakeGCS) waitReady() error {
-	ctx, cancel := context.WithTimeout(context.Background(), fakeGCSStartTimeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.Endpoint+"/_internal/healthcheck", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-f.done:
-			return errors.New("server exited before it was ready")
-		case <-ctx.Done():
-			return fmt.Errorf("server not ready after %s", fakeGCSStartTimeout)
-		case <-time.After(25 * time.Millisecond):
-		}
-	}
-}
-
-// stop kills the server, waits for it and is safe to call twice.
-func (f *FakeGCS) stop() {
-	if f.cmd == nil || f.cmd.Process == nil {
-		return
-	}
-	_ = f.cmd.Process.Kill()
-	<-f.done
-}
-
-// output returns the tail of the server's output.
-func (f *FakeGCS) output() string {
-	s := f.log.String()
-	if len(s) > 4000 {
-		s = "..." + s[len(s)-4000:]
-	}
-	return s
 }
 
 // CreateBucket creates a bucket through the JSON API.

@@ -1,17 +1,14 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,10 +32,8 @@ type MinIO struct {
 	RootPassword string
 	Region       string
 
+	*proc
 	dataDir string
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
-	log     *lockedBuffer
 	admin   *madmin.AdminClient
 	s3      *s3.Client
 }
@@ -60,15 +55,7 @@ func StartMinIO(tb testing.TB) *MinIO {
 // startMinIO starts a server in dataDir, retrying when a just-chosen port
 // was taken by someone else.
 func startMinIO(bin, dataDir string) (*MinIO, error) {
-	var err error
-	for range 3 {
-		var m *MinIO
-		m, err = startMinIOOnce(bin, dataDir)
-		if err == nil {
-			return m, nil
-		}
-	}
-	return nil, err
+	return retryStart(func() (*MinIO, error) { return startMinIOOnce(bin, dataDir) })
 }
 
 func startMinIOOnce(bin, dataDir string) (*MinIO, error) {
@@ -81,28 +68,23 @@ func startMinIOOnce(bin, dataDir string) (*MinIO, error) {
 		return nil, fmt.Errorf("start minio: %w", err)
 	}
 	user, password := newCredentials()
+	p, err := startProc(bin, []string{"server", "--quiet", "--anonymous",
+		"--address", "127.0.0.1:" + strconv.Itoa(port),
+		"--console-address", "127.0.0.1:" + strconv.Itoa(consolePort),
+		dataDir}, minioEnv(user, password), "", false)
+	if err != nil {
+		return nil, fmt.Errorf("start minio: %w", err)
+	}
+	p.redact = password
 	m := &MinIO{
 		Endpoint:     "http://127.0.0.1:" + strconv.Itoa(port),
 		RootUser:     user,
 		RootPassword: password,
 		Region:       MinIORegion,
+		proc:         p,
 		dataDir:      dataDir,
-		done:         make(chan struct{}),
-		log:          &lockedBuffer{},
 	}
-	cmd := exec.Command(bin, "server", "--quiet", "--anonymous",
-		"--address", "127.0.0.1:"+strconv.Itoa(port),
-		"--console-address", "127.0.0.1:"+strconv.Itoa(consolePort),
-		dataDir)
-	cmd.Env = minioEnv(user, password)
-	cmd.Stdout, cmd.Stderr = m.log, m.log
-	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start minio: %w", err)
-	}
-	m.cmd = cmd
-	go func() { _ = cmd.Wait(); close(m.done) }()
-	if err := m.waitReady(); err != nil {
+	if err := m.waitHTTP(m.Endpoint+"/minio/health/ready", statusOK, startTimeout, 25*time.Millisecond); err != nil {
 		m.stop()
 		return nil, fmt.Errorf("start minio: %w; output: %s", err, m.output())
 	}
@@ -121,20 +103,17 @@ func startMinIOOnce(bin, dataDir string) (*MinIO, error) {
 // load MinIO reports ready on /minio/health/ready while S3 calls still
 // answer XMinioServerNotInitialized for a moment.
 func (m *MinIO) waitInitialized() error {
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	for {
+	err := m.poll(startTimeout, 50*time.Millisecond, func(ctx context.Context) error {
 		_, err := m.s3.ListBuckets(ctx, &s3.ListBucketsInput{})
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-m.done:
-			return errors.New("server exited before it was initialized")
-		case <-ctx.Done():
-			return fmt.Errorf("S3 API not initialized after %s: %w", startTimeout, err)
-		case <-time.After(50 * time.Millisecond):
-		}
+		return err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errProcExited):
+		return errors.New("server exited before it was initialized")
+	default:
+		return fmt.Errorf("S3 API not initialized after %s: %w", startTimeout, err)
 	}
 }
 
@@ -156,29 +135,6 @@ func minioEnv(user, password string) []string {
 		"MINIO_UPDATE=off",
 		"MINIO_CALLHOME_ENABLE=off",
 	)
-}
-
-func (m *MinIO) waitReady() error {
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.Endpoint+"/minio/health/ready", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-m.done:
-			return errors.New("server exited before it was ready")
-		case <-ctx.Done():
-			return fmt.Errorf("server not ready after %s", startTimeout)
-		case <-time.After(25 * time.Millisecond):
-		}
-	}
 }
 
 func (m *MinIO) initClients() error {
@@ -203,46 +159,4 @@ func (m *MinIO) initClients() error {
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	})
 	return nil
-}
-
-// stop kills the server, waits for it and is safe to call twice.
-func (m *MinIO) stop() {
-	if m.cmd == nil || m.cmd.Process == nil {
-		return
-	}
-	_ = m.cmd.Process.Kill()
-	<-m.done
-}
-
-// output returns the server's output with the root password redacted.
-func (m *MinIO) output() string {
-	s := m.log.String()
-	if m.RootPassword != "" {
-		s = strings.ReplaceAll(s, m.RootPassword, "[redacted]")
-	}
-	if len(s) > 4000 {
-		s = "..." + s[len(s)-4000:]
-	}
-	return s
-}
-
-// lockedBuffer is a bytes.Buffer safe for a child's stdout and stderr.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,17 +1,12 @@
 package testenv
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -40,9 +35,7 @@ type Moto struct {
 
 	accessKeyID, secretAccessKey string
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	log  *lockedBuffer
+	*proc
 }
 
 // StartMoto starts a moto server for this test and stops it when the test
@@ -60,47 +53,18 @@ func StartMoto(tb testing.TB) *Moto {
 	return m
 }
 
-var motoShared struct {
-	mu   sync.Mutex
-	moto *Moto
-	err  error
-}
+var motoShared = sharedServer[*Moto]{fn: "SharedMoto", what: "moto"}
 
 // SharedMoto returns the package's one moto server, starting it on first
 // use. The package's TestMain must call Main. Tests sharing it should use
 // their own resources (a fresh KMS key, their own table names).
 //
 // The server dies with the test binary (on Linux through the parent-death
-// signal); stopSharedMoto stops it explicitly.
+// signal); Main stops it explicitly.
 func SharedMoto(tb testing.TB) *Moto {
 	tb.Helper()
 	bin := motoPath(tb)
-	shared.mu.Lock()
-	inMain := shared.inMain
-	shared.mu.Unlock()
-	if !inMain {
-		tb.Fatal("testenv: SharedMoto needs testenv.Main in the package's TestMain")
-	}
-	motoShared.mu.Lock()
-	defer motoShared.mu.Unlock()
-	if motoShared.moto == nil && motoShared.err == nil {
-		motoShared.moto, motoShared.err = startMoto(bin)
-	}
-	if motoShared.err != nil {
-		tb.Fatalf("testenv: shared moto: %v", motoShared.err)
-	}
-	return motoShared.moto
-}
-
-// stopSharedMoto stops the shared moto server, if one was started. It is
-// meant to be called by Main after the tests have run.
-func stopSharedMoto() {
-	motoShared.mu.Lock()
-	defer motoShared.mu.Unlock()
-	if motoShared.moto != nil {
-		motoShared.moto.stop()
-		motoShared.moto = nil
-	}
+	return motoShared.get(tb, func(string) (*Moto, error) { return startMoto(bin) })
 }
 
 // motoPath returns the moto_server script of the test virtualenv, failing
@@ -142,15 +106,7 @@ func findMoto() (string, error) {
 // startMoto starts a server, retrying when a just-chosen port was taken by
 // someone else.
 func startMoto(bin string) (*Moto, error) {
-	var err error
-	for range 3 {
-		var m *Moto
-		m, err = startMotoOnce(bin)
-		if err == nil {
-			return m, nil
-		}
-	}
-	return nil, err
+	return retryStart(func() (*Moto, error) { return startMotoOnce(bin) })
 }
 
 func startMotoOnce(bin string) (*Moto, error) {
@@ -159,29 +115,19 @@ func startMotoOnce(bin string) (*Moto, error) {
 		return nil, fmt.Errorf("start moto: %w", err)
 	}
 	id, secret := newCredentials()
+	// Its own process group, so stop can kill anything it spawns.
+	p, err := startProc(bin, []string{"-H", "127.0.0.1", "-p", strconv.Itoa(port)}, motoEnv(), "", true)
+	if err != nil {
+		return nil, fmt.Errorf("start moto: %w", err)
+	}
 	m := &Moto{
 		Endpoint:        "http://127.0.0.1:" + strconv.Itoa(port),
 		Region:          MotoRegion,
 		accessKeyID:     id,
 		secretAccessKey: secret,
-		done:            make(chan struct{}),
-		log:             &lockedBuffer{},
+		proc:            p,
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = motoEnv()
-	cmd.Stdout, cmd.Stderr = m.log, m.log
-	cmd.SysProcAttr = childAttr()
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	// Its own process group, so stop can kill anything it spawns.
-	cmd.SysProcAttr.Setpgid = true
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start moto: %w", err)
-	}
-	m.cmd = cmd
-	go func() { _ = cmd.Wait(); close(m.done) }()
-	if err := m.waitReady(); err != nil {
+	if err := m.waitHTTP(m.Endpoint+"/moto-api/data.json", statusOK, motoStartTimeout, 50*time.Millisecond); err != nil {
 		m.stop()
 		return nil, fmt.Errorf("start moto: %w; output: %s", err, m.output())
 	}
@@ -198,54 +144,6 @@ func motoEnv() []string {
 		}
 	}
 	return append(env, "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1")
-}
-
-func (m *Moto) waitReady() error {
-	ctx, cancel := context.WithTimeout(context.Background(), motoStartTimeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.Endpoint+"/moto-api/data.json", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-m.done:
-			return errors.New("server exited before it was ready")
-		case <-ctx.Done():
-			return fmt.Errorf("server not ready after %s", motoStartTimeout)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// stop kills the server's process group, waits for it and is safe to call
-// twice.
-func (m *Moto) stop() {
-	if m.cmd == nil || m.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-m.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
-	_ = m.cmd.Process.Kill()
-	<-m.done
-}
-
-// output returns the tail of the server's output.
-func (m *Moto) output() string {
-	s := m.log.String()
-	if len(s) > 4000 {
-		s = "..." + s[len(s)-4000:]
-	}
-	return s
 }
 
 // AWSConfig returns an SDK configuration for this server: region

@@ -6,12 +6,10 @@ import (
 	"testing"
 )
 
+// shared records whether the package's tests run under Main.
 var shared struct {
-	mu      sync.Mutex
-	inMain  bool
-	minio   *MinIO
-	err     error
-	dataDir string
+	mu     sync.Mutex
+	inMain bool
 }
 
 // Main runs the tests of a package that uses SharedMinIO and stops the
@@ -25,26 +23,15 @@ func Main(m *testing.M) {
 	shared.inMain = true
 	shared.mu.Unlock()
 	code := m.Run()
-	stopShared()
-	stopSharedMoto()
-	stopSharedFakeGCS()
-	stopSharedDynamoDB()
-	stopSharedAzurite()
+	minioShared.stop()
+	motoShared.stop()
+	fakeGCSShared.stop()
+	dynamoShared.stop()
+	azuriteShared.stop()
 	os.Exit(code)
 }
 
-func stopShared() {
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if shared.minio != nil {
-		shared.minio.stop()
-		shared.minio = nil
-	}
-	if shared.dataDir != "" {
-		_ = os.RemoveAll(shared.dataDir)
-		shared.dataDir = ""
-	}
-}
+var minioShared = sharedServer[*MinIO]{fn: "SharedMinIO", what: "minio", dirPrefix: "testenv-minio-"}
 
 // SharedMinIO returns the package's one MinIO server, starting it on first
 // use; it is stopped by Main, which the package's TestMain must call. Tests
@@ -53,21 +40,5 @@ func stopShared() {
 func SharedMinIO(tb testing.TB) *MinIO {
 	tb.Helper()
 	bin := ToolPath(tb, "minio")
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if !shared.inMain {
-		tb.Fatal("testenv: SharedMinIO needs testenv.Main in the package's TestMain")
-	}
-	if shared.minio == nil && shared.err == nil {
-		dir, err := os.MkdirTemp("", "testenv-minio-")
-		if err == nil {
-			shared.dataDir = dir
-			shared.minio, err = startMinIO(bin, dir)
-		}
-		shared.err = err
-	}
-	if shared.err != nil {
-		tb.Fatalf("testenv: shared minio: %v", shared.err)
-	}
-	return shared.minio
+	return minioShared.get(tb, func(dir string) (*MinIO, error) { return startMinIO(bin, dir) })
 }

@@ -2,15 +2,12 @@ package testenv
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -29,9 +26,7 @@ const toxiproxyStartTimeout = 10 * time.Second
 type Toxiproxy struct {
 	API string // the HTTP API: http://127.0.0.1:port
 
-	cmd    *exec.Cmd
-	done   chan struct{} // closed when the process has exited
-	log    *lockedBuffer
+	*proc
 	client *http.Client
 	seq    atomic.Int64 // names proxies
 }
@@ -62,15 +57,7 @@ const (
 func StartToxiproxy(tb testing.TB) *Toxiproxy {
 	tb.Helper()
 	bin := ToolPath(tb, "toxiproxy-server")
-	var (
-		tp  *Toxiproxy
-		err error
-	)
-	for range 3 { // retry when a just-chosen port was taken
-		if tp, err = startToxiproxy(bin); err == nil {
-			break
-		}
-	}
+	tp, err := retryStart(func() (*Toxiproxy, error) { return startToxiproxy(bin) })
 	if err != nil {
 		tb.Fatalf("testenv: %v", err)
 	}
@@ -83,68 +70,22 @@ func startToxiproxy(bin string) (*Toxiproxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start toxiproxy: %w", err)
 	}
-	tp := &Toxiproxy{
-		API:    "http://127.0.0.1:" + strconv.Itoa(port),
-		done:   make(chan struct{}),
-		log:    &lockedBuffer{},
-		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 10 * time.Second},
-	}
-	cmd := exec.Command(bin, "-host", "127.0.0.1", "-port", strconv.Itoa(port))
 	// It logs every connection at info level.
-	cmd.Env = append(os.Environ(), "LOG_LEVEL=warn")
-	cmd.Stdout, cmd.Stderr = tp.log, tp.log
-	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
+	p, err := startProc(bin, []string{"-host", "127.0.0.1", "-port", strconv.Itoa(port)},
+		append(os.Environ(), "LOG_LEVEL=warn"), "", false)
+	if err != nil {
 		return nil, fmt.Errorf("start toxiproxy: %w", err)
 	}
-	tp.cmd = cmd
-	go func() { _ = cmd.Wait(); close(tp.done) }()
-	if err := tp.waitReady(); err != nil {
+	tp := &Toxiproxy{
+		API:    "http://127.0.0.1:" + strconv.Itoa(port),
+		proc:   p,
+		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 10 * time.Second},
+	}
+	if err := tp.waitHTTP(tp.API+"/version", statusOK, toxiproxyStartTimeout, 25*time.Millisecond); err != nil {
 		tp.stop()
 		return nil, fmt.Errorf("start toxiproxy: %w; output: %s", err, tp.output())
 	}
 	return tp, nil
-}
-
-func (tp *Toxiproxy) waitReady() error {
-	ctx, cancel := context.WithTimeout(context.Background(), toxiproxyStartTimeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, tp.API+"/version", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-tp.done:
-			return errors.New("server exited before it was ready")
-		case <-ctx.Done():
-			return fmt.Errorf("server not ready after %s", toxiproxyStartTimeout)
-		case <-time.After(25 * time.Millisecond):
-		}
-	}
-}
-
-// stop kills the server, waits for it and is safe to call twice.
-func (tp *Toxiproxy) stop() {
-	if tp.cmd == nil || tp.cmd.Process == nil {
-		return
-	}
-	_ = tp.cmd.Process.Kill()
-	<-tp.done
-}
-
-// output returns the tail of the server's output.
-func (tp *Toxiproxy) output() string {
-	s := tp.log.String()
-	if len(s) > 4000 {
-		s = "..." + s[len(s)-4000:]
-	}
-	return s
 }
 
 // NewProxy creates a proxy on a free port of 127.0.0.1 to upstream, which
