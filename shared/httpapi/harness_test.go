@@ -24,6 +24,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
 	"github.com/bucketlink/bucketlink/shared/netguard"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
+	"github.com/bucketlink/bucketlink/shared/store"
 	"github.com/bucketlink/bucketlink/shared/store/sqlitestore"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -112,21 +113,7 @@ func newEnv(t testing.TB, deadline time.Duration) *env {
 	}
 	e.srv = httptest.NewServer(api.Handler())
 	t.Cleanup(e.srv.Close)
-	for _, slug := range []string{"acme", "other"} {
-		o, err := provision.CreateOrg(ctx, st, slug, strings.ToUpper(slug))
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.orgs[slug] = o
-		for _, r := range []identity.Role{identity.RoleAdmin, identity.RoleMember, identity.RoleViewer} {
-			key, _, err := provision.CreateAPIKey(ctx, st, slug, r, slug+"-"+string(r))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rememberSecret(key)
-			e.keys[slug+"/"+string(r)] = key
-		}
-	}
+	seedOrgs(t, st, e.orgs, e.keys)
 	// A user in both orgs: admin of acme, viewer of other.
 	key, _, err := provision.CreateAPIKey(ctx, st, "acme", identity.RoleAdmin, "both")
 	if err != nil {
@@ -236,3 +223,25 @@ func awsBody(bucket, ak, sk, region string) map[string]any {
 }
 
 var rwActions = []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+
+// seedOrgs creates the orgs "acme" and "other" in st, each with an admin,
+// a member and a viewer key, into orgs and keys ("org/role" -> key).
+func seedOrgs(t testing.TB, st store.Identities, orgs map[string]*identity.Org, keys map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, slug := range []string{"acme", "other"} {
+		o, err := provision.CreateOrg(ctx, st, slug, strings.ToUpper(slug))
+		if err != nil {
+			t.Fatal(err)
+		}
+		orgs[slug] = o
+		for _, r := range []identity.Role{identity.RoleAdmin, identity.RoleMember, identity.RoleViewer} {
+			key, _, err := provision.CreateAPIKey(ctx, st, slug, r, slug+"-"+string(r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rememberSecret(key)
+			keys[slug+"/"+string(r)] = key
+		}
+	}
+}

@@ -20,7 +20,6 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity"
-	"github.com/bucketlink/bucketlink/shared/identity/provision"
 	"github.com/bucketlink/bucketlink/shared/netguard"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/queue/memqueue"
@@ -164,21 +163,7 @@ func newVerifyEnv(t testing.TB, o verifyOpts) *verifyEnv {
 	}
 	e.srv = httptest.NewServer(api.Handler())
 	t.Cleanup(e.srv.Close)
-	for _, slug := range []string{"acme", "other"} {
-		org, err := provision.CreateOrg(ctx, st, slug, strings.ToUpper(slug))
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.orgs[slug] = org
-		for _, r := range []identity.Role{identity.RoleAdmin, identity.RoleMember, identity.RoleViewer} {
-			key, _, err := provision.CreateAPIKey(ctx, st, slug, r, slug+"-"+string(r))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rememberSecret(key)
-			e.keys[slug+"/"+string(r)] = key
-		}
-	}
+	seedOrgs(t, st, e.orgs, e.keys)
 	return e
 }
 
