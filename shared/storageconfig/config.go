@@ -50,7 +50,11 @@ const (
 // never held here in plain text: Sealed is the envelope produced by a
 // seal.Sealer, bound to (OrgID, UID).
 type Config struct {
-	UID   string // UUID v4, lower case
+	UID string // UUID v4, lower case
+	// ID is the config's integer id: what the bucket-verify API calls
+	// bucketId. Stores assign it on create from one global sequence, so an
+	// id names one config across all orgs and is never reused.
+	ID    int64
 	OrgID int64
 	Name  string
 

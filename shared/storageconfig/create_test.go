@@ -180,7 +180,10 @@ func TestToResponseNullsForeignFields(t *testing.T) {
 	b, _ := json.Marshal(ToResponse(c))
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
-	for _, f := range []string{"s3_is_accelerated", "gc_storage_bucket_name", "gc_storage_prefix", "last_verified_at", "s3_cloudfront_domain", "s3_role_arn",
+	if v, ok := m["s3_is_accelerated"]; v != false {
+		t.Errorf("s3_is_accelerated = %v (present %v), want false: the spec types it as a boolean", v, ok)
+	}
+	for _, f := range []string{"gc_storage_bucket_name", "gc_storage_prefix", "last_verified_at", "s3_cloudfront_domain", "s3_role_arn",
 		"gc_storage_auth_method", "azure_account_name", "azure_container_name", "azure_prefix", "azure_endpoint_url"} {
 		if v, ok := m[f]; !ok || v != nil {
 			t.Errorf("%s = %v (present %v), want null", f, v, ok)

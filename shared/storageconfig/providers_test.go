@@ -272,7 +272,7 @@ func TestToResponseProviders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s3Fields := []string{"s3_bucket_name", "s3_bucket_region", "s3_bucket_prefix", "s3_is_accelerated", "s3_auth_method",
+	s3Fields := []string{"s3_bucket_name", "s3_bucket_region", "s3_bucket_prefix", "s3_auth_method",
 		"s3_role_arn", "s3_endpoint_url", "s3_use_path_style", "s3_cloudfront_domain", "s3_cloudfront_public_key_id"}
 	gcsFields := []string{"gc_storage_bucket_name", "gc_storage_prefix", "gc_storage_auth_method"}
 	azureFields := []string{"azure_account_name", "azure_container_name", "azure_prefix", "azure_endpoint_url"}
@@ -297,6 +297,9 @@ func TestToResponseProviders(t *testing.T) {
 				if v, ok := m[f]; !ok || v != nil {
 					t.Errorf("%s = %v (present %v), want null", f, v, ok)
 				}
+			}
+			if v := m["s3_is_accelerated"]; v != false {
+				t.Errorf("s3_is_accelerated = %v, want false: the spec types it as a boolean", v)
 			}
 			for f, v := range tt.want {
 				if m[f] != v {

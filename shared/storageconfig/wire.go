@@ -10,15 +10,20 @@ const TimeFormat = "2006-01-02T15:04:05Z"
 
 // Response is a storage config as the API returns it. The documented fields
 // come first; the rest are additions. A field that does not apply to the
-// config's provider is null. Credentials are never part of it.
+// config's provider is null, except s3_is_accelerated, which the spec types
+// as a plain boolean and so is false there. Credentials are never part of it.
 type Response struct {
-	UID                 string  `json:"uid"`
-	Name                string  `json:"name"`
-	Provider            string  `json:"provider"`
-	S3BucketName        *string `json:"s3_bucket_name"`
-	S3BucketRegion      *string `json:"s3_bucket_region"`
-	S3BucketPrefix      *string `json:"s3_bucket_prefix"`
-	S3IsAccelerated     *bool   `json:"s3_is_accelerated"`
+	UID string `json:"uid"`
+	// ID is additive: the integer id the bucket-verify API calls bucketId.
+	ID             int64   `json:"id"`
+	Name           string  `json:"name"`
+	Provider       string  `json:"provider"`
+	S3BucketName   *string `json:"s3_bucket_name"`
+	S3BucketRegion *string `json:"s3_bucket_region"`
+	S3BucketPrefix *string `json:"s3_bucket_prefix"`
+	// S3IsAccelerated is a boolean for every provider, as the spec types
+	// it (false for all but aws_s3): clients model it as non-nullable.
+	S3IsAccelerated     bool    `json:"s3_is_accelerated"`
 	GCStorageBucketName *string `json:"gc_storage_bucket_name"`
 	GCStoragePrefix     *string `json:"gc_storage_prefix"`
 	IsVerified          bool    `json:"is_verified"`
@@ -51,6 +56,7 @@ type Response struct {
 func ToResponse(c *Config) Response {
 	r := Response{
 		UID:        c.UID,
+		ID:         c.ID,
 		Name:       c.Name,
 		Provider:   string(c.Provider),
 		IsVerified: c.IsVerified,
@@ -73,7 +79,7 @@ func ToResponse(c *Config) Response {
 	}
 	switch c.Provider {
 	case ProviderAWSS3:
-		r.S3IsAccelerated = ptr(c.S3IsAccelerated)
+		r.S3IsAccelerated = c.S3IsAccelerated
 		r.S3CloudfrontDomain = optional(c.S3CloudfrontDomain)
 		r.S3CloudfrontPublicKeyID = optional(c.S3CloudfrontPublicKeyID)
 	case ProviderS3Compatible:

@@ -52,10 +52,15 @@ type Page struct {
 
 // Configs persists storage configs.
 type Configs interface {
-	// CreateConfig stores c, which has UID, OrgID, timestamps and Version 1 set.
+	// CreateConfig stores c, which has UID, OrgID, timestamps and Version 1
+	// set, and sets c.ID to the config's integer id: the next value of one
+	// sequence global to the store, never reused, allocated atomically
+	// (no scan). A create that fails may consume an id.
 	CreateConfig(ctx context.Context, c *storageconfig.Config) error
 	// GetConfig returns the config with uid, in any org.
 	GetConfig(ctx context.Context, uid string) (*storageconfig.Config, error)
+	// GetConfigByID returns the config with the integer id, in any org.
+	GetConfigByID(ctx context.Context, id int64) (*storageconfig.Config, error)
 	// ListConfigs returns a page of orgID's configs, newest first.
 	ListConfigs(ctx context.Context, orgID int64, opts ListOptions) (Page, error)
 	// UpdateConfig replaces the stored config if its stored Version equals

@@ -56,6 +56,9 @@ func configItem(c *storageconfig.Config, version int64) map[string]types.Attribu
 	item[attrGSI1SK] = str(sortPosition(c.CreatedAt, c.UID))
 	item[attrType] = str("config")
 	item[attrUID] = str(c.UID)
+	if c.ID > 0 {
+		item[attrID] = num(c.ID)
+	}
 	item[attrOrgID] = num(c.OrgID)
 	item[attrName] = str(c.Name)
 	item[attrProvider] = str(string(c.Provider))
@@ -95,6 +98,7 @@ func decodeConfig(item map[string]types.AttributeValue) (*storageconfig.Config, 
 	r := reader{item: item}
 	c := &storageconfig.Config{
 		UID:                     r.str(attrUID),
+		ID:                      r.optionalNum(attrID),
 		OrgID:                   r.num(attrOrgID),
 		Name:                    r.str(attrName),
 		Provider:                storageconfig.Provider(r.str(attrProvider)),
@@ -130,25 +134,56 @@ func decodeConfig(item map[string]types.AttributeValue) (*storageconfig.Config, 
 }
 
 // CreateConfig stores c as given, unless a config with its UID exists (in
-// any org). It does not check that the org exists: callers create configs
-// in an org they have just resolved, and a check would make every create in
-// an org a transaction on that org's item.
+// any org), with the next integer id, which it sets in c.ID. The id comes
+// from the counter item (an atomic ADD, never a scan; an id taken by a
+// create that then fails is never reused), and the config item and its id
+// item (CONFIGID#<id>, which names the uid) are written in one
+// transaction, each conditional on not existing. It does not check that
+// the org exists: callers create configs in an org they have just
+// resolved, and a check would make every create in an org a transaction
+// on that org's item.
 func (s *Store) CreateConfig(ctx context.Context, c *storageconfig.Config) error {
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           s.table,
-		Item:                configItem(c, c.Version),
-		ConditionExpression: aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{
-			"#pk": attrPK,
-		},
-	})
-	if _, failed := conditionFailed(err); failed {
-		return fmt.Errorf("create config %s: %w", c.UID, alreadyExists("storage config already exists"))
-	}
+	id, err := s.next(ctx, counterConfig)
 	if err != nil {
-		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))
+		return fmt.Errorf("create config %s: %w", c.UID, err)
 	}
-	return nil
+	withID := *c
+	withID.ID = id
+	alias := configIDKey(id)
+	alias[attrUID] = str(c.UID)
+	alias[attrOrgID] = num(c.OrgID)
+	reasons, err := s.transact(ctx, putNew(s.table, configItem(&withID, c.Version)), putNew(s.table, alias))
+	switch {
+	case err != nil:
+		return fmt.Errorf("create config %s: %w", c.UID, err)
+	case reasons == nil:
+		c.ID = id
+		return nil
+	case reasons[0] == reasonConditionFailed:
+		return fmt.Errorf("create config %s: %w", c.UID, alreadyExists("storage config already exists"))
+	default:
+		return fmt.Errorf("create config %s: %w", c.UID, alreadyExists("storage config id %d is taken", id))
+	}
+}
+
+// GetConfigByID returns the config with the integer id, in any org: a
+// strongly consistent GetItem of its id item, then of the config.
+func (s *Store) GetConfigByID(ctx context.Context, id int64) (*storageconfig.Config, error) {
+	item, err := s.get(ctx, configIDKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("get config #%d: %w", id, err)
+	}
+	if item == nil {
+		return nil, fmt.Errorf("get config #%d: %w", id, notFound("storage config not found"))
+	}
+	r := reader{item: item}
+	uid := r.str(attrUID)
+	if r.err != nil {
+		return nil, fmt.Errorf("get config #%d: %w", id, r.err)
+	}
+	// The id item of a config deleted a moment ago may outlive it (see
+	// DeleteConfig); GetConfig then answers NotFound.
+	return s.GetConfig(ctx, uid)
 }
 
 // GetConfig returns the config with uid, in any org, by a strongly
@@ -290,21 +325,29 @@ func updateFailure(c *storageconfig.Config, old map[string]types.AttributeValue)
 // orgID: one DeleteItem conditional on the org. DynamoDB drops the item
 // from the table and the indexes; point-in-time-recovery backups keep it
 // until they expire (at most 35 days), sealed. Then it deletes the
+// config's id item (a stale one resolves to NotFound) and the
 // config's verification history (purgeHistory); if that fails, the config
 // is still gone, and the error says so.
 func (s *Store) DeleteConfig(ctx context.Context, orgID int64, uid string) error {
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 s.table,
 		Key:                       configKey(uid),
 		ConditionExpression:       aws.String("#org = :org"),
 		ExpressionAttributeNames:  map[string]string{"#org": attrOrgID},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":org": num(orgID)},
+		ReturnValues:              types.ReturnValueAllOld,
 	})
 	if _, failed := conditionFailed(err); failed {
 		return fmt.Errorf("delete config %s: %w", uid, notFound("storage config not found"))
 	}
 	if err != nil {
 		return fmt.Errorf("delete config %s: %w", uid, classify(ctx, err))
+	}
+	old := reader{item: out.Attributes}
+	if id := old.optionalNum(attrID); id > 0 {
+		if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: configIDKey(id)}); err != nil {
+			return fmt.Errorf("delete config %s: the config is deleted, its id item #%d not: %w", uid, id, classify(ctx, err))
+		}
 	}
 	if err := s.purgeHistory(ctx, uid); err != nil {
 		return fmt.Errorf("delete config %s: the config is deleted, its history not all: %w", uid, err)

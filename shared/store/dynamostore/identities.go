@@ -31,7 +31,7 @@ const (
 // reused) and writes the org item and its slug item in one transaction,
 // each conditional on not existing. A taken slug is AlreadyExists.
 func (s *Store) CreateOrg(ctx context.Context, o *identity.Org) error {
-	id, err := s.nextOrgID(ctx)
+	id, err := s.next(ctx, counterOrgID)
 	if err != nil {
 		return fmt.Errorf("create org %q: %w", o.Slug, err)
 	}
@@ -52,23 +52,24 @@ func (s *Store) CreateOrg(ctx context.Context, o *identity.Org) error {
 	}
 }
 
-// nextOrgID atomically increments the counter item and returns its value.
-func (s *Store) nextOrgID(ctx context.Context) (int64, error) {
+// next atomically increments the counter item named counter (an ADD, no
+// read) and returns its new value: the next id of that sequence.
+func (s *Store) next(ctx context.Context, counter string) (int64, error) {
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 s.table,
-		Key:                       key(counterOrgID, skCounter),
+		Key:                       key(counter, skCounter),
 		UpdateExpression:          aws.String("ADD #next :one"),
 		ExpressionAttributeNames:  map[string]string{"#next": attrNext},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
 		ReturnValues:              types.ReturnValueUpdatedNew,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("next org id: %w", classify(ctx, err))
+		return 0, fmt.Errorf("next %s: %w", counter, classify(ctx, err))
 	}
 	r := reader{item: out.Attributes}
 	id := r.num(attrNext)
 	if r.err != nil {
-		return 0, fmt.Errorf("next org id: %w", r.err)
+		return 0, fmt.Errorf("next %s: %w", counter, r.err)
 	}
 	return id, nil
 }

@@ -51,9 +51,12 @@ const (
 	prefixMember   = "MEMBER#"   // pk USER#<user id>, sk MEMBER#<org id>
 	prefixKey      = "APIKEY#"   // pk APIKEY#<hex sha-256>, sk APIKEY
 	prefixKeyID    = "APIKEYID#" // pk APIKEYID#<key id>, sk APIKEYID
+	prefixConfigID = "CONFIGID#" // pk CONFIGID#<integer id>, sk CONFIGID: the config's uid
 	counterOrgID   = "COUNTER#org_id"
+	counterConfig  = "COUNTER#config_id"
 
 	skConfig   = "CONFIG"
+	skConfigID = "CONFIGID"
 	skOrg      = "ORG"
 	skOrgSlug  = "ORGSLUG"
 	skUser     = "USER"
@@ -69,6 +72,10 @@ func key(pk, sk string) map[string]types.AttributeValue {
 }
 
 func configKey(uid string) map[string]types.AttributeValue { return key(prefixConfig+uid, skConfig) }
+
+func configIDKey(id int64) map[string]types.AttributeValue {
+	return key(prefixConfigID+strconv.FormatInt(id, 10), skConfigID)
+}
 
 func orgPK(id int64) string { return prefixOrg + strconv.FormatInt(id, 10) }
 

@@ -15,7 +15,7 @@ import (
 
 // configColumns lists the columns of configs in the order of configArgs and
 // scanConfig.
-const configColumns = `uid, org_id, name, provider,
+const configColumns = `uid, id, org_id, name, provider,
 	s3_bucket_name, s3_bucket_region, s3_bucket_prefix, s3_is_accelerated,
 	s3_cloudfront_domain, s3_cloudfront_public_key_id, s3_auth_method, s3_role_arn,
 	s3_endpoint_url, s3_use_path_style, is_verified, last_verified_at,
@@ -40,7 +40,7 @@ const (
 
 // configArgs returns c's values in the order of configColumns.
 func configArgs(c *storageconfig.Config) []any {
-	return []any{c.UID, c.OrgID, c.Name, string(c.Provider),
+	return []any{c.UID, c.ID, c.OrgID, c.Name, string(c.Provider),
 		c.S3BucketName, c.S3BucketRegion, c.S3BucketPrefix, c.S3IsAccelerated,
 		c.S3CloudfrontDomain, c.S3CloudfrontPublicKeyID, string(c.S3AuthMethod), c.S3RoleARN,
 		c.S3EndpointURL, c.S3UsePathStyle, c.IsVerified, nullMicros(c.LastVerifiedAt),
@@ -63,7 +63,7 @@ func scanConfig(row scanner) (*storageconfig.Config, error) {
 		interval             int64
 		nextReverify         sql.NullInt64
 	)
-	err := row.Scan(&c.UID, &c.OrgID, &c.Name, &provider,
+	err := row.Scan(&c.UID, &c.ID, &c.OrgID, &c.Name, &provider,
 		&c.S3BucketName, &c.S3BucketRegion, &c.S3BucketPrefix, &c.S3IsAccelerated,
 		&c.S3CloudfrontDomain, &c.S3CloudfrontPublicKeyID, &auth, &c.S3RoleARN,
 		&c.S3EndpointURL, &c.S3UsePathStyle, &c.IsVerified, &lastVerified,
@@ -82,13 +82,31 @@ func scanConfig(row scanner) (*storageconfig.Config, error) {
 	return &c, nil
 }
 
-// CreateConfig stores c as given.
+// CreateConfig stores c as given, with the next integer id of the global
+// sequence, which it sets in c.ID. The sequence and the row are written in
+// one transaction: a failed create leaves neither.
 func (s *Store) CreateConfig(ctx context.Context, c *storageconfig.Config) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO configs (`+configColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, configArgs(c)...)
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))
 	}
+	defer tx.Rollback() // a no-op after Commit
+	var id int64
+	err = tx.QueryRowContext(ctx, `UPDATE sequences SET value = value + 1 WHERE name = 'config_id' RETURNING value`).Scan(&id)
+	if err != nil {
+		return fmt.Errorf("create config %s: allocate id: %w", c.UID, classify(ctx, err))
+	}
+	withID := *c
+	withID.ID = id
+	_, err = tx.ExecContext(ctx, `INSERT INTO configs (`+configColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, configArgs(&withID)...)
+	if err != nil {
+		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))
+	}
+	c.ID = id
 	return nil
 }
 
@@ -97,6 +115,16 @@ func (s *Store) GetConfig(ctx context.Context, uid string) (*storageconfig.Confi
 	c, err := scanConfig(s.r.QueryRowContext(ctx, `SELECT `+configColumns+` FROM configs WHERE uid = ?`, uid))
 	if err != nil {
 		return nil, fmt.Errorf("get config %s: %w", uid, classify(ctx, err))
+	}
+	return c, nil
+}
+
+// GetConfigByID returns the config with the integer id, in any org, by the
+// configs_id index.
+func (s *Store) GetConfigByID(ctx context.Context, id int64) (*storageconfig.Config, error) {
+	c, err := scanConfig(s.r.QueryRowContext(ctx, `SELECT `+configColumns+` FROM configs WHERE id = ?`, id))
+	if err != nil {
+		return nil, fmt.Errorf("get config #%d: %w", id, classify(ctx, err))
 	}
 	return c, nil
 }

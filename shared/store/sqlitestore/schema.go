@@ -130,6 +130,26 @@ CREATE TABLE config_verifications (
 	PRIMARY KEY (config_uid, seq)
 ) STRICT, WITHOUT ROWID;
 `,
+	// 5: the integer id of each config (what the bucket-verify API calls
+	// bucketId), from one global sequence that never goes back, so an id
+	// is never reused after a delete. Existing configs are numbered in
+	// creation order.
+	`
+ALTER TABLE configs ADD COLUMN id INTEGER;
+
+UPDATE configs SET id = n.seq FROM (
+	SELECT uid, ROW_NUMBER() OVER (ORDER BY created_at, uid) AS seq FROM configs
+) AS n WHERE configs.uid = n.uid;
+
+CREATE UNIQUE INDEX configs_id ON configs (id);
+
+CREATE TABLE sequences (
+	name  TEXT    PRIMARY KEY,
+	value INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO sequences (name, value) VALUES ('config_id', (SELECT COALESCE(MAX(id), 0) FROM configs));
+`,
 }
 
 // migrate brings the schema of db up to date in one IMMEDIATE transaction,

@@ -35,14 +35,20 @@ func runConfigs(t *testing.T, open opener) {
 				c := tt.build(t, org)
 				want := clone(c)
 				mustCreate(t, s, c)
+				if c.ID <= 0 {
+					t.Errorf("CreateConfig set ID %d, want a positive id", c.ID)
+				}
+				want.ID = c.ID
 				if !reflect.DeepEqual(c, want) {
-					t.Errorf("CreateConfig changed its argument:\n got  %+v\n want %+v", c, want)
+					t.Errorf("CreateConfig changed its argument beyond its ID:\n got  %+v\n want %+v", c, want)
 				}
 				got := mustGet(t, s, c.UID)
 				wantConfig(t, got, want) // zero LastVerifiedAt stays zero
 			})
 		}
 	})
+
+	t.Run("IntegerIDs", func(t *testing.T) { testIntegerIDs(t, open(t)) })
 
 	t.Run("CreateDuplicateUID", func(t *testing.T) {
 		s := open(t)
@@ -147,4 +153,60 @@ func testCancelledContext(t *testing.T, s store.Store) {
 		t.Errorf("CreateConfig with a cancelled ctx wrote the config (get: %v)", err)
 	}
 	wantConfig(t, mustGet(t, s, existing.UID), existing)
+}
+
+// testIntegerIDs checks the integer ids CreateConfig assigns: unique across
+// orgs, increasing, stable through updates, found by GetConfigByID in any
+// org, and never reused after a delete.
+func testIntegerIDs(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	org, other := newOrg(t, s), newOrg(t, s)
+	var cs []*storageconfig.Config
+	seen := map[int64]string{}
+	var last int64
+	for i := range 6 {
+		c := NewConfig(org)
+		if i%2 == 1 {
+			c = NewConfig(other)
+		}
+		c.ID = 0
+		mustCreate(t, s, c)
+		if c.ID <= last {
+			t.Fatalf("config %d got id %d after %d: ids must increase", i, c.ID, last)
+		}
+		if uid, dup := seen[c.ID]; dup {
+			t.Fatalf("id %d given to %s and %s", c.ID, uid, c.UID)
+		}
+		seen[c.ID], last = c.UID, c.ID
+		cs = append(cs, c)
+	}
+	for _, c := range cs {
+		got, err := s.GetConfigByID(ctx, c.ID)
+		if err != nil {
+			t.Fatalf("get config #%d: %v", c.ID, err)
+		}
+		wantConfig(t, got, c)
+	}
+	// An update keeps the id.
+	c := mustGet(t, s, cs[0].UID)
+	c.Name = "renamed"
+	if err := s.UpdateConfig(ctx, c); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	if got := mustGet(t, s, c.UID); got.ID != cs[0].ID {
+		t.Errorf("after an update the id is %d, want %d", got.ID, cs[0].ID)
+	}
+	// A deleted config's id is not found, and not given again.
+	if err := s.DeleteConfig(ctx, org, cs[0].UID); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	_, err := s.GetConfigByID(ctx, cs[0].ID)
+	wantCode(t, err, errcode.ErrNotFound, "get deleted config by id")
+	_, err = s.GetConfigByID(ctx, last+1000)
+	wantCode(t, err, errcode.ErrNotFound, "get unknown id")
+	fresh := NewConfig(org)
+	mustCreate(t, s, fresh)
+	if fresh.ID <= last {
+		t.Errorf("a config created after a delete got id %d, not above %d", fresh.ID, last)
+	}
 }

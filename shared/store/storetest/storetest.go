@@ -117,6 +117,9 @@ func fullConfig(t *testing.T, orgID int64) *storageconfig.Config {
 	c.ReverifyFailures = 3
 	v := reflect.ValueOf(c).Elem()
 	for i := range v.NumField() {
+		if v.Type().Field(i).Name == "ID" {
+			continue // the store assigns it
+		}
 		if v.Field(i).IsZero() {
 			t.Fatalf("fullConfig leaves Config.%s zero: set it so the round trip covers it", v.Type().Field(i).Name)
 		}
