@@ -60,6 +60,28 @@ install_venv() {
 	touch "${STAMP_DIR}/venv-${version}"
 }
 
+# install_clientvenv: the Python virtualenv at .tools/clientvenv with the
+# pinned official clients of both APIs (avala, edgeimpulse-api) and pytest,
+# from infra/contract/requirements.txt, for the client-contract tests
+# (infra/contract). Kept apart from .tools/venv so that the clients' pins
+# never meet moto's. The stamp is the file's hash, so editing the pins
+# reinstalls.
+install_clientvenv() {
+	local req="${REPO}/infra/contract/requirements.txt"
+	local version
+	version="$(sha256sum "${req}" | cut -c1-16)"
+	if [[ -x "${TOOLS_DIR}/clientvenv/bin/python" && -f "${STAMP_DIR}/clientvenv-${version}" ]]; then
+		log "clientvenv ${version} already installed"
+		return
+	fi
+	log "creating ${TOOLS_DIR}/clientvenv from infra/contract/requirements.txt"
+	rm -rf "${TOOLS_DIR}/clientvenv"
+	python3 -m venv "${TOOLS_DIR}/clientvenv"
+	"${TOOLS_DIR}/clientvenv/bin/pip" install --quiet --disable-pip-version-check -r "${req}"
+	rm -f "${STAMP_DIR}/clientvenv-"*
+	touch "${STAMP_DIR}/clientvenv-${version}"
+}
+
 # install_dynamodb: DynamoDB Local (com.amazonaws:DynamoDBLocal, from Maven
 # Central) with every runtime dependency, including sqlite4java's native
 # libraries (Maven artifacts of type so/dll/dylib), as jars and libraries in
@@ -206,7 +228,7 @@ install_toxiproxy() {
 	log "toxiproxy-server installed at ${BIN_DIR}/toxiproxy-server"
 }
 
-TOOLS=(minio venv dynamodb fake_gcs samvenv azurite toxiproxy)
+TOOLS=(minio venv clientvenv dynamodb fake_gcs samvenv azurite toxiproxy)
 
 main() {
 	mkdir -p "${BIN_DIR}" "${STAMP_DIR}"
