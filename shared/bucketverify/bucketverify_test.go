@@ -29,6 +29,7 @@ func TestParse(t *testing.T) {
 		name    string
 		body    map[string]any
 		want    verify.Request
+		number  int64 // the integer bucketId
 		creds   storageconfig.Credentials
 		wantErr string
 	}{
@@ -66,9 +67,23 @@ func TestParse(t *testing.T) {
 		},
 		{name: "not an object", body: nil, wantErr: "The request body must be a JSON object."},
 		{name: "unknown field", body: map[string]any{"bucketId": uid, "secret": "x"}, wantErr: "secret: Unknown field"},
-		{name: "numeric bucketId", body: map[string]any{"bucketId": 7}, wantErr: "bucketId: Give the storage config's uid as a string"},
+		{
+			name:   "integer bucketId, as the official client sends it",
+			body:   map[string]any{"bucketId": 7, "prefix": "x"},
+			want:   verify.Request{Prefix: "x/"},
+			number: 7,
+		},
+		{
+			name:   "integer bucketId as a string",
+			body:   map[string]any{"bucketId": "42"},
+			number: 42,
+		},
+		{name: "negative bucketId", body: map[string]any{"bucketId": -3}, wantErr: "bucketId: A bucketId is a positive integer"},
+		{name: "huge bucketId", body: map[string]any{"bucketId": 1e30}, wantErr: "bucketId: A bucketId is the id of a storage config"},
+		{name: "edgeimpulse provider", body: map[string]any{"storageProvider": "edgeimpulse", "bucketId": 7},
+			wantErr: "storageProvider: \"edgeimpulse\" is not supported by this service; it supports \"s3\" (the default), \"google\", \"azure\" and \"other\""},
 		{name: "neither secret nor bucketId", body: map[string]any{"bucket": "b"}, wantErr: "secretKey: This field is required"},
-		{name: "bad provider", body: map[string]any{"storageProvider": "S3", "bucketId": uid}, wantErr: "storageProvider: Use"},
+		{name: "bad provider", body: map[string]any{"storageProvider": "S3", "bucketId": uid}, wantErr: "storageProvider: \"S3\" is not supported"},
 		{
 			name:    "s3 fields in the API's names",
 			body:    map[string]any{"accessKey": "lower", "secretKey": secret, "bucket": "A", "region": "mars"},
@@ -97,8 +112,8 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(bucketverify.Message(err))
 			}
-			if p.Request != tt.want || p.Credentials != tt.creds {
-				t.Errorf("Parse = %+v / %+v, want %+v / %+v", p.Request, p.Credentials, tt.want, tt.creds)
+			if p.Request != tt.want || p.Credentials != tt.creds || p.BucketNumber != tt.number {
+				t.Errorf("Parse = %+v / %+v / #%d, want %+v / %+v / #%d", p.Request, p.Credentials, p.BucketNumber, tt.want, tt.creds, tt.number)
 			}
 		})
 	}

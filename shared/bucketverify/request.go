@@ -23,9 +23,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -83,8 +85,17 @@ func apiProvider(p storageconfig.Provider) string {
 // Parsed is a request that passed validation.
 type Parsed struct {
 	// Request is the normalised request, as the verification record holds
-	// it: equal requests give equal records (verify.RecordKey).
+	// it: equal requests give equal records (verify.RecordKey). Its
+	// BucketID is the uid of the config bucketId names; when bucketId was
+	// an integer, it is empty until the caller resolves BucketNumber.
 	Request verify.Request
+	// BucketNumber is bucketId when it was given as an integer id (0
+	// otherwise). The caller resolves it to the config's uid and sets
+	// Request.BucketID before using Request.
+	BucketNumber int64
+	// Existing marks a request of the existing-bucket verify
+	// (ParseExisting): the stored config's bucket, narrowed to a prefix.
+	Existing bool
 	// SecretKey is the request's secret key; empty when the stored config
 	// that Request.BucketID names lends its credentials.
 	SecretKey string
@@ -114,21 +125,26 @@ func Parse(raw []byte) (Parsed, error) {
 	}
 	provider, ok := b[FieldStorageProvider]
 	if provider = strings.TrimSpace(provider); ok && providerOf[provider] == "" {
-		errs.Add(FieldStorageProvider, "Use \"s3\", \"google\", \"azure\" or \"other\".")
+		errs.Add(FieldStorageProvider, "%s", unsupportedProvider(provider))
 	}
-	bucketID := strings.TrimSpace(b[FieldBucketID])
-	if _, given := b[FieldBucketID]; given && !validUID(bucketID) {
-		errs.Add(FieldBucketID, "A bucketId is the uid of a storage config of this organization, such as 3f0c9a2e-8d5b-4c61-9a4e-2b7f1d0c6e58.")
+	bucketID, bucketNumber := "", int64(0)
+	if ref, given := b[FieldBucketID]; given {
+		var msg string
+		if bucketID, bucketNumber, msg = ParseBucketRef(ref); msg != "" {
+			errs.Add(FieldBucketID, "%s", msg)
+		}
 	}
 	secret := b[FieldSecretKey]
-	if secret == "" && bucketID == "" {
+	if secret == "" && bucketID == "" && bucketNumber == 0 {
 		errs.Add(FieldSecretKey, "This field is required, unless bucketId names a storage config whose credentials to use.")
 	}
 	if err := errs.Err(); err != nil {
 		return Parsed{}, err
 	}
 	if secret == "" {
-		return parseStored(b, provider, bucketID)
+		p, err := parseStored(b, provider, bucketID)
+		p.BucketNumber = bucketNumber
+		return p, err
 	}
 	if provider == "" {
 		provider = ProviderS3
@@ -147,7 +163,31 @@ func Parse(raw []byte) (Parsed, error) {
 	if err != nil {
 		return Parsed{}, err
 	}
-	return Parsed{Request: normalise(req, cfg), SecretKey: secret, Credentials: creds}, nil
+	return Parsed{Request: normalise(req, cfg), BucketNumber: bucketNumber, SecretKey: secret, Credentials: creds}, nil
+}
+
+// unsupportedProvider is the message for a storageProvider this service
+// does not serve, such as the "edgeimpulse" and "huggingface" of newer
+// clients.
+func unsupportedProvider(p string) string {
+	return fmt.Sprintf("%q is not supported by this service; it supports \"s3\" (the default), \"google\", \"azure\" and \"other\" (any S3-compatible store).", p)
+}
+
+// ParseBucketRef reads a bucketId: the integer id of a storage config
+// (what the official clients send), or for raw-HTTP callers its uid. It
+// returns the one that was given, or a message saying what is wrong.
+func ParseBucketRef(ref string) (uid string, id int64, msg string) {
+	ref = strings.TrimSpace(ref)
+	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		if n <= 0 {
+			return "", 0, "A bucketId is a positive integer: the id of a storage config of this organization."
+		}
+		return "", n, ""
+	}
+	if validUID(ref) {
+		return ref, 0, ""
+	}
+	return "", 0, "A bucketId is the id of a storage config of this organization: its integer id (such as 42) or its uid (such as 3f0c9a2e-8d5b-4c61-9a4e-2b7f1d0c6e58)."
 }
 
 // parseStored validates what it can of a request that uses the stored
@@ -179,7 +219,7 @@ func validUID(s string) bool {
 }
 
 // decode reads a JSON object of string fields (bucketId may also be a
-// string); unknown fields and wrong types are errors on their field.
+// number); unknown fields and wrong types are errors on their field.
 func decode(raw []byte) (body, errcode.FieldErrors) {
 	errs := errcode.FieldErrors{}
 	var m map[string]json.RawMessage
@@ -209,8 +249,13 @@ func decode(raw []byte) (body, errcode.FieldErrors) {
 		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
+			var n json.Number
+			if k == FieldBucketID && json.Unmarshal(v, &n) == nil {
+				b[k] = n.String() // an integer id; ParseBucketRef checks it
+				continue
+			}
 			if k == FieldBucketID {
-				errs.Add(k, "Give the storage config's uid as a string; storage configs have no numeric id.")
+				errs.Add(k, "Must be the integer id of a storage config (or its uid, as a string).")
 			} else {
 				errs.Add(k, "Must be a string.")
 			}
@@ -263,7 +308,7 @@ func build(req verify.Request, creds storageconfig.Credentials, present body) (*
 	errs := errcode.FieldErrors{}
 	p := providerOf[req.Provider]
 	if p == "" {
-		errs.Add(FieldStorageProvider, "Use \"s3\", \"google\", \"azure\" or \"other\".")
+		errs.Add(FieldStorageProvider, "%s", unsupportedProvider(req.Provider))
 		return nil, creds, errs
 	}
 	create := map[string]any{"name": "bucket-verify", "provider": string(p)}

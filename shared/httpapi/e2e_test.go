@@ -72,7 +72,7 @@ func TestCreateGetTestDeleteS3Compatible(t *testing.T) {
 		}
 	}
 	if c["is_verified"] != true || c["last_verified_at"] == nil || c["s3_bucket_prefix"] != "data/" ||
-		c["s3_is_accelerated"] != nil || c["s3_endpoint_url"] != e.minio.Endpoint || c["provider"] != "s3_compatible" {
+		c["s3_is_accelerated"] != false || c["s3_endpoint_url"] != e.minio.Endpoint || c["provider"] != "s3_compatible" {
 		t.Errorf("created config = %s", r.Body)
 	}
 	for _, ts := range []string{"created_at", "updated_at", "last_verified_at"} {

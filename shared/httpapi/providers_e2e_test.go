@@ -16,9 +16,10 @@ import (
 )
 
 // s3OnlyFields and the others are the response fields of one provider,
-// null for the others.
+// null for the others (s3_is_accelerated is not among them: the spec types
+// it as a boolean, false for all but aws_s3; see wire_types_test.go).
 var (
-	s3OnlyFields = []string{"s3_bucket_name", "s3_bucket_region", "s3_bucket_prefix", "s3_is_accelerated", "s3_auth_method",
+	s3OnlyFields = []string{"s3_bucket_name", "s3_bucket_region", "s3_bucket_prefix", "s3_auth_method",
 		"s3_role_arn", "s3_endpoint_url", "s3_use_path_style", "s3_cloudfront_domain", "s3_cloudfront_public_key_id"}
 	gcsOnlyFields   = []string{"gc_storage_bucket_name", "gc_storage_prefix", "gc_storage_auth_method"}
 	azureOnlyFields = []string{"azure_account_name", "azure_container_name", "azure_prefix", "azure_endpoint_url"}

@@ -82,7 +82,32 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errcode.ErrNotFound)
 	})
-	return s.middleware(mux)
+	return s.middleware(withoutRedirects(mux))
+}
+
+// withoutRedirects serves a path given without its trailing slash as the
+// same path with one, where only the latter is a route: ServeMux would
+// answer such a request with a redirect, and clients such as the avala
+// SDK treat every 3xx as an error. Other requests go to mux as they are.
+func withoutRedirects(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p != "" && !strings.HasSuffix(p, "/") {
+			slashed := *r
+			u := *r.URL
+			u.Path += "/"
+			if u.RawPath != "" {
+				u.RawPath += "/"
+			}
+			slashed.URL = &u
+			_, as := mux.Handler(r)
+			_, want := mux.Handler(&slashed)
+			// A redirect reports the pattern it leads to: the slashed one.
+			if want != "/" && (as == "/" || as == want) {
+				r = &slashed
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // route registers one path; methods it does not serve get a JSON 405.

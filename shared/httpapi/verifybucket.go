@@ -13,11 +13,16 @@ import (
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/queue"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
 // VerifyBucketPath is the route of the bucket-verify API.
 const VerifyBucketPath = "/v1/api/organizations/{organizationId}/buckets/verify"
+
+// VerifyExistingBucketPath is the route of the existing-bucket verify:
+// a stored config, by its integer id (or uid), with its own credentials.
+const VerifyExistingBucketPath = "/v1/api/organizations/{organizationId}/buckets/{bucketId}/verify"
 
 // MinVerifyKeyLen is the shortest accepted Server.VerifyKey, in bytes.
 const MinVerifyKeyLen = 32
@@ -30,51 +35,98 @@ const (
 	verifyErrNotStarted  = "The verification could not be started; try again."
 )
 
-// routeVerifyBucket registers the bucket-verify endpoint, with or without
-// a trailing slash; other methods than POST get a 405 in its shape.
+// routeVerifyBucket registers the bucket-verify endpoint and the
+// existing-bucket verify, each with or without a trailing slash; other
+// methods than POST get a 405 in the API's shape.
 func (s *Server) routeVerifyBucket(mux *http.ServeMux) {
-	h := func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			writeJSON(w, http.StatusMethodNotAllowed, bucketverify.Failure(fmt.Sprintf("Method %q not allowed.", r.Method)))
-			return
+	postOnly := func(serve http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				w.Header().Set("Allow", http.MethodPost)
+				writeJSON(w, http.StatusMethodNotAllowed, bucketverify.Failure(fmt.Sprintf("Method %q not allowed.", r.Method)))
+				return
+			}
+			serve(w, r)
 		}
-		s.verifyBucket(w, r)
 	}
-	mux.HandleFunc(VerifyBucketPath, h)
-	mux.HandleFunc(VerifyBucketPath+"/{$}", h)
+	for path, h := range map[string]http.HandlerFunc{
+		VerifyBucketPath:         postOnly(s.verifyBucket),
+		VerifyExistingBucketPath: postOnly(s.verifyExistingBucket),
+	} {
+		mux.HandleFunc(path, h)
+		mux.HandleFunc(path+"/{$}", h)
+	}
 }
 
 // verifyBucket serves POST .../buckets/verify: it shows the verification
 // record of the request, starting one when there is none or when the last
 // one ended more than verify.RestartWindow ago. Polling a running or
-// recent verification is one store read (plus authentication) and never
-// calls the provider.
+// recent verification is one store read (plus authentication, and the
+// config's lookup when bucketId is an integer) and never calls the
+// provider.
 func (s *Server) verifyBucket(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.authenticate(r)
+	orgID, raw, ok := s.verifyRequest(w, r)
+	if !ok {
+		return
+	}
+	parsed, err := bucketverify.Parse(raw)
+	clear(raw)
 	if err != nil {
 		writeVerifyError(w, r, err)
 		return
 	}
-	orgID, err := s.verifyOrg(r, p)
+	s.serveVerification(w, r, orgID, parsed)
+}
+
+// verifyExistingBucket serves POST .../buckets/{bucketId}/verify: the
+// stored config that bucketId names, with its stored credentials, at the
+// body's prefix (inside the config's own). It answers as verifyBucket,
+// and shares its records: it is the same verification as a verify body of
+// that bucketId and prefix without a secret.
+func (s *Server) verifyExistingBucket(w http.ResponseWriter, r *http.Request) {
+	orgID, raw, ok := s.verifyRequest(w, r)
+	if !ok {
+		return
+	}
+	parsed, err := bucketverify.ParseExisting(r.PathValue("bucketId"), raw)
 	if err != nil {
 		writeVerifyError(w, r, err)
 		return
+	}
+	s.serveVerification(w, r, orgID, parsed)
+}
+
+// verifyRequest authenticates a bucket-verify request, resolves its org
+// and reads its body. When it fails it has written the answer.
+func (s *Server) verifyRequest(w http.ResponseWriter, r *http.Request) (int64, []byte, bool) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		writeVerifyError(w, r, err)
+		return 0, nil, false
+	}
+	orgID, err := s.verifyOrg(r, p)
+	if err != nil {
+		writeVerifyError(w, r, err)
+		return 0, nil, false
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			writeJSON(w, http.StatusOK, bucketverify.Failure(verifyErrTooLarge))
-			return
+			return 0, nil, false
 		}
 		writeVerifyError(w, r, fmt.Errorf("read body: %w", err))
-		return
+		return 0, nil, false
 	}
-	parsed, err := bucketverify.Parse(raw)
-	clear(raw)
-	if err != nil {
+	return orgID, raw, true
+}
+
+// serveVerification shows the record of a parsed request, starting a
+// verification when there is none or the last ended long enough ago.
+func (s *Server) serveVerification(w http.ResponseWriter, r *http.Request, orgID int64, parsed bucketverify.Parsed) {
+	ctx := r.Context()
+	if err := s.resolveBucket(ctx, orgID, &parsed); err != nil {
 		writeVerifyError(w, r, err)
 		return
 	}
@@ -105,6 +157,36 @@ func (s *Server) verifyBucket(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, bucketverify.ResponseOf(rec.View(now)))
 }
+
+// resolveBucket turns an integer bucketId into the uid of the config it
+// names (another org's answers 403, revealing only that it exists; an
+// unknown one a validation error), and narrows a request on stored
+// credentials to the stored config (bucketverify.Parsed.Narrow).
+func (s *Server) resolveBucket(ctx context.Context, orgID int64, parsed *bucketverify.Parsed) error {
+	var c *storageconfig.Config
+	var err error
+	switch {
+	case parsed.BucketNumber != 0:
+		c, err = s.Store.GetConfigByID(ctx, parsed.BucketNumber)
+	case parsed.Request.BucketID != "" && parsed.UsesStoredCredentials():
+		c, err = s.Store.GetConfig(ctx, parsed.Request.BucketID)
+	default:
+		return nil // checkBucketID checks a bucketId given with a secret
+	}
+	switch {
+	case errors.Is(err, errcode.ErrNotFound):
+		return errcode.FieldErrors{bucketverify.FieldBucketID: {msgNoSuchBucket}}
+	case err != nil:
+		return fmt.Errorf("get config named by bucketId: %w", err)
+	case c.OrgID != orgID:
+		return errcode.New(errcode.PermissionDenied, "bucketId of another org")
+	}
+	parsed.Request.BucketID = c.UID
+	return parsed.Narrow(c)
+}
+
+// msgNoSuchBucket answers a bucketId that names no config of the org.
+const msgNoSuchBucket = "No storage config with this id exists in this organization."
 
 // verifyOrg resolves the organizationId of the path (a numeric id or a
 // slug) and checks that the caller may verify buckets in it. Unknown and
@@ -189,7 +271,7 @@ func (s *Server) checkBucketID(ctx context.Context, orgID int64, parsed bucketve
 	c, err := s.Store.GetConfig(ctx, uid)
 	switch {
 	case errors.Is(err, errcode.ErrNotFound):
-		return errcode.FieldErrors{bucketverify.FieldBucketID: {"No storage config with this uid exists in this organization."}}
+		return errcode.FieldErrors{bucketverify.FieldBucketID: {msgNoSuchBucket}}
 	case err != nil:
 		return fmt.Errorf("get config %s: %w", uid, err)
 	case c.OrgID != orgID:

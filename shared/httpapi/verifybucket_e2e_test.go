@@ -298,10 +298,16 @@ func TestVerifyBucketInvalidRequests(t *testing.T) {
 		{"empty body", "", "The request body is empty"},
 		{"a JSON array", "[]", "The request body must be a JSON object."},
 		{"unknown field", with(map[string]any{"sekretKey": "x"}), "sekretKey: Unknown field"},
-		{"unknown provider", with(map[string]any{"storageProvider": "dropbox"}), "storageProvider: Use \"s3\", \"google\", \"azure\" or \"other\"."},
+		{"unknown provider", with(map[string]any{"storageProvider": "dropbox"}), "storageProvider: \"dropbox\" is not supported by this service; it supports \"s3\" (the default), \"google\", \"azure\" and \"other\""},
+		// Newer official clients offer these two; this service serves neither.
+		{"edgeimpulse provider", with(map[string]any{"storageProvider": "edgeimpulse"}), "storageProvider: \"edgeimpulse\" is not supported by this service; it supports \"s3\""},
+		{"huggingface provider", with(map[string]any{"storageProvider": "huggingface"}, "secretKey"), "storageProvider: \"huggingface\" is not supported by this service; it supports \"s3\""},
 		{"number for a string", with(map[string]any{"bucket": 12}), "bucket: Must be a string."},
-		{"numeric bucketId", with(map[string]any{"bucketId": 123}), "bucketId: Give the storage config's uid as a string"},
-		{"malformed bucketId", with(map[string]any{"bucketId": "123"}), "bucketId: A bucketId is the uid of a storage config"},
+		{"fractional bucketId", with(map[string]any{"bucketId": 1.5}), "bucketId: A bucketId is the id of a storage config of this organization: its integer id"},
+		{"zero bucketId", with(map[string]any{"bucketId": 0}), "bucketId: A bucketId is a positive integer"},
+		{"boolean bucketId", with(map[string]any{"bucketId": true}), "bucketId: Must be the integer id of a storage config"},
+		{"malformed bucketId", with(map[string]any{"bucketId": "12a"}), "bucketId: A bucketId is the id of a storage config"},
+		{"unknown integer bucketId", with(map[string]any{"bucketId": 987654321}, "secretKey"), "bucketId: No storage config with this id exists in this organization."},
 		{"no secret and no bucketId", with(nil, "secretKey"), "secretKey: This field is required, unless bucketId"},
 		{"no bucket", with(nil, "bucket"), "bucket: This field is required."},
 		{"bad bucket name", with(map[string]any{"bucket": "Bad_Bucket"}), "bucket: Bucket names can consist only of"},
@@ -310,7 +316,7 @@ func TestVerifyBucketInvalidRequests(t *testing.T) {
 		{"s3 with a foreign endpoint", with(map[string]any{"storageProvider": "s3", "region": "us-east-1"}), "endpoint: With storageProvider \"s3\""},
 		{"bad prefix", with(map[string]any{"prefix": "a//b"}), "prefix: The prefix may not contain empty path segments"},
 		{"google with an AWS key id", with(map[string]any{"storageProvider": "google"}, "endpoint"), "accessKey: A Google HMAC access ID"},
-		{"unknown bucketId", with(map[string]any{"bucketId": "3f0c9a2e-8d5b-4c61-9a4e-2b7f1d0c6e58"}, "secretKey"), "bucketId: No storage config with this uid exists in this organization."},
+		{"unknown bucketId", with(map[string]any{"bucketId": "3f0c9a2e-8d5b-4c61-9a4e-2b7f1d0c6e58"}, "secretKey"), "bucketId: No storage config with this id exists in this organization."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -573,5 +579,93 @@ func TestVerifyBucketRestartWindow(t *testing.T) {
 	wantConnected(t, e.pollUntilFinal(t, "acme", member, body, 15*time.Second), false)
 	if n := e.runs.Load(); n != 2 {
 		t.Errorf("%d runs, want 2", n)
+	}
+}
+
+// TestVerifyBucketIntegerID verifies a stored config by its integer id,
+// as the official edgeimpulse-api client sends bucketId (StrictInt), and
+// through the existing-bucket verify (POST .../buckets/{bucketId}/verify):
+// both run on the stored credentials, share one record, and answer an id
+// of another org with 403 and an unknown one with a validation error.
+func TestVerifyBucketIntegerID(t *testing.T) {
+	e := newVerifyEnv(t, verifyOpts{})
+	bucket, ak, sk := e.bucketUser(rwActions...)
+	objs := seedObjects(t, func(k string, v []byte) { e.minio.PutObject(t, bucket, k, v) })
+	r := e.do("POST", base, e.keys["acme/admin"], e.compatBody(bucket, ak, sk))
+	wantStatus(t, r, http.StatusCreated)
+	created := r.json(t)
+	id, ok := created["id"].(float64)
+	if !ok || id <= 0 || id != float64(int64(id)) {
+		t.Fatalf("create answered id %v (%T), want a positive integer", created["id"], created["id"])
+	}
+	member := e.keys["acme/member"]
+
+	body := map[string]any{"bucketId": int64(id)}
+	wantConnected(t, e.pollUntilFinal(t, "acme", member, body, 15*time.Second), false)
+	runs := e.runs.Load()
+
+	// The existing-bucket verify of the same config and prefix is the same
+	// verification: it reads the finished record, and starts no run.
+	existing := func(org, key, ref string, b any) verifyAnswer {
+		t.Helper()
+		resp := e.do("POST", "/v1/api/organizations/"+org+"/buckets/"+ref+"/verify", key, b)
+		var a verifyAnswer
+		if err := json.Unmarshal(resp.Body, &a); err != nil {
+			t.Fatalf("existing-bucket verify answer %s: %v", resp.Body, err)
+		}
+		a.status, a.body = resp.Status, string(resp.Body)
+		return a
+	}
+	ref := strconv.FormatInt(int64(id), 10)
+	a := existing("acme", member, ref, map[string]any{"prefix": ""})
+	wantConnected(t, a, false)
+	wantFilesFrom(t, a, objs)
+	if n := e.runs.Load(); n != runs {
+		t.Errorf("the existing-bucket verify of the same config started %d runs, want none", n-runs)
+	}
+	// A narrower prefix is a verification of its own; by uid too.
+	for _, r := range []string{ref, created["uid"].(string)} {
+		for end := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			a = existing(e.orgID("acme"), member, r, map[string]any{"prefix": "data/train"})
+			if a.ConnectionStatus != "connecting" || time.Now().After(end) {
+				break
+			}
+		}
+		wantConnected(t, a, false)
+	}
+
+	bad := []struct {
+		name, org, ref string
+		body           any
+		status         int
+		want           string
+	}{
+		{"no prefix", "acme", ref, map[string]any{}, http.StatusOK, "prefix: This field is required"},
+		{"null prefix", "acme", ref, map[string]any{"prefix": nil}, http.StatusOK, "prefix: This field is required"},
+		{"prefix outside the config's", "acme", ref, map[string]any{"prefix": "elsewhere/"}, http.StatusOK, "prefix: Must lie inside the storage config's prefix \"data/\""},
+		{"a field of the other endpoint", "acme", ref, map[string]any{"prefix": "", "bucket": "other"}, http.StatusOK, "bucket: Unknown field"},
+		{"unknown id", "acme", "987654321", map[string]any{"prefix": ""}, http.StatusOK, "bucketId: No storage config with this id exists"},
+		{"malformed id", "acme", "12a", map[string]any{"prefix": ""}, http.StatusOK, "bucketId: A bucketId is the id of a storage config"},
+		{"another org's id", "other", ref, map[string]any{"prefix": ""}, http.StatusForbidden, "You do not have permission to perform this action."},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			key := member
+			if tt.org == "other" {
+				key = e.keys["other/member"]
+			}
+			a := existing(tt.org, key, tt.ref, tt.body)
+			if a.status != tt.status || a.Success || !strings.Contains(a.Error, tt.want) {
+				t.Fatalf("answer = %d %s, want %d, success false, error with %q", a.status, a.body, tt.status, tt.want)
+			}
+			wantOnly(t, a, "success", "error")
+			if strings.Contains(a.body, bucket) {
+				t.Errorf("the answer names the bucket: %s", a.body)
+			}
+		})
+	}
+	// An integer id of another org in the verify body: 403 as well.
+	if a := e.post("other", e.keys["other/member"], body); a.status != http.StatusForbidden || a.Success {
+		t.Errorf("another org's integer bucketId = %d %s, want 403", a.status, a.body)
 	}
 }
