@@ -57,7 +57,7 @@ LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: sam buil
 LAMBDA_TARGETS := build-ListStorageConfigsFunction build-CreateStorageConfigFunction \
 	build-GetStorageConfigFunction build-TestStorageConfigFunction \
 	build-DeleteStorageConfigFunction build-GetSetupInfoFunction \
-	build-VerifyBucketFunction build-VerifyWorkerFunction \
+	build-VerifyBucketFunction build-VerifyExistingBucketFunction build-VerifyWorkerFunction \
 	build-ReverifySchedulerFunction
 .PHONY: $(LAMBDA_TARGETS)
 
@@ -75,6 +75,8 @@ build-GetSetupInfoFunction:
 	$(LAMBDA_BUILD) ./functions/get-setup-info
 build-VerifyBucketFunction:
 	$(LAMBDA_BUILD) ./functions/verify-bucket
+build-VerifyExistingBucketFunction:
+	$(LAMBDA_BUILD) ./functions/verify-existing-bucket
 build-VerifyWorkerFunction:
 	$(LAMBDA_BUILD) ./functions/verify-worker
 build-ReverifySchedulerFunction:

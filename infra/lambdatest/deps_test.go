@@ -100,13 +100,14 @@ func TestFunctionsLinkNoLocalCode(t *testing.T) {
 
 // specRoutes are the endpoints of the spec, per function.
 var specRoutes = map[string]string{
-	"list-storage-configs":  "GET /api/v1/storage-configs/",
-	"create-storage-config": "POST /api/v1/storage-configs/",
-	"get-storage-config":    "GET /api/v1/storage-configs/{uid}/",
-	"test-storage-config":   "POST /api/v1/storage-configs/{uid}/test/",
-	"delete-storage-config": "DELETE /api/v1/storage-configs/{uid}/",
-	"get-setup-info":        "GET /api/v1/storage-configs/setup-info/",
-	"verify-bucket":         "POST /v1/api/organizations/{organizationId}/buckets/verify",
+	"list-storage-configs":   "GET /api/v1/storage-configs/",
+	"create-storage-config":  "POST /api/v1/storage-configs/",
+	"get-storage-config":     "GET /api/v1/storage-configs/{uid}/",
+	"test-storage-config":    "POST /api/v1/storage-configs/{uid}/test/",
+	"delete-storage-config":  "DELETE /api/v1/storage-configs/{uid}/",
+	"get-setup-info":         "GET /api/v1/storage-configs/setup-info/",
+	"verify-bucket":          "POST /v1/api/organizations/{organizationId}/buckets/verify",
+	"verify-existing-bucket": "POST /v1/api/organizations/{organizationId}/buckets/{bucketId}/verify",
 }
 
 // TestRoutesAndEventsAgree checks each function's route in template.yaml
@@ -146,7 +147,7 @@ func TestRoutesAndEventsAgree(t *testing.T) {
 			if err := json.Unmarshal(raw, &e); err != nil {
 				t.Fatal(err)
 			}
-			wantPath := strings.NewReplacer("{uid}", "REPLACE_WITH_CONFIG_UID", "{organizationId}", "REPLACE_WITH_ORG_ID").Replace(path)
+			wantPath := strings.NewReplacer("{uid}", "REPLACE_WITH_CONFIG_UID", "{organizationId}", "REPLACE_WITH_ORG_ID", "{bucketId}", "REPLACE_WITH_CONFIG_ID").Replace(path)
 			if e.Version != "2.0" || e.RouteKey != method+" "+route || e.RequestContext.RouteKey != e.RouteKey ||
 				e.RawPath != wantPath || e.RequestContext.HTTP.Path != wantPath || e.RequestContext.HTTP.Method != method ||
 				e.RequestContext.Stage != "$default" {

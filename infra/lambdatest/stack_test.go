@@ -41,7 +41,7 @@ var storageConfigFunctions = []string{
 
 // httpFunctions are the functions behind the HTTP API: the storage-configs
 // API's and the bucket-verify API's.
-var httpFunctions = append(slices.Clone(storageConfigFunctions), "verify-bucket")
+var httpFunctions = append(slices.Clone(storageConfigFunctions), "verify-bucket", "verify-existing-bucket")
 
 // functionNames are all the functions of template.yaml: the HTTP ones, the
 // SQS consumer verify-worker and the scheduled reverify-scheduler.
@@ -152,7 +152,7 @@ func (s *stack) env(name string) []string {
 	switch name {
 	case "list-storage-configs":
 		env = append(env, "BUCKETLINK_CURSOR_SECRET_ID="+s.secret)
-	case "verify-bucket":
+	case "verify-bucket", "verify-existing-bucket":
 		env = append(env, "BUCKETLINK_VERIFY_QUEUE_URL="+s.queueURL, "BUCKETLINK_VERIFY_KEY_SECRET_ID="+s.verifySecret)
 	case "verify-worker":
 		env = append(env, "BUCKETLINK_EVENT_BUS="+s.events.Bus)
@@ -249,6 +249,7 @@ func (s *stack) checkNoSecrets(tb testing.TB, what, text string) {
 type edit struct {
 	apiKey    string
 	uid       string
+	configID  string // a config's integer id
 	orgID     string // the bucket-verify path's organizationId
 	recordKey string // the key an SQS message of verify-worker names
 	bucket    bucket
@@ -270,6 +271,7 @@ func (s *stack) event(tb testing.TB, name string, e edit) []byte {
 	pairs := []string{
 		"REPLACE_WITH_API_KEY", e.apiKey,
 		"REPLACE_WITH_CONFIG_UID", e.uid,
+		"REPLACE_WITH_CONFIG_ID", e.configID,
 		"REPLACE_WITH_ORG_ID", e.orgID,
 		"REPLACE_WITH_RECORD_KEY", e.recordKey,
 		"REPLACE_WITH_BUCKET", e.bucket.name,
