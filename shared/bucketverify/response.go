@@ -24,7 +24,10 @@ type Response struct {
 	Files                 *[]verify.File `json:"files,omitempty"`
 	HasInfoLabelsFile     *bool          `json:"hasInfoLabelsFile,omitempty"`
 	SignedURL             string         `json:"signedUrl,omitempty"`
-	Endpoint              string         `json:"endpoint,omitempty"`
+	// SignedURLUnavailable is additive: why a connected answer has no
+	// signedUrl (a stored config whose only credential is a SAS token).
+	SignedURLUnavailable string `json:"signedUrlUnavailable,omitempty"`
+	Endpoint             string `json:"endpoint,omitempty"`
 }
 
 // Failure is the answer to a request that could not be served: success
@@ -52,7 +55,7 @@ func ResponseOf(v verify.Record) Response {
 		}
 		labels := v.Result.HasInfoLabelsFile
 		r.Files, r.HasInfoLabelsFile = &files, &labels
-		r.SignedURL = v.Result.SignedURL
+		r.SignedURL, r.SignedURLUnavailable = v.Result.SignedURL, v.Result.SignedURLUnavailable
 		if v.Request.Provider == ProviderAzure || v.Result.Endpoint != "" {
 			r.Endpoint = v.Result.Endpoint
 		}

@@ -51,6 +51,7 @@ type verifyOpts struct {
 // azure_blob go wherever the request's endpoint points.
 type verifyEnv struct {
 	*env
+	dir       string       // the data directory: the SQLite files and master.key
 	runs      atomic.Int64 // VerifyBucket calls
 	worker    *verifyworker.Worker
 	verifyKey []byte // Server.VerifyKey
@@ -108,7 +109,7 @@ func newVerifyEnv(t testing.TB, o verifyOpts) *verifyEnv {
 		t.Fatal(err)
 	}
 	m := testenv.SharedMinIO(t)
-	e := &verifyEnv{env: &env{t: t, minio: m, store: st, orgs: map[string]*identity.Org{}, keys: map[string]string{}}}
+	e := &verifyEnv{dir: dir, env: &env{t: t, minio: m, store: st, orgs: map[string]*identity.Org{}, keys: map[string]string{}}}
 	log := slog.New(slog.NewJSONHandler(syncWriter{}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	now := func() time.Time {
 		if o.offset == nil {

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -667,5 +669,86 @@ func TestVerifyBucketIntegerID(t *testing.T) {
 	// An integer id of another org in the verify body: 403 as well.
 	if a := e.post("other", e.keys["other/member"], body); a.status != http.StatusForbidden || a.Success {
 		t.Errorf("another org's integer bucketId = %d %s, want 403", a.status, a.body)
+	}
+}
+
+// TestVerifyBucketStoredSASNeverLeaves verifies a stored azure_blob config
+// whose only credential is a SAS token, by bucketId as a member and
+// through the existing-bucket verify: the answer is connected, but has no
+// signedUrl (it would carry the stored token, which is write-only) and
+// says why; neither the answer nor the record holds the token.
+func TestVerifyBucketStoredSASNeverLeaves(t *testing.T) {
+	e := newVerifyEnv(t, verifyOpts{})
+	a := testenv.SharedAzurite(t)
+	container := testenv.ContainerName(t, "sas")
+	a.CreateContainer(t, container)
+	seedObjects(t, func(k string, v []byte) { a.PutBlob(t, container, k, v) })
+	token := a.SASToken(t, container, "racwdl", time.Now().Add(time.Hour))
+	rememberSAS(token)
+	body := azureBody(a, container)
+	delete(body, "azure_account_key")
+	body["azure_sas_token"] = token
+	r := e.do("POST", base, e.keys["acme/admin"], body)
+	wantStatus(t, r, http.StatusCreated)
+	created := r.json(t)
+	id := strconv.FormatInt(int64(created["id"].(float64)), 10)
+	sig := ""
+	for _, kv := range strings.Split(token, "&") {
+		if v, ok := strings.CutPrefix(kv, "sig="); ok {
+			sig = v
+		}
+	}
+	if sig == "" {
+		t.Fatalf("the test token has no signature: %s", token)
+	}
+	member := e.keys["acme/member"]
+	for _, req := range []struct {
+		name, path string
+		body       any
+	}{
+		{"bucketId", verifyPath("acme"), map[string]any{"bucketId": created["id"]}},
+		{"existing-bucket verify", "/v1/api/organizations/acme/buckets/" + id + "/verify", map[string]any{"prefix": "data/train/"}},
+	} {
+		t.Run(req.name, func(t *testing.T) {
+			var raw string
+			var a struct {
+				Success              bool
+				ConnectionStatus     string
+				SignedURL            *string `json:"signedUrl"`
+				SignedURLUnavailable string  `json:"signedUrlUnavailable"`
+			}
+			for end := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				resp := e.do("POST", req.path, member, req.body)
+				raw = string(resp.Body)
+				if err := json.Unmarshal(resp.Body, &a); err != nil {
+					t.Fatalf("answer %s: %v", raw, err)
+				}
+				if a.ConnectionStatus != "connecting" || time.Now().After(end) {
+					break
+				}
+			}
+			if !a.Success || a.ConnectionStatus != "connected" || a.SignedURL != nil || a.SignedURLUnavailable != verify.NoSignedURLForSAS {
+				t.Fatalf("answer = %s; want connected, no signedUrl, and why", raw)
+			}
+			if strings.Contains(raw, sig) || strings.Contains(raw, "sig=") {
+				t.Fatalf("the answer carries the SAS signature: %s", raw)
+			}
+		})
+	}
+	// No file of the store (database, write-ahead log) holds the
+	// signature in plain text: the config's copy is sealed, and the
+	// verification records hold none.
+	files, err := filepath.Glob(filepath.Join(e.dir, "bucketlink.db*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("store files: %v %v", files, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(sig)) {
+			t.Errorf("%s holds the SAS signature in plain text", f)
+		}
 	}
 }

@@ -40,10 +40,15 @@ const DefaultScanLimit = 1000
 // reports, at any depth under the prefix.
 const InfoLabelsName = "info.labels"
 
-// SignedURLTTL is how long BucketResult.SignedURL stays valid. An Azure
-// SAS token given as the credentials signs nothing: the URL carries that
-// token and expires with it.
+// SignedURLTTL is how long BucketResult.SignedURL stays valid.
 const SignedURLTTL = 15 * time.Minute
+
+// NoSignedURLForSAS is BucketResult.SignedURLUnavailable for an azure_blob
+// config whose only credential is a SAS token: a SAS signs nothing
+// narrower, and a URL carrying the token would hand the stored credential
+// (write-only) to whoever polls, for as long as the token lives.
+const NoSignedURLForSAS = "No signedUrl: this storage config's only credential is a SAS token, which cannot sign a narrower URL, " +
+	"and bucketlink never hands out a stored credential. The browser CORS test needs a config with the storage account key."
 
 // CORSTestMarker is part of the key that SignedURL allows to PUT:
 // "<prefix>.bucketlink-cors-test-<uuid>". Such keys, like probe keys, are
@@ -75,6 +80,9 @@ type BucketResult struct {
 	// SignedURLHeaders are the headers a PUT to SignedURL must carry
 	// (Azure: x-ms-blob-type); nil when none are needed.
 	SignedURLHeaders map[string]string
+	// SignedURLUnavailable says why SignedURL is empty although every
+	// check passed (NoSignedURLForSAS); "" otherwise.
+	SignedURLUnavailable string
 	// Endpoint is, for azure_blob only, the reformatted blob endpoint of
 	// the account: https://{account}.blob.core.windows.net/ or the
 	// config's normalised endpoint override (see azureblob.Endpoint).
@@ -94,8 +102,13 @@ func (v *Verifier) VerifyBucket(ctx context.Context, c *storageconfig.Config, cr
 	prefix := c.Prefix()
 	r := &run{cfg: c, creds: creds, probeKey: prefix + ProbeMarker + uuid.NewString(), withPresign: true}
 	putKey := prefix + CORSTestMarker + uuid.NewString()
+	sasOnly := c.Provider == storageconfig.ProviderAzureBlob && creds.AzureAccountKey == ""
 	v.verify(ctx, r, func(b blob.Bucket) []lane {
-		return []lane{v.scanLane(prefix, b), v.writeLane(r.probeKey, b), v.presignLane(putKey, b)}
+		presign := v.presignLane(putKey, b)
+		if sasOnly {
+			presign = noPresignLane()
+		}
+		return []lane{v.scanLane(prefix, b), v.writeLane(r.probeKey, b), presign}
 	})
 	res := BucketResult{Result: v.result(r)}
 	azure := c.Provider == storageconfig.ProviderAzureBlob
@@ -107,11 +120,25 @@ func (v *Verifier) VerifyBucket(ctx context.Context, c *storageconfig.Config, cr
 	}
 	res.Files = files(prefix, r.sample)
 	res.HasInfoLabelsFile = r.hasInfoLabels
+	if sasOnly {
+		res.SignedURLUnavailable = NoSignedURLForSAS
+		return res
+	}
 	res.SignedURL, res.SignedURLKey = r.signedURL, putKey
 	if azure {
 		res.SignedURLHeaders = azureblob.PresignPutHeaders()
 	}
 	return res
+}
+
+// noPresignLane is the presign check of a config whose only credential is
+// a SAS token: skipped, saying why (NoSignedURLForSAS).
+func noPresignLane() lane {
+	return func(context.Context) func(*run) {
+		return func(r *run) {
+			r.presign = outcome{skipped: true, note: "Skipped: the only credential is a SAS token, which is never handed out in a signed URL."}
+		}
+	}
 }
 
 func (v *Verifier) scanLimit() int {

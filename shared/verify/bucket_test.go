@@ -30,6 +30,9 @@ type bucketTarget struct {
 	put      func(t *testing.T, key string, data []byte)
 	endpoint string            // the wanted BucketResult.Endpoint
 	headers  map[string]string // the wanted SignedURLHeaders
+	// sasOnly: the only credential is an Azure SAS token, so there must be
+	// no SignedURL (it would carry the token), and the reason instead.
+	sasOnly bool
 }
 
 // The prefixes of the seeded tree. Under dsPrefix: 14 files (one an
@@ -134,6 +137,7 @@ func azureTarget(t *testing.T, sas bool) bucketTarget {
 		put:      func(t *testing.T, key string, data []byte) { a.PutBlob(t, container, key, data) },
 		endpoint: endpoint,
 		headers:  map[string]string{"x-ms-blob-type": "BlockBlob"},
+		sasOnly:  sas,
 	}
 }
 
@@ -185,6 +189,13 @@ func TestVerifyBucket(t *testing.T) {
 				cfg := tg.cfg(dsPrefix)
 				res := v.VerifyBucket(t.Context(), cfg, tg.creds)
 				assertConnected(t, res, tg)
+				if tg.sasOnly {
+					// The stored token must never reach the answer.
+					if strings.Contains(fmt.Sprintf("%+v", res), tg.creds.AzureSASToken) {
+						t.Fatalf("the result carries the SAS token: %+v", res)
+					}
+					return
+				}
 				if !strings.HasPrefix(res.SignedURLKey, dsPrefix+verify.CORSTestMarker) {
 					t.Fatalf("SignedURLKey = %q, want %s%s<uuid>", res.SignedURLKey, dsPrefix, verify.CORSTestMarker)
 				}
@@ -281,8 +292,18 @@ func assertConnected(t *testing.T, res verify.BucketResult, tg bucketTarget) {
 			t.Errorf("check %d = %+v, want %s ok", i, c, names[i])
 		}
 	}
-	if !res.Verified() || res.SignedURL == "" || res.Files == nil {
-		t.Fatalf("Verified %v, SignedURL %q, Files %v: want connected (errors %v)", res.Verified(), res.SignedURL, res.Files, res.Errors)
+	if !res.Verified() || res.Files == nil {
+		t.Fatalf("Verified %v, Files %v: want connected (errors %v)", res.Verified(), res.Files, res.Errors)
+	}
+	if tg.sasOnly {
+		if res.SignedURL != "" || res.SignedURLUnavailable != verify.NoSignedURLForSAS || res.Checks[4].Code != verify.CodeSkipped {
+			t.Fatalf("SAS-only: SignedURL %q, SignedURLUnavailable %q, presign %+v; want no URL, the reason, presign skipped",
+				res.SignedURL, res.SignedURLUnavailable, res.Checks[4])
+		}
+		return
+	}
+	if res.SignedURL == "" || res.SignedURLUnavailable != "" {
+		t.Fatalf("SignedURL %q (unavailable: %q): want a signed URL", res.SignedURL, res.SignedURLUnavailable)
 	}
 	if res.Endpoint != tg.endpoint || !maps.Equal(res.SignedURLHeaders, tg.headers) {
 		t.Errorf("Endpoint, SignedURLHeaders = %q, %v; want %q, %v", res.Endpoint, res.SignedURLHeaders, tg.endpoint, tg.headers)

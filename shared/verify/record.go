@@ -156,8 +156,11 @@ type RecordResult struct {
 	Files             []File `json:"files,omitempty"`
 	HasInfoLabelsFile bool   `json:"hasInfoLabelsFile,omitempty"`
 	SignedURL         string `json:"signedUrl,omitempty"`
-	Endpoint          string `json:"endpoint,omitempty"`
-	ConnectionError   string `json:"connectionError,omitempty"`
+	// SignedURLUnavailable says why a connected result has no SignedURL
+	// (verify.NoSignedURLForSAS).
+	SignedURLUnavailable string `json:"signedUrlUnavailable,omitempty"`
+	Endpoint             string `json:"endpoint,omitempty"`
+	ConnectionError      string `json:"connectionError,omitempty"`
 }
 
 // Lease is a worker's claim on a record in connecting. The zero Lease is

@@ -231,7 +231,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) 
 		if res.Verified() {
 			return rec.Complete(now, verify.RecordResult{
 				Files: res.Files, HasInfoLabelsFile: res.HasInfoLabelsFile,
-				SignedURL: res.SignedURL, Endpoint: res.Endpoint,
+				SignedURL: res.SignedURL, SignedURLUnavailable: res.SignedURLUnavailable, Endpoint: res.Endpoint,
 			}, res.Checks)
 		}
 		return rec.Fail(now, bucketverify.ConnectionError(res.Errors), res.Checks)
