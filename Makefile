@@ -55,7 +55,8 @@ clean:
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: sam build sets it))GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap
 LAMBDA_TARGETS := build-ListStorageConfigsFunction build-CreateStorageConfigFunction \
-	build-GetStorageConfigFunction build-TestStorageConfigFunction \
+	build-GetStorageConfigFunction build-PatchStorageConfigFunction \
+	build-ListConfigVerificationsFunction build-TestStorageConfigFunction \
 	build-DeleteStorageConfigFunction build-GetSetupInfoFunction \
 	build-VerifyBucketFunction build-VerifyExistingBucketFunction build-VerifyWorkerFunction \
 	build-ReverifySchedulerFunction
@@ -67,6 +68,10 @@ build-CreateStorageConfigFunction:
 	$(LAMBDA_BUILD) ./functions/create-storage-config
 build-GetStorageConfigFunction:
 	$(LAMBDA_BUILD) ./functions/get-storage-config
+build-PatchStorageConfigFunction:
+	$(LAMBDA_BUILD) ./functions/patch-storage-config
+build-ListConfigVerificationsFunction:
+	$(LAMBDA_BUILD) ./functions/list-config-verifications
 build-TestStorageConfigFunction:
 	$(LAMBDA_BUILD) ./functions/test-storage-config
 build-DeleteStorageConfigFunction:

@@ -100,14 +100,16 @@ func TestFunctionsLinkNoLocalCode(t *testing.T) {
 
 // specRoutes are the endpoints of the spec, per function.
 var specRoutes = map[string]string{
-	"list-storage-configs":   "GET /api/v1/storage-configs/",
-	"create-storage-config":  "POST /api/v1/storage-configs/",
-	"get-storage-config":     "GET /api/v1/storage-configs/{uid}/",
-	"test-storage-config":    "POST /api/v1/storage-configs/{uid}/test/",
-	"delete-storage-config":  "DELETE /api/v1/storage-configs/{uid}/",
-	"get-setup-info":         "GET /api/v1/storage-configs/setup-info/",
-	"verify-bucket":          "POST /v1/api/organizations/{organizationId}/buckets/verify",
-	"verify-existing-bucket": "POST /v1/api/organizations/{organizationId}/buckets/{bucketId}/verify",
+	"list-storage-configs":      "GET /api/v1/storage-configs/",
+	"create-storage-config":     "POST /api/v1/storage-configs/",
+	"get-storage-config":        "GET /api/v1/storage-configs/{uid}/",
+	"patch-storage-config":      "PATCH /api/v1/storage-configs/{uid}/",
+	"list-config-verifications": "GET /api/v1/storage-configs/{uid}/verifications/",
+	"test-storage-config":       "POST /api/v1/storage-configs/{uid}/test/",
+	"delete-storage-config":     "DELETE /api/v1/storage-configs/{uid}/",
+	"get-setup-info":            "GET /api/v1/storage-configs/setup-info/",
+	"verify-bucket":             "POST /v1/api/organizations/{organizationId}/buckets/verify",
+	"verify-existing-bucket":    "POST /v1/api/organizations/{organizationId}/buckets/{bucketId}/verify",
 }
 
 // TestRoutesAndEventsAgree checks each function's route in template.yaml

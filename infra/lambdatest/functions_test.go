@@ -35,6 +35,21 @@ type listBody struct {
 	Results  []configBody `json:"results"`
 }
 
+// historyBody is a page of a config's verification history.
+type historyBody struct {
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  []struct {
+		VerifiedAt string `json:"verified_at"`
+		Verified   bool   `json:"verified"`
+		Trigger    string `json:"trigger"`
+		Checks     []struct {
+			Name string `json:"name"`
+			OK   bool   `json:"ok"`
+		} `json:"checks"`
+	} `json:"results"`
+}
+
 func decode[T any](t *testing.T, resp events.APIGatewayV2HTTPResponse) T {
 	t.Helper()
 	var v T
@@ -118,6 +133,57 @@ func TestFunctionsServeTheAPI(t *testing.T) {
 		Verified bool `json:"verified"`
 	}](t, resp); !got.Verified {
 		t.Errorf("test: body %s", resp.Body)
+	}
+
+	// verifications: the config's history, newest first, one per page: the
+	// test, then, through the next link on another instance of the
+	// function (the same cursor secret), the create.
+	resp = invokeHTTP(t, fns["list-config-verifications"], s.event(t, "list-config-verifications", edit{apiKey: acmeKey, uid: first.UID, query: url.Values{"limit": {"1"}}}))
+	wantStatus(t, "verifications", resp, http.StatusOK)
+	hist := decode[historyBody](t, resp)
+	if len(hist.Results) != 1 || hist.Results[0].Trigger != "test" || !hist.Results[0].Verified || hist.Next == nil || hist.Previous != nil {
+		t.Fatalf("verifications: body %s", resp.Body)
+	}
+	historyBase := apiBase + first.UID + "/verifications/?"
+	if !strings.HasPrefix(*hist.Next, historyBase) {
+		t.Fatalf("verifications: next link %q is not on %s", *hist.Next, historyBase)
+	}
+	next, err = url.Parse(*hist.Next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherHistory := s.start(t, "list-config-verifications", s.env("list-config-verifications"))
+	resp = invokeHTTP(t, otherHistory, s.event(t, "list-config-verifications", edit{apiKey: acmeKey, uid: first.UID, query: next.Query()}))
+	wantStatus(t, "verifications, next page on another instance", resp, http.StatusOK)
+	hist = decode[historyBody](t, resp)
+	if len(hist.Results) != 1 || hist.Results[0].Trigger != "create" || !hist.Results[0].Verified ||
+		len(hist.Results[0].Checks) == 0 || hist.Results[0].VerifiedAt == "" || hist.Next != nil || hist.Previous == nil {
+		t.Fatalf("verifications, next page: body %s", resp.Body)
+	}
+	resp = invokeHTTP(t, fns["list-config-verifications"], s.event(t, "list-config-verifications", edit{apiKey: otherKey, uid: first.UID}))
+	wantStatus(t, "verifications from another org", resp, http.StatusForbidden)
+
+	// patch: the event renames the second config (200, the config as
+	// stored); get sees the new name, another org is refused, and the
+	// credentials written back with it still open (test verifies).
+	resp = invokeHTTP(t, fns["patch-storage-config"], s.event(t, "patch-storage-config", edit{apiKey: acmeKey, uid: second.UID}))
+	wantStatus(t, "patch", resp, http.StatusOK)
+	if got := decode[configBody](t, resp); got.UID != second.UID || got.Name != "renamed" || !got.IsVerified {
+		t.Errorf("patch: body %s", resp.Body)
+	}
+	resp = invokeHTTP(t, fns["get-storage-config"], s.event(t, "get-storage-config", edit{apiKey: acmeKey, uid: second.UID}))
+	wantStatus(t, "get after patch", resp, http.StatusOK)
+	if got := decode[configBody](t, resp); got.Name != "renamed" {
+		t.Errorf("get after patch: body %s", resp.Body)
+	}
+	resp = invokeHTTP(t, fns["patch-storage-config"], s.event(t, "patch-storage-config", edit{apiKey: otherKey, uid: second.UID}))
+	wantStatus(t, "patch from another org", resp, http.StatusForbidden)
+	resp = invokeHTTP(t, fns["test-storage-config"], s.event(t, "test-storage-config", edit{apiKey: acmeKey, uid: second.UID}))
+	wantStatus(t, "test after patch", resp, http.StatusOK)
+	if got := decode[struct {
+		Verified bool `json:"verified"`
+	}](t, resp); !got.Verified {
+		t.Errorf("test after patch: body %s", resp.Body)
 	}
 
 	// setup-info: the configured account and the org's external id.
@@ -211,6 +277,12 @@ func TestFunctionsFailFastOnBadConfiguration(t *testing.T) {
 			name:     "list without its cursor secret",
 			function: "list-storage-configs",
 			env:      func() []string { return without(s.env("list-storage-configs"), "BUCKETLINK_CURSOR_SECRET_ID") },
+			want:     []string{"BUCKETLINK_CURSOR_SECRET_ID is required"},
+		},
+		{
+			name:     "verification history without its cursor secret",
+			function: "list-config-verifications",
+			env:      func() []string { return without(s.env("list-config-verifications"), "BUCKETLINK_CURSOR_SECRET_ID") },
 			want:     []string{"BUCKETLINK_CURSOR_SECRET_ID is required"},
 		},
 		{

@@ -34,6 +34,8 @@ var storageConfigFunctions = []string{
 	"list-storage-configs",
 	"create-storage-config",
 	"get-storage-config",
+	"patch-storage-config",
+	"list-config-verifications",
 	"test-storage-config",
 	"delete-storage-config",
 	"get-setup-info",
@@ -150,7 +152,7 @@ func (s *stack) env(name string) []string {
 		"BUCKETLINK_LOG_LEVEL=debug",
 	}
 	switch name {
-	case "list-storage-configs":
+	case "list-storage-configs", "list-config-verifications":
 		env = append(env, "BUCKETLINK_CURSOR_SECRET_ID="+s.secret)
 	case "verify-bucket", "verify-existing-bucket":
 		env = append(env, "BUCKETLINK_VERIFY_QUEUE_URL="+s.queueURL, "BUCKETLINK_VERIFY_KEY_SECRET_ID="+s.verifySecret)

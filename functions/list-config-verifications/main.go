@@ -1,0 +1,43 @@
+// Command list-config-verifications is the Lambda function behind
+// GET /api/v1/storage-configs/{uid}/verifications/: a config's
+// verification history (time, outcome, checks, trigger), newest first,
+// paged like the list with signed next and previous cursors. Every
+// instance must accept the cursors of every other, so it derives the
+// cursor key from the same Secrets Manager secret as the list function.
+//
+// It is wiring only: the typed configuration from the environment (it
+// exits at once when that is wrong, including a missing cursor secret),
+// the SDK clients built once at init, then the same http.Handler as
+// `bucketlink serve`, adapted to API Gateway HTTP API events (payload
+// 2.0). template.yaml routes only this endpoint here and grants only what
+// it uses.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/bucketlink/bucketlink/shared/awsapp"
+)
+
+func main() {
+	ctx := context.Background()
+	cfg, err := awsapp.LoadConfig(os.Getenv, awsapp.NeedCursorKey)
+	if err != nil {
+		log.Fatalf("list-config-verifications: %v", err)
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Fatalf("list-config-verifications: aws configuration: %v", err)
+	}
+	app, err := awsapp.New(ctx, cfg, awsCfg, awsapp.Options{})
+	if err != nil {
+		log.Fatalf("list-config-verifications: %v", err)
+	}
+	lambda.Start(httpadapter.NewV2(app.Handler()).ProxyWithContext)
+}

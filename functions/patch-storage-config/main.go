@@ -1,0 +1,43 @@
+// Command patch-storage-config is the Lambda function behind
+// PATCH /api/v1/storage-configs/{uid}/: an admin renames a config or
+// changes (or switches off) its re-verification interval. It reads the
+// config and writes it back with a PutItem conditional on its version
+// (rereading and retrying when a concurrent write wins); the stored
+// credentials are copied as they are, never opened or sealed, so it makes
+// no KMS call.
+//
+// It is wiring only: the typed configuration from the environment (it
+// exits at once when that is wrong), the SDK clients built once at init,
+// then the same http.Handler as `bucketlink serve`, adapted to API Gateway
+// HTTP API events (payload 2.0). template.yaml routes only this endpoint
+// here and grants only what it uses.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/bucketlink/bucketlink/shared/awsapp"
+)
+
+func main() {
+	ctx := context.Background()
+	cfg, err := awsapp.LoadConfig(os.Getenv)
+	if err != nil {
+		log.Fatalf("patch-storage-config: %v", err)
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Fatalf("patch-storage-config: aws configuration: %v", err)
+	}
+	app, err := awsapp.New(ctx, cfg, awsCfg, awsapp.Options{})
+	if err != nil {
+		log.Fatalf("patch-storage-config: %v", err)
+	}
+	lambda.Start(httpadapter.NewV2(app.Handler()).ProxyWithContext)
+}
