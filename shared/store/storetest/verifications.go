@@ -113,10 +113,11 @@ func fullVerification(t *testing.T) *verify.Record {
 			{Name: "data/a.jpg", Size: 1 << 40, FolderName: "data/"},
 			{Name: "data/sub/b c.json", Size: 0, FolderName: "data/sub/"},
 		},
-		HasInfoLabelsFile: true,
-		SignedURL:         "https://account.blob.core.windows.net/container/data/x?sig=abc%2Bdef&se=2025",
-		Endpoint:          "https://account.blob.core.windows.net",
-		ConnectionError:   "kept as given",
+		HasInfoLabelsFile:    true,
+		SignedURL:            "https://account.blob.core.windows.net/container/data/x?sig=abc%2Bdef&se=2025",
+		SignedURLUnavailable: "kept as given too",
+		Endpoint:             "https://account.blob.core.windows.net",
+		ConnectionError:      "kept as given",
 	}
 	r.Version = 9
 	r.ExpiresAt = now.Add(time.Hour)
