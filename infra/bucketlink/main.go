@@ -40,6 +40,7 @@ const usage = `usage (identity commands take --store sqlite|dynamodb, --data DIR
   bucketlink apikey create --org S --role admin|member|viewer [--user U]
   bucketlink apikey revoke --id key_...
   bucketlink member add --user U --org S --role admin|member|viewer
+  bucketlink migrate    (brings the store's data up to date; SQLite migrates on every open)
 `
 
 func main() {
@@ -63,14 +64,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	cmd := args[0]
-	if len(args) > 1 && cmd != "serve" {
+	if len(args) > 1 && cmd != "serve" && cmd != "migrate" {
 		cmd += " " + args[1]
 		args = args[1:]
 	}
 	switch cmd {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
-	case "org create", "apikey create", "apikey revoke", "member add":
+	case "org create", "apikey create", "apikey revoke", "member add", "migrate":
 		return admin(ctx, cmd, args[1:], stdout)
 	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
@@ -140,8 +141,25 @@ func admin(ctx context.Context, cmd string, args []string, stdout io.Writer) err
 			return fmt.Errorf("%w: --id is required", errUsage)
 		}
 		return st.RevokeAPIKey(ctx, *id, time.Now().UTC())
+	case "migrate":
+		return migrate(ctx, st, enc)
 	}
 	return errUsage
+}
+
+// migrate brings data written by earlier versions up to date. SQLite
+// files migrate when opened (openAdminStore did it); a DynamoDB table's
+// config items written before integer ids get theirs.
+func migrate(ctx context.Context, st store.Store, enc *json.Encoder) error {
+	out := map[string]any{"schema": "up to date"}
+	if d, ok := st.(*dynamostore.Store); ok {
+		n, err := d.BackfillConfigIDs(ctx)
+		if err != nil {
+			return err
+		}
+		out["config_ids_assigned"] = n
+	}
+	return enc.Encode(out)
 }
 
 // openAdminStore opens the store the identity commands write to: the local
