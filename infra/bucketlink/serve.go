@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -63,6 +64,11 @@ type serveConfig struct {
 	GCSHMACEndpoint   string
 	GCSHMACRegion     string
 	AzureBlobEndpoint string
+
+	// TLSCert and TLSKey, both or neither, are PEM files: with them serve
+	// speaks HTTPS (clients such as avala refuse plain-HTTP base URLs but
+	// for localhost).
+	TLSCert, TLSKey string
 }
 
 func parseServeConfig(args []string) (serveConfig, error) {
@@ -81,6 +87,8 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	fs.StringVar(&c.GCSHMACEndpoint, "gcs-hmac-endpoint", os.Getenv("BUCKETLINK_GCS_HMAC_ENDPOINT"), "send the traffic of gc_storage HMAC configs to this S3-compatible endpoint instead of "+anyblob.GoogleHMACEndpoint+" (e.g. a local MinIO)")
 	fs.StringVar(&c.GCSHMACRegion, "gcs-hmac-region", envOr("BUCKETLINK_GCS_HMAC_REGION", anyblob.GoogleHMACRegion), "region gc_storage HMAC requests are signed for (MinIO: us-east-1)")
 	fs.StringVar(&c.AzureBlobEndpoint, "azure-blob-endpoint", os.Getenv("BUCKETLINK_AZURE_BLOB_ENDPOINT"), "EMULATOR ONLY: send the traffic of azure_blob configs without azure_endpoint_url to {this}/{account}/ (e.g. Azurite)")
+	fs.StringVar(&c.TLSCert, "tls-cert", os.Getenv("BUCKETLINK_TLS_CERT"), "PEM certificate (chain) file: serve HTTPS, with --tls-key")
+	fs.StringVar(&c.TLSKey, "tls-key", os.Getenv("BUCKETLINK_TLS_KEY"), "PEM private key file of --tls-cert")
 	fs.StringVar(&c.AWSAccountID, "aws-account-id", envOr("BUCKETLINK_AWS_ACCOUNT_ID", "000000000000"), "account id shown by setup-info")
 	deadline, err := time.ParseDuration(envOr("BUCKETLINK_VERIFY_DEADLINE", "15s"))
 	if err != nil {
@@ -116,6 +124,9 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	}
 	if c.VerifyDeadline <= 0 {
 		return c, fmt.Errorf("--verify-deadline must be positive")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, fmt.Errorf("--tls-cert and --tls-key go together")
 	}
 	if c.VerifyLease == 0 {
 		c.VerifyLease = c.VerifyDeadline + leaseOverDeadline
@@ -235,7 +246,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		VerifyRecordDeadline: cfg.VerifyRecordDeadline,
 		Events:               events,
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, scheme, err := listen(cfg)
 	if err != nil {
 		return err
 	}
@@ -253,7 +264,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("emulator endpoints set: gc_storage and azure_blob traffic does not go to Google and Azure",
 			slog.String("gcs_endpoint", cfg.GCSEndpoint), slog.String("azure_blob_endpoint", cfg.AzureBlobEndpoint))
 	}
-	fmt.Fprintf(stdout, "bucketlink listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "bucketlink listening on %s://%s\n", scheme, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -322,4 +333,26 @@ func (p *verifyPool) stop() {
 	p.cancel()
 	p.queue.Close()
 	p.jobs.Wait()
+}
+
+// listen opens the listening socket of serve: plain TCP, or TLS (1.2 and
+// later) with the configured certificate, loaded now so that a bad one
+// fails at start-up. It returns the URL scheme it serves.
+func listen(cfg serveConfig) (net.Listener, string, error) {
+	var tlsCfg *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, "", fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, "", err
+	}
+	if tlsCfg == nil {
+		return ln, "http", nil
+	}
+	return tls.NewListener(ln, tlsCfg), "https", nil
 }
