@@ -11,11 +11,22 @@
 //
 // # Messages carry references, never secrets
 //
-// A Message holds only a Kind (what to do, e.g. "verify") and a Key (which
+// A Message holds only a Kind (what to do, e.g. "verify"), a Key (which
 // record to do it to, e.g. a verification record key or a storage config
-// uid). Credentials, bucket names and anything else a worker needs are read
-// from the store by the key. Queues are logged, inspected in consoles and
-// copied to dead-letter queues; nothing in a message may be secret.
+// uid) and a Group (whose work it is: the org, for fairness). Credentials,
+// bucket names and anything else a worker needs are read from the store by
+// the key. Queues are logged, inspected in consoles and copied to
+// dead-letter queues; nothing in a message may be secret.
+//
+// # Fairness between groups
+//
+// Messages of one Group (bucketlink uses the org id) are one tenant's
+// work. A consumer serves groups fairly rather than in arrival order, so
+// that a tenant with a backlog (or with slow work) does not delay the
+// others: memqueue takes the next message from each group in turn and
+// starts a group with nothing running at once; on SQS the Group is the
+// MessageGroupId, which makes a standard queue a fair queue. Messages
+// without a Group form one group of their own.
 //
 // # Delivery is at least once
 //
@@ -42,8 +53,9 @@
 // When the consumer's context is cancelled, consumption stops: no new
 // delivery starts, and the contexts of running handlers are cancelled. A
 // handler stopped this way should return ctx.Err(); its message is
-// redelivered later (SQS) or discarded with the rest of the in-memory queue
-// (memqueue), and in both cases the record's own deadline decides its fate.
+// redelivered later: by SQS, or by memqueue from its Journal when the
+// process starts again (without a Journal, memqueue discards it with the
+// rest of the queue, and the record's own deadline decides its fate).
 package queue
 
 import (
@@ -71,10 +83,12 @@ const (
 )
 
 // Limits on a Message's fields, well inside an SQS message (256 KiB) so a
-// batch of ten always fits.
+// batch of ten always fits. MaxGroupLen is SQS's limit on a
+// MessageGroupId.
 const (
-	MaxKindLen = 32
-	MaxKeyLen  = 512
+	MaxKindLen  = 32
+	MaxKeyLen   = 512
+	MaxGroupLen = 128
 )
 
 // Message is one unit of work: a kind and the key of the record it is
@@ -82,6 +96,10 @@ const (
 type Message struct {
 	Kind Kind
 	Key  string
+	// Group names whose work this is, for fairness between tenants (see
+	// the package doc): bucketlink sets the org id. Empty is a group of
+	// its own.
+	Group string
 	// Attempt is the 1-based number of this delivery, set by the consumer
 	// when it calls a Handler (on SQS, the approximate receive count). It is
 	// not sent: Send ignores it.
@@ -102,12 +120,28 @@ var ErrClosed = errors.New("queue closed")
 // Validate reports whether m can be sent. The kind is 1 to MaxKindLen
 // characters of lower-case letters, digits, '-', '_' or '.', starting with
 // a letter; the key is 1 to MaxKeyLen bytes of UTF-8 text without control
-// characters.
+// characters; the group is empty or up to MaxGroupLen printable ASCII
+// characters without spaces (what SQS accepts in a MessageGroupId).
 func (m Message) Validate() error {
 	if err := validateKind(m.Kind); err != nil {
 		return err
 	}
-	return validateKey(m.Key)
+	if err := validateKey(m.Key); err != nil {
+		return err
+	}
+	return validateGroup(m.Group)
+}
+
+func validateGroup(g string) error {
+	if len(g) > MaxGroupLen {
+		return fmt.Errorf("%w: group must be at most %d characters", ErrInvalidMessage, MaxGroupLen)
+	}
+	for _, c := range []byte(g) {
+		if c < 0x21 || c > 0x7e {
+			return fmt.Errorf("%w: group: want printable ASCII characters without spaces", ErrInvalidMessage)
+		}
+	}
+	return nil
 }
 
 func validateKind(k Kind) error {
@@ -138,17 +172,19 @@ func validateKey(key string) error {
 
 // wireMessage is the encoded form of a Message.
 type wireMessage struct {
-	Kind Kind   `json:"kind"`
-	Key  string `json:"key"`
+	Kind  Kind   `json:"kind"`
+	Key   string `json:"key"`
+	Group string `json:"group,omitempty"`
 }
 
 // Encode returns the body that carries m on a queue that moves text:
-// {"kind":"verify","key":"..."}. Attempt is not encoded.
+// {"kind":"verify","key":"...","group":"..."} (no group when empty).
+// Attempt is not encoded.
 func Encode(m Message) (string, error) {
 	if err := m.Validate(); err != nil {
 		return "", err
 	}
-	b, err := json.Marshal(wireMessage{Kind: m.Kind, Key: m.Key})
+	b, err := json.Marshal(wireMessage{Kind: m.Kind, Key: m.Key, Group: m.Group})
 	if err != nil {
 		return "", fmt.Errorf("encode queue message: %w", err)
 	}
@@ -163,7 +199,7 @@ func Decode(body string) (Message, error) {
 	if err := json.Unmarshal([]byte(body), &w); err != nil {
 		return Message{}, fmt.Errorf("%w: body is not a JSON message object", ErrInvalidMessage)
 	}
-	m := Message{Kind: w.Kind, Key: w.Key}
+	m := Message{Kind: w.Kind, Key: w.Key, Group: w.Group}
 	if err := m.Validate(); err != nil {
 		return Message{}, err
 	}

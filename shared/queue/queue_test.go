@@ -27,6 +27,12 @@ func TestValidate(t *testing.T) {
 		{"key too long", queue.Message{Kind: queue.KindVerify, Key: strings.Repeat("k", queue.MaxKeyLen+1)}, true},
 		{"key not utf-8", queue.Message{Kind: queue.KindVerify, Key: "\xff"}, true},
 		{"key with tab", queue.Message{Kind: queue.KindVerify, Key: "a\tb"}, true},
+		{"org group", queue.Message{Kind: queue.KindVerify, Key: "k", Group: "42"}, false},
+		{"longest group", queue.Message{Kind: queue.KindVerify, Key: "k", Group: strings.Repeat("g", queue.MaxGroupLen)}, false},
+		{"group punctuation", queue.Message{Kind: queue.KindVerify, Key: "k", Group: "org:42/a-b_c.d~"}, false},
+		{"group too long", queue.Message{Kind: queue.KindVerify, Key: "k", Group: strings.Repeat("g", queue.MaxGroupLen+1)}, true},
+		{"group with space", queue.Message{Kind: queue.KindVerify, Key: "k", Group: "org 42"}, true},
+		{"group not ascii", queue.Message{Kind: queue.KindVerify, Key: "k", Group: "é"}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,6 +62,14 @@ func TestEncodeDecode(t *testing.T) {
 	}
 	if want := (queue.Message{Kind: m.Kind, Key: m.Key}); got != want {
 		t.Errorf("Decode(Encode(m)) = %+v, want %+v (Attempt is not carried)", got, want)
+	}
+	grouped := queue.Message{Kind: queue.KindVerify, Key: "k", Group: "42"}
+	body, err = queue.Encode(grouped)
+	if err != nil || body != `{"kind":"verify","key":"k","group":"42"}` {
+		t.Errorf("Encode(grouped) = %s, %v", body, err)
+	}
+	if got, err := queue.Decode(body); err != nil || got != grouped {
+		t.Errorf("Decode(Encode(grouped)) = %+v, %v; want %+v", got, err, grouped)
 	}
 	if _, err := queue.Encode(queue.Message{Kind: queue.KindVerify}); !errors.Is(err, queue.ErrInvalidMessage) {
 		t.Errorf("Encode(no key) = %v, want ErrInvalidMessage", err)

@@ -24,7 +24,8 @@ import (
 // h returns an error or panics, or when ctx is done before its turn came:
 // records not started by the function's deadline are reported failed
 // without being handled. Each record's Attempt is its
-// ApproximateReceiveCount. Failures are logged with slog.Default, naming
+// ApproximateReceiveCount, and its Group the body's (or else the record's
+// MessageGroupId). Failures are logged with slog.Default, naming
 // the SQS message id and the message (kind and key, never a body).
 //
 // The returned function's error is nil unless a failed record has no
@@ -73,6 +74,10 @@ func handleRecord(ctx context.Context, h queue.Handler, r events.SQSMessage) err
 		return err
 	}
 	m.Attempt = receiveCount(r.Attributes)
+	if m.Group == "" {
+		// A sender that put the group in MessageGroupId only.
+		m.Group = r.Attributes["MessageGroupId"]
+	}
 	if err := queue.Invoke(ctx, h, m); err != nil {
 		return fmt.Errorf("handle %s: %w", m, err)
 	}

@@ -7,7 +7,13 @@
 // becomes visible again after its visibility timeout, and after the redrive
 // policy's maxReceiveCount receives SQS moves it to the dead-letter queue.
 // Only standard queues are supported: records of one batch run
-// concurrently, which a FIFO queue's ordering forbids.
+// concurrently, which a FIFO queue's ordering forbids. A message's Group
+// is sent as its MessageGroupId, which makes the standard queue a fair
+// queue (Amazon SQS fair queues, 2025): when one group (an org) holds a
+// disproportionate share of the in-flight messages or of the consumers'
+// time, SQS delivers the other groups' messages first, so their dwell time
+// stays low. Messages of one group still run concurrently, and consumers
+// need no change.
 //
 // The package depends on the Lambda event types only
 // (github.com/aws/aws-lambda-go/events), never on the Lambda runtime:
@@ -111,18 +117,19 @@ func (s *Sender) Send(ctx context.Context, msgs ...queue.Message) error {
 		return fmt.Errorf("sqsqueue: send: %w", err)
 	}
 	bodies := make([]string, len(msgs))
+	groups := make([]string, len(msgs))
 	for i, m := range msgs {
 		b, err := queue.Encode(m)
 		if err != nil {
 			return fmt.Errorf("sqsqueue: send: message %d: %w", i, err)
 		}
-		bodies[i] = b
+		bodies[i], groups[i] = b, m.Group
 	}
 	var failed []int
 	var cause error
 	for start := 0; start < len(msgs); start += MaxBatch {
 		end := min(start+MaxBatch, len(msgs))
-		f, fatal, err := s.sendBatch(ctx, start, bodies[start:end])
+		f, fatal, err := s.sendBatch(ctx, start, bodies[start:end], groups[start:end])
 		failed = append(failed, f...)
 		if err != nil && cause == nil {
 			cause = err
@@ -147,8 +154,8 @@ func (s *Sender) Send(ctx context.Context, msgs ...queue.Message) error {
 // sendBatch sends one batch, whose first message has index offset in the
 // Send, and returns the indexes of the messages not enqueued, whether the
 // request itself failed (which ends the Send), and the first
-// error.
-func (s *Sender) sendBatch(ctx context.Context, offset int, bodies []string) (failed []int, fatal bool, cause error) {
+// error. groups[i] is the MessageGroupId of bodies[i] (none when empty).
+func (s *Sender) sendBatch(ctx context.Context, offset int, bodies, groups []string) (failed []int, fatal bool, cause error) {
 	pending := make(map[string]int, len(bodies)) // entry id -> index in the Send
 	for i := range bodies {
 		pending[strconv.Itoa(offset+i)] = offset + i
@@ -156,7 +163,7 @@ func (s *Sender) sendBatch(ctx context.Context, offset int, bodies []string) (fa
 	for retry := 0; ; retry++ {
 		out, err := s.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{
 			QueueUrl: aws.String(s.queueURL),
-			Entries:  entries(pending, bodies, offset),
+			Entries:  entries(pending, bodies, groups, offset),
 		})
 		if err != nil {
 			return append(failed, sortedValues(pending)...), true, fmt.Errorf("send message batch: %w", err)
@@ -202,13 +209,17 @@ func (s *Sender) sendBatch(ctx context.Context, offset int, bodies []string) (fa
 	}
 }
 
-func entries(pending map[string]int, bodies []string, offset int) []types.SendMessageBatchRequestEntry {
+func entries(pending map[string]int, bodies, groups []string, offset int) []types.SendMessageBatchRequestEntry {
 	out := make([]types.SendMessageBatchRequestEntry, 0, len(pending))
 	for _, idx := range sortedValues(pending) {
-		out = append(out, types.SendMessageBatchRequestEntry{
+		e := types.SendMessageBatchRequestEntry{
 			Id:          aws.String(strconv.Itoa(idx)),
 			MessageBody: aws.String(bodies[idx-offset]),
-		})
+		}
+		if g := groups[idx-offset]; g != "" {
+			e.MessageGroupId = aws.String(g)
+		}
+		out = append(out, e)
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -442,5 +443,69 @@ func TestPollerAcknowledges(t *testing.T) {
 func TestPollerNeedsConfig(t *testing.T) {
 	if err := (&sqsqueue.Poller{}).Run(t.Context()); err == nil {
 		t.Error("Run on an empty Poller succeeded, want an error")
+	}
+}
+
+// TestSenderSetsMessageGroupID checks that a message's Group travels as
+// the MessageGroupId of a standard queue (what makes it an SQS fair
+// queue) and in the body, and that BatchHandler hands it back. moto keeps
+// and returns MessageGroupId on standard queues, but does not reorder
+// deliveries as AWS's fair queues do: only the wire is tested here.
+func TestSenderSetsMessageGroupID(t *testing.T) {
+	client := motoSQS(t)
+	url, _ := createQueue(t, client, nil)
+	sender, err := sqsqueue.NewSender(client, url, sqsqueue.SenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := []queue.Message{
+		{Kind: queue.KindVerify, Key: "k1", Group: "42"},
+		{Kind: queue.KindReverify, Key: "k2", Group: "7"},
+		{Kind: queue.KindVerify, Key: "k3"},
+	}
+	if err := sender.Send(t.Context(), sent...); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	want := map[string]string{"k1": "42", "k2": "7", "k3": ""}
+	got := map[string]string{}
+	var handled sync.Map
+	h := sqsqueue.BatchHandler(func(_ context.Context, m queue.Message) error {
+		handled.Store(m.Key, m.Group)
+		return nil
+	}, 3)
+	for len(got) < len(sent) {
+		out, err := client.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+		})
+		if err != nil {
+			t.Fatalf("receive: %v", err)
+		}
+		if len(out.Messages) == 0 {
+			t.Fatalf("received %d of %d messages", len(got), len(sent))
+		}
+		var ev events.SQSEvent
+		for _, m := range out.Messages {
+			qm, err := queue.Decode(aws.ToString(m.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[qm.Key] = m.Attributes["MessageGroupId"]
+			// The handler must see the group even when only the attribute
+			// carries it.
+			body := fmt.Sprintf(`{"kind":%q,"key":%q}`, qm.Kind, qm.Key)
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), Body: body, Attributes: m.Attributes})
+		}
+		if resp, err := h(t.Context(), ev); err != nil || len(resp.BatchItemFailures) > 0 {
+			t.Fatalf("BatchHandler = %+v, %v", resp, err)
+		}
+	}
+	for key, g := range want {
+		if got[key] != g {
+			t.Errorf("message %s: MessageGroupId %q, want %q", key, got[key], g)
+		}
+		if hg, _ := handled.Load(key); hg != g {
+			t.Errorf("message %s: handler saw group %v, want %q", key, hg, g)
+		}
 	}
 }
