@@ -5,13 +5,18 @@
 // hostname that resolves, or re-resolves (DNS rebinding), to an internal
 // address is refused all the same.
 //
-// Blocked unless Policy.AllowPrivate: unspecified, loopback (this covers
-// the Lambda Runtime API at 127.0.0.1:9001), link-local (including the
-// 169.254.169.254 metadata service), private, carrier-grade NAT, multicast,
-// broadcast and reserved IPv4, the IETF protocol assignments block,
-// benchmarking, the IPv4-mapped IPv6 forms of all of these, and NAT64
-// (64:ff9b::/96) and 6to4 (2002::/16) addresses whose embedded IPv4
-// address is blocked.
+// Blocked unless Policy.AllowPrivate: every block of the IANA IPv4 and
+// IPv6 Special-Purpose Address Registries (unspecified, loopback, which
+// covers the Lambda Runtime API at 127.0.0.1:9001, link-local with the
+// 169.254.169.254 metadata service, private and unique-local,
+// carrier-grade NAT, documentation, benchmarking, the IETF protocol
+// assignments, 6to4, ...), multicast, and IPv6 outside the global unicast
+// space; IPv4-mapped addresses are checked as the IPv4 address they map,
+// and NAT64 addresses by the IPv4 address they embed. ranges.go lists
+// them and says why.
+//
+// The HTTP client it builds (Policy.HTTPClient) also bounds every answer
+// (http.go) and, unless AllowPrivate, refuses plain http.
 package netguard
 
 import (
@@ -53,41 +58,6 @@ type Policy struct {
 	AllowPrivate bool
 }
 
-// blockedRange is a named prefix; ranges are checked in order, so more
-// specific names come before the ranges that contain them.
-type blockedRange struct {
-	name   string
-	prefix netip.Prefix
-}
-
-var blockedV4 = []blockedRange{
-	{"unspecified", netip.MustParsePrefix("0.0.0.0/8")},
-	{"private", netip.MustParsePrefix("10.0.0.0/8")},
-	{"carrier-grade NAT", netip.MustParsePrefix("100.64.0.0/10")},
-	{"loopback", netip.MustParsePrefix("127.0.0.0/8")},
-	{"link-local", netip.MustParsePrefix("169.254.0.0/16")},
-	{"private", netip.MustParsePrefix("172.16.0.0/12")},
-	{"IETF protocol assignment", netip.MustParsePrefix("192.0.0.0/24")},
-	{"private", netip.MustParsePrefix("192.168.0.0/16")},
-	{"benchmarking", netip.MustParsePrefix("198.18.0.0/15")},
-	{"multicast", netip.MustParsePrefix("224.0.0.0/4")},
-	{"broadcast", netip.MustParsePrefix("255.255.255.255/32")},
-	{"reserved", netip.MustParsePrefix("240.0.0.0/4")},
-}
-
-var blockedV6 = []blockedRange{
-	{"unspecified", netip.MustParsePrefix("::/128")},
-	{"loopback", netip.MustParsePrefix("::1/128")},
-	{"link-local", netip.MustParsePrefix("fe80::/10")},
-	{"private", netip.MustParsePrefix("fc00::/7")},
-	{"multicast", netip.MustParsePrefix("ff00::/8")},
-}
-
-var (
-	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
-	sixToFour   = netip.MustParsePrefix("2002::/16")
-)
-
 // Check returns nil if ip may be dialled, else a *BlockedError naming the
 // range it falls in. An invalid (zero) address is always refused.
 func (p Policy) Check(ip netip.Addr) error {
@@ -102,38 +72,6 @@ func (p Policy) Check(ip netip.Addr) error {
 		return &BlockedError{Addr: ip, Range: name}
 	}
 	return nil
-}
-
-// blockedName returns the name of the blocked range holding the unmapped
-// address ip, or "".
-func blockedName(ip netip.Addr) string {
-	if ip.Is4() {
-		return lookup(blockedV4, ip)
-	}
-	if name := lookup(blockedV6, ip); name != "" {
-		return name
-	}
-	b := ip.As16()
-	switch {
-	case nat64Prefix.Contains(ip):
-		if name := blockedName(netip.AddrFrom4([4]byte(b[12:16]))); name != "" {
-			return "NAT64 " + name
-		}
-	case sixToFour.Contains(ip):
-		if name := blockedName(netip.AddrFrom4([4]byte(b[2:6]))); name != "" {
-			return "6to4 " + name
-		}
-	}
-	return ""
-}
-
-func lookup(ranges []blockedRange, ip netip.Addr) string {
-	for _, r := range ranges {
-		if r.prefix.Contains(ip) {
-			return r.name
-		}
-	}
-	return ""
 }
 
 // control is the net.Dialer hook: it runs after the address is resolved
