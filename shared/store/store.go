@@ -99,6 +99,7 @@ type Store interface {
 	Configs
 	Identities
 	Verifications
+	VerificationSlots
 	Schedules
 	Close() error
 }

@@ -114,3 +114,9 @@ func TestDynamoVerificationTTL(t *testing.T) {
 		})
 	}
 }
+
+// TestSlotConformance runs the slots suite against DynamoDB Local, with
+// a fresh table for every store it opens.
+func TestSlotConformance(t *testing.T) {
+	storetest.RunSlots(t, func(t *testing.T) store.VerificationSlots { return newStore(t, nil) })
+}

@@ -150,6 +150,26 @@ CREATE TABLE sequences (
 
 INSERT INTO sequences (name, value) VALUES ('config_id', (SELECT COALESCE(MAX(id), 0) FROM configs));
 `,
+	// 6: the per-org bound on running bucket verifications (slots.go),
+	// and the journal that makes the in-process queue durable
+	// (journal.go).
+	`
+CREATE TABLE verification_slots (
+	org_id INTEGER NOT NULL,
+	key    TEXT    NOT NULL,
+	until  INTEGER NOT NULL,
+	PRIMARY KEY (org_id, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE queue_journal (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind       TEXT    NOT NULL,
+	key        TEXT    NOT NULL,
+	grp        TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	recoveries INTEGER NOT NULL
+) STRICT;
+`,
 }
 
 // migrate brings the schema of db up to date in one IMMEDIATE transaction,

@@ -66,3 +66,9 @@ func TestVerificationErasesSealed(t *testing.T) {
 		t.Errorf("the sealed bytes of a swept verification appear %d times in the database files", n)
 	}
 }
+
+func TestSlotConformance(t *testing.T) {
+	storetest.RunSlots(t, func(t *testing.T) store.VerificationSlots {
+		return open(t, filepath.Join(t.TempDir(), "bucketlink.db"))
+	})
+}
