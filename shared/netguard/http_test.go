@@ -114,7 +114,9 @@ func TestHTTPClientBlocksLoopback(t *testing.T) {
 		url  string
 	}{
 		{"ip literal", srv.URL},
-		{"localhost resolved", withHost(t, srv, "localhost")},
+		// https, so that the plain-http refusal does not answer first: the
+		// dial is refused before any TLS.
+		{"localhost resolved", httpsURL(withHost(t, srv, "localhost"))},
 		{"mapped ip literal", withHost(t, srv, "::ffff:127.0.0.1")},
 	}
 	for _, tc := range tests {
@@ -142,6 +144,9 @@ func TestHTTPClientBlocksLoopback(t *testing.T) {
 		}
 	}
 }
+
+// httpsURL is u with the scheme https.
+func httpsURL(u string) string { return "https" + strings.TrimPrefix(u, "http") }
 
 func TestHTTPClientRedirects(t *testing.T) {
 	mux := http.NewServeMux()
@@ -183,10 +188,10 @@ func TestHTTPClientTransport(t *testing.T) {
 	if c.Timeout != 0 {
 		t.Errorf("Client.Timeout = %v, want 0 (callers use ctx deadlines)", c.Timeout)
 	}
-	tr, ok := c.Transport.(*http.Transport)
-	if !ok {
-		t.Fatalf("Transport is %T, want *http.Transport", c.Transport)
+	if _, ok := c.Transport.(*netguard.Transport); !ok {
+		t.Fatalf("Transport is %T, want *netguard.Transport", c.Transport)
 	}
+	tr := netguard.BaseTransport(c)
 	if tr.Proxy != nil {
 		t.Error("Transport.Proxy is set; a proxy would bypass the address check")
 	}
@@ -196,8 +201,17 @@ func TestHTTPClientTransport(t *testing.T) {
 	if !tr.ForceAttemptHTTP2 || tr.TLSHandshakeTimeout <= 0 || tr.IdleConnTimeout <= 0 || tr.MaxIdleConnsPerHost <= 0 {
 		t.Errorf("Transport settings: %+v", tr)
 	}
-	if c2 := (netguard.Policy{}).HTTPClient(); c2 == c || c2.Transport == c.Transport {
+	if tr.MaxResponseHeaderBytes != netguard.MaxResponseHeaderBytes {
+		t.Errorf("MaxResponseHeaderBytes = %d, want %d", tr.MaxResponseHeaderBytes, netguard.MaxResponseHeaderBytes)
+	}
+	if c2 := (netguard.Policy{}).HTTPClient(); c2 == c || c2.Transport == c.Transport || netguard.BaseTransport(c2) == tr {
 		t.Error("HTTPClient must return a fresh client and transport")
+	}
+	if p, ok := netguard.PolicyOf(netguard.Policy{AllowPrivate: true}.HTTPClient()); !ok || !p.AllowPrivate {
+		t.Errorf("PolicyOf(HTTPClient()) = %+v, %v", p, ok)
+	}
+	if _, ok := netguard.PolicyOf(&http.Client{}); ok {
+		t.Error("PolicyOf(another client) reported a policy")
 	}
 }
 
@@ -243,7 +257,7 @@ func TestHTTPClientIgnoresProxyEnv(t *testing.T) {
 	proxied.Store(0)
 
 	c := netguard.Policy{AllowPrivate: true}.HTTPClient()
-	tr := c.Transport.(*http.Transport)
+	tr := netguard.BaseTransport(c)
 	tr.DialContext = mapTestHost(tr.DialContext)
 	tr.TLSClientConfig = &tls.Config{
 		RootCAs:    tlsSrv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs,
@@ -256,12 +270,16 @@ func TestHTTPClientIgnoresProxyEnv(t *testing.T) {
 		}
 	}
 
-	// Guarded: still blocked at the dialer, never handed to the proxy.
+	// Guarded: still blocked at the dialer (https) or refused before it
+	// (plain http), never handed to the proxy.
 	guarded := netguard.Policy{}.HTTPClient()
-	gtr := guarded.Transport.(*http.Transport)
+	gtr := netguard.BaseTransport(guarded)
 	gtr.DialContext = mapTestHost(gtr.DialContext)
-	if _, err := get(t, guarded, plainURL); !errors.Is(err, netguard.ErrBlocked) {
-		t.Errorf("guarded GET %s with proxy env set: %v, want ErrBlocked", plainURL, err)
+	if _, err := get(t, guarded, tlsURL); !errors.Is(err, netguard.ErrBlocked) {
+		t.Errorf("guarded GET %s with proxy env set: %v, want ErrBlocked", tlsURL, err)
+	}
+	if _, err := get(t, guarded, plainURL); !errors.Is(err, netguard.ErrPlainHTTP) {
+		t.Errorf("guarded GET %s with proxy env set: %v, want ErrPlainHTTP", plainURL, err)
 	}
 	if n := proxied.Load(); n != 0 {
 		t.Fatalf("%d requests went through the proxy", n)

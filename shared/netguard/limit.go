@@ -1,0 +1,179 @@
+package netguard
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// The limits every answer of HTTPClient is read under. A storage SDK reads
+// an error body whole into memory before it parses it (aws-sdk-go-v2
+// copies it into a bytes.Buffer, azcore's body download policy reads
+// every body with io.ReadAll), so without them one answer of 800 MB costs
+// the process 800 MB and more. They are sized to what real providers
+// send to what the checks ask (a listing page of at most 1,000 keys, a
+// ranged read of 16 bytes, a small PUT, a DELETE, a bucket's CORS rules),
+// with room to spare:
+//
+//   - MaxErrorBodyBytes (64 KiB), for every answer that is not 2xx. A
+//     storage error document is a code, a message and request ids:
+//     S3's is about 300-600 bytes; its largest, SignatureDoesNotMatch,
+//     echoes the string to sign and the canonical request, with their
+//     bytes in hex, about 15 KB for a 1,024-byte key; Azure's
+//     AuthenticationFailed echoes the string to sign (1-2 KB); GCS JSON
+//     errors are under 2 KB.
+//   - MaxBodyBytes (4 MiB), for 2xx answers. The largest is one listing
+//     page of 1,000 keys, the most the checks ask for (blob.MaxListObjects).
+//     Keys are at most 1,024 bytes (S3, GCS) or 1,024 characters (Azure);
+//     each listed object adds its metadata: about 270 bytes of XML on S3
+//     (LastModified, ETag, checksum, Size, StorageClass; ListObjectsV2
+//     sends no owner unless asked), about 750 on Azure (List Blobs sends
+//     some 20 properties per blob), about 30 bytes of JSON on GCS (the
+//     driver asks for name and size only). A page of 1,000 keys of the
+//     longest ASCII names is thus about 1.3 MB on S3, 1.8 MB on Azure and
+//     1.1 MB on GCS; typical keys of 50-100 bytes make 0.3-0.9 MB. 4 MiB
+//     holds the largest with room for XML escaping and multi-byte names;
+//     only a page whose 1,000 keys are nearly all of the greatest length
+//     and made of escaped or 3- and 4-byte characters would exceed it.
+//     The bound also bounds what an SDK builds from a hostile page: some
+//     150 bytes of parsed object per 30-byte XML element, so a 4 MiB
+//     page of the smallest elements parses into 20-30 MB at most.
+//   - MaxResponseHeaderBytes (64 KiB), for the headers of any answer
+//     (http.Transport.MaxResponseHeaderBytes; for HTTP/2 also the
+//     SETTINGS_MAX_HEADER_LIST_SIZE the transport announces). User metadata,
+//     the largest part of a storage answer's headers, is at most 2 KB on S3
+//     and 8 KiB on Azure and GCS; the rest is 1-2 KB.
+//
+// Past a limit, the read (or the round trip, for headers) fails with a
+// *TooLargeError, and nothing more of the answer is read.
+const (
+	MaxErrorBodyBytes      = 64 << 10
+	MaxBodyBytes           = 4 << 20
+	MaxResponseHeaderBytes = 64 << 10
+)
+
+// ErrResponseTooLarge matches (errors.Is) every *TooLargeError.
+var ErrResponseTooLarge = errors.New("netguard: response too large")
+
+// Parts of an answer a TooLargeError names.
+const (
+	PartBody      = "body"
+	PartErrorBody = "error body"
+	PartHeaders   = "headers"
+)
+
+// TooLargeError reports an answer that passed one of the limits above.
+// The error of the read or round trip wraps it, so errors.As finds it.
+type TooLargeError struct {
+	// Part is PartBody, PartErrorBody or PartHeaders.
+	Part string
+	// Limit is the limit passed, in bytes.
+	Limit int64
+	// Status is the answer's HTTP status (0 for headers).
+	Status int
+	// Host is the host that answered.
+	Host string
+}
+
+// Error implements error.
+func (e *TooLargeError) Error() string {
+	if e.Part == PartHeaders {
+		return fmt.Sprintf("netguard: %s sent more than %s of response headers", e.Host, size(e.Limit))
+	}
+	return fmt.Sprintf("netguard: %s answered %d with a %s larger than %s", e.Host, e.Status, e.Part, size(e.Limit))
+}
+
+// Is reports whether target is ErrResponseTooLarge.
+func (e *TooLargeError) Is(target error) bool { return target == ErrResponseTooLarge }
+
+// ResponseTooLarge describes what passed which limit, for a message to the
+// user ("an error answer larger than 64 KiB"). Packages that must
+// recognise the error without importing netguard (blob, verify) match on
+// this method.
+func (e *TooLargeError) ResponseTooLarge() string {
+	switch e.Part {
+	case PartHeaders:
+		return "response headers larger than " + size(e.Limit)
+	case PartErrorBody:
+		return "an error answer larger than " + size(e.Limit)
+	}
+	return "an answer larger than " + size(e.Limit)
+}
+
+// RetryableError tells the AWS SDK's retryer not to try again: the same
+// endpoint would answer the same.
+func (e *TooLargeError) RetryableError() bool { return false }
+
+// NonRetriable tells the Azure SDK's retry policy not to try again.
+func (e *TooLargeError) NonRetriable() {}
+
+// size formats a limit: "64 KiB", "4 MiB".
+func size(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// limitBody replaces resp.Body with one that fails with a *TooLargeError
+// once more than the limit for resp's status has been read.
+func limitBody(resp *http.Response, host string) {
+	part, limit := PartBody, int64(MaxBodyBytes)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		part, limit = PartErrorBody, MaxErrorBodyBytes
+	}
+	resp.Body = &limitedBody{
+		rc:   resp.Body,
+		left: limit,
+		err:  &TooLargeError{Part: part, Limit: limit, Status: resp.StatusCode, Host: host},
+	}
+}
+
+// limitedBody reads at most left bytes of rc; asked for more while rc has
+// more, it fails with err (and keeps failing). Like http.MaxBytesReader,
+// it asks rc for one byte past the limit to tell "exactly the limit" from
+// "more".
+// Close does not wait for a Read: closing is how a blocked Read is ended.
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+	err  *TooLargeError
+	hit  bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.hit {
+		return 0, b.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	if int64(n) <= b.left {
+		b.left -= int64(n)
+		return n, err
+	}
+	n = int(b.left)
+	b.left = 0
+	b.hit = true
+	return n, b.err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
+
+// headersTooLarge reports the transport's error for an answer whose
+// headers passed MaxResponseHeaderBytes. net/http has no sentinel for it;
+// these are its messages for HTTP/1 and HTTP/2.
+func headersTooLarge(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "server response headers exceeded") ||
+		strings.Contains(msg, "response header list larger than advertised limit")
+}
