@@ -22,6 +22,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/queue"
+	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
@@ -62,6 +63,9 @@ type Server struct {
 	// Events receives a Change when a test/ flips is_verified; nil
 	// publishes nothing (the scheduler's re-verifier publishes its own).
 	Events changeevents.Publisher
+	// Limiter, when set, limits each API key's requests per route class
+	// after authentication (ratelimit.go); nil limits nothing.
+	Limiter ratelimit.Limiter
 }
 
 // Handler returns the routes of the storage-configs API and of the
@@ -82,7 +86,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errcode.ErrNotFound)
 	})
-	return s.middleware(withoutRedirects(mux))
+	return s.middleware(s.limitRate(withoutRedirects(mux)))
 }
 
 // withoutRedirects serves a path given without its trailing slash as the
@@ -209,7 +213,11 @@ func newRequestID() string {
 
 // authenticate resolves the API key of r (X-Avala-Api-Key or x-api-key).
 // Missing, malformed, unknown and revoked keys all give the same 401.
+// A request the rate limiter authenticated answers from that.
 func (s *Server) authenticate(r *http.Request) (*identity.Principal, error) {
+	if a, ok := authenticated(r); ok {
+		return a.p, a.err
+	}
 	key := r.Header.Get("X-Avala-Api-Key")
 	if key == "" {
 		key = r.Header.Get("X-Api-Key")
