@@ -142,6 +142,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	defer clear(body) // it holds the credentials
 	cfg, creds, err := storageconfig.ParseCreate(body)
 	if err != nil {
 		writeError(w, r, err)
@@ -163,11 +164,11 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, fmt.Errorf("encode credentials: %w", err))
 		return
 	}
+	defer clear(plain) // on every path, the seal error's too
 	if cfg.Sealed, err = s.Sealer.Seal(r.Context(), plain, seal.Binding{OrgID: org.ID, ConfigUID: cfg.UID}); err != nil {
 		writeError(w, r, fmt.Errorf("seal credentials of %s: %w", cfg.UID, err))
 		return
 	}
-	clear(plain)
 	if err := s.Store.CreateConfig(r.Context(), cfg); err != nil {
 		writeError(w, r, fmt.Errorf("store config %s: %w", cfg.UID, err))
 		return
@@ -179,9 +180,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, storageconfig.ToResponse(cfg))
 }
 
-// readBody reads at most MaxBodyBytes, answering 413 beyond.
+// readBody reads at most MaxBodyBytes, answering 413 beyond. The caller
+// clears the body when it may hold credentials (readAllClearing).
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := readAllClearing(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
@@ -190,6 +192,35 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, errcode.FieldErrors{errcode.NonField: {"The request body could not be read."}}
 	}
 	return body, nil
+}
+
+// readAllClearing is io.ReadAll for bodies that hold credentials: the
+// buffers it outgrows, and the partial body when reading fails, are
+// cleared rather than left to the garbage collector, so that the only
+// copy of the body left in this package's hands is the one returned,
+// which the caller clears (defer clear(body)). It cannot clear the
+// copies others keep: net/http's read buffers, encoding/json's pooled
+// encode buffer, and the strings (keys, tokens) parsed from the body,
+// which Go cannot overwrite.
+func readAllClearing(r io.Reader) ([]byte, error) {
+	buf := make([]byte, 0, 1024)
+	for {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), 2*cap(buf))
+			copy(grown, buf)
+			clear(buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case errors.Is(err, io.EOF):
+			return buf, nil
+		case err != nil:
+			clear(buf)
+			return nil, err
+		}
+	}
 }
 
 // configForRequest authenticates, loads the {uid} config and checks that the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -69,8 +68,8 @@ func (s *Server) verifyBucket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	defer clear(raw) // it holds the secret key
 	parsed, err := bucketverify.Parse(raw)
-	clear(raw)
 	if err != nil {
 		writeVerifyError(w, r, err)
 		return
@@ -88,6 +87,7 @@ func (s *Server) verifyExistingBucket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	defer clear(raw)
 	parsed, err := bucketverify.ParseExisting(r.PathValue("bucketId"), raw)
 	if err != nil {
 		writeVerifyError(w, r, err)
@@ -97,7 +97,8 @@ func (s *Server) verifyExistingBucket(w http.ResponseWriter, r *http.Request) {
 }
 
 // verifyRequest authenticates a bucket-verify request, resolves its org
-// and reads its body. When it fails it has written the answer.
+// and reads its body (the caller clears it). When it fails it has written
+// the answer.
 func (s *Server) verifyRequest(w http.ResponseWriter, r *http.Request) (int64, []byte, bool) {
 	p, err := s.authenticate(r)
 	if err != nil {
@@ -109,7 +110,7 @@ func (s *Server) verifyRequest(w http.ResponseWriter, r *http.Request) (int64, [
 		writeVerifyError(w, r, err)
 		return 0, nil, false
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	raw, err := readAllClearing(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
