@@ -24,6 +24,8 @@ import (
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/netguard"
 	"github.com/bucketlink/bucketlink/shared/queue/sqsqueue"
+	"github.com/bucketlink/bucketlink/shared/ratelimit"
+	"github.com/bucketlink/bucketlink/shared/ratelimit/dynamolimit"
 	"github.com/bucketlink/bucketlink/shared/seal/kmsseal"
 	"github.com/bucketlink/bucketlink/shared/store/dynamostore"
 	"github.com/bucketlink/bucketlink/shared/verify"
@@ -89,6 +91,14 @@ func New(ctx context.Context, cfg Config, awsCfg aws.Config, opts Options) (*App
 	if cfg.VerifyQueueURL != "" {
 		if srv.Queue, err = sqsqueue.NewSender(sqs.NewFromConfig(awsCfg), cfg.VerifyQueueURL, sqsqueue.SenderOptions{}); err != nil {
 			return nil, fmt.Errorf("awsapp: %s: %w", EnvVerifyQueueURL, err)
+		}
+	}
+	// Rate limits: each key's token buckets, in the table, shared by
+	// every instance of every function; a DynamoDB failure lets the
+	// request through (httpapi).
+	if cfg.RateLimits != (ratelimit.Limits{}) {
+		if srv.Limiter, err = dynamolimit.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, cfg.RateLimits, dynamolimit.Options{}); err != nil {
+			return nil, fmt.Errorf("awsapp: %w", err)
 		}
 	}
 	return &App{Server: srv}, nil

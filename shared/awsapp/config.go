@@ -36,6 +36,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bucketlink/bucketlink/shared/ratelimit"
 )
 
 // Environment variables read by LoadConfig. The names shared with
@@ -60,6 +62,13 @@ const (
 	// EnvEventBus is the EventBridge bus (name or ARN) that the
 	// verify-worker function publishes verification changes to.
 	EnvEventBus = "BUCKETLINK_EVENT_BUS"
+
+	// The rate limits of the HTTP functions, per route class, in
+	// ratelimit.ParseRate's form ("120/min,burst=60", or "off"); unset:
+	// ratelimit.DefaultLimits. The same variables set `bucketlink serve`'s.
+	EnvRateVerify = "BUCKETLINK_RATE_VERIFY"
+	EnvRateWrite  = "BUCKETLINK_RATE_WRITE"
+	EnvRateRead   = "BUCKETLINK_RATE_READ"
 )
 
 // DefaultVerifyDeadline bounds one verification when EnvVerifyDeadline is
@@ -134,6 +143,10 @@ type Config struct {
 	// changes are published to (EnvEventBus). Required with NeedEventBus;
 	// when empty, changes are only logged.
 	EventBus string
+	// RateLimits are each API key's token buckets per route class
+	// (EnvRateVerify, EnvRateWrite, EnvRateRead; default
+	// ratelimit.DefaultLimits), kept in the table by every instance.
+	RateLimits ratelimit.Limits
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -165,6 +178,7 @@ func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
 		VerifyQueueURL:    getenv(EnvVerifyQueueURL),
 		VerifyKeySecretID: getenv(EnvVerifyKeySecretID),
 		EventBus:          getenv(EnvEventBus),
+		RateLimits:        ratelimit.DefaultLimits,
 	}
 	for _, n := range needs {
 		switch {
@@ -205,6 +219,18 @@ func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
 			bad(EnvVerifyDeadline, "must be positive and at most %s", MaxVerifyDeadline)
 		default:
 			c.VerifyDeadline = d
+		}
+	}
+	for _, r := range []struct {
+		name string
+		rate *ratelimit.Rate
+	}{{EnvRateVerify, &c.RateLimits.Verify}, {EnvRateWrite, &c.RateLimits.Write}, {EnvRateRead, &c.RateLimits.Read}} {
+		if v := getenv(r.name); v != "" {
+			rate, err := ratelimit.ParseRate(v)
+			if err != nil {
+				bad(r.name, "must be a rate such as 120/min,burst=60, or off")
+			}
+			*r.rate = rate
 		}
 	}
 	if v := getenv(EnvLogLevel); v != "" {
