@@ -152,6 +152,16 @@ func ParseRate(s string) (Rate, error) {
 	return r, nil
 }
 
+// Set parses s into r (ParseRate), so that a *Rate is a flag.Value.
+func (r *Rate) Set(s string) error {
+	v, err := ParseRate(s)
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
+
 // Limits are the rates of the classes; a class whose Rate is zero is not
 // limited.
 type Limits struct {

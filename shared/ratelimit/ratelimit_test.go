@@ -109,6 +109,10 @@ func TestParseRate(t *testing.T) {
 			if back, err := ratelimit.ParseRate(got.String()); err != nil || back != got {
 				t.Errorf("ParseRate(%q) = %+v, %v; want %+v", got.String(), back, err, got)
 			}
+			var flagValue ratelimit.Rate
+			if err := flagValue.Set(tt.in); err != nil || flagValue != got {
+				t.Errorf("Set(%q) = %+v, %v", tt.in, flagValue, err)
+			}
 		})
 	}
 }
