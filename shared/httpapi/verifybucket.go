@@ -156,7 +156,12 @@ func (s *Server) serveVerification(w http.ResponseWriter, r *http.Request, orgID
 		writeVerifyError(w, r, fmt.Errorf("read verification %s: %w", key, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, bucketverify.ResponseOf(rec.View(now)))
+	view := rec.View(now)
+	if view.Result.SignedURL, err = rec.OpenSignedURL(s.VerifyKey); err != nil {
+		writeVerifyError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, bucketverify.ResponseOf(view))
 }
 
 // resolveBucket turns an integer bucketId into the uid of the config it
@@ -228,6 +233,11 @@ func (s *Server) startVerification(ctx context.Context, orgID int64, parsed buck
 	}
 	now := s.now()
 	rec := verify.NewRecord(now, key, orgID, parsed.Request, sealed, s.VerifyRecordDeadline)
+	// Its signed URL is stored sealed to a key of this record that only
+	// VerifyKey derives.
+	if err := rec.SealSignedURLTo(s.VerifyKey); err != nil {
+		return nil, err
+	}
 	var err error
 	if old == nil {
 		err = s.Store.CreateVerification(ctx, rec)

@@ -23,8 +23,11 @@ package verify
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/hmac"
+	"crypto/hpke"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -32,6 +35,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/seal"
@@ -149,13 +153,17 @@ type File struct {
 
 // RecordResult is what a finished verification found. Files,
 // HasInfoLabelsFile, SignedURL and Endpoint are set when connected
-// (Endpoint for Azure only); ConnectionError when error. SignedURL is a
-// presigned PUT, valid for minutes, that the record shows to every poll of
-// the same request.
+// (Endpoint for Azure only); ConnectionError when error.
 type RecordResult struct {
 	Files             []File `json:"files,omitempty"`
 	HasInfoLabelsFile bool   `json:"hasInfoLabelsFile,omitempty"`
-	SignedURL         string `json:"signedUrl,omitempty"`
+	// SignedURL is a presigned PUT, a bearer URL for SignedURLTTL, that
+	// every poll of the same request is shown. A stored record never holds
+	// it in plain text: while connecting, this field holds the public key
+	// the worker seals the URL to (SealSignedURLTo), and once connected,
+	// the URL so sealed (Complete); OpenSignedURL turns that back into the
+	// URL, and View always clears the field.
+	SignedURL string `json:"signedUrl,omitempty"`
 	// SignedURLUnavailable says why a connected result has no SignedURL
 	// (verify.NoSignedURLForSAS).
 	SignedURLUnavailable string `json:"signedUrlUnavailable,omitempty"`
@@ -190,9 +198,12 @@ type Record struct {
 	Lease    Lease
 
 	Request Request
-	// Sealed holds the request's credentials sealed with RecordBinding
-	// (empty when the request used a stored config's credentials). Every
-	// final transition erases it.
+	// Sealed holds what the run needs and no one else may read, sealed
+	// with RecordBinding (SealRun): the request's credentials, or for a
+	// run on a stored config's credentials that goes beyond the config
+	// (another bucket, region, endpoint or prefix), the Grant of a role
+	// that may edit it. It is empty for a run on a stored config as it is.
+	// Every final transition erases it.
 	Sealed []byte
 
 	// Events is the history, oldest first; it is never rewritten.
@@ -255,10 +266,26 @@ func RecordBinding(orgID int64, key string) seal.Binding {
 	return seal.Binding{OrgID: orgID, ConfigUID: "verification/" + key}
 }
 
-// SealCredentials seals creds for the record with key, as Record.Sealed
-// holds them.
-func SealCredentials(ctx context.Context, s seal.Sealer, orgID int64, key string, creds storageconfig.Credentials) ([]byte, error) {
-	plain, err := json.Marshal(creds)
+// Grant is what the starter of a run on a stored config's credentials
+// allowed it, sealed into the record so that a worker never takes stored
+// credentials further than the caller's role may.
+type Grant struct {
+	// ReplaceStored lets the run replace the stored config's bucket,
+	// region, endpoint and prefix (a role that may edit the config).
+	ReplaceStored bool `json:"replace_stored,omitempty"`
+}
+
+// sealedRun is the document Record.Sealed holds: the credentials' own
+// fields (as storageconfig.Credentials encodes them) and the grant.
+type sealedRun struct {
+	storageconfig.Credentials
+	Grant Grant `json:"grant,omitzero"`
+}
+
+// SealRun seals creds (empty for a stored config's) and grant for the
+// record with key, as Record.Sealed holds them.
+func SealRun(ctx context.Context, s seal.Sealer, orgID int64, key string, creds storageconfig.Credentials, grant Grant) ([]byte, error) {
+	plain, err := json.Marshal(sealedRun{Credentials: creds, Grant: grant})
 	if err != nil {
 		return nil, fmt.Errorf("encode verification credentials: %w", err)
 	}
@@ -270,22 +297,34 @@ func SealCredentials(ctx context.Context, s seal.Sealer, orgID int64, key string
 	return sealed, nil
 }
 
-// OpenCredentials opens r.Sealed. A record without sealed credentials (it
-// uses a stored config's, or it is final) is an error.
-func (r *Record) OpenCredentials(ctx context.Context, s seal.Sealer) (storageconfig.Credentials, error) {
-	var creds storageconfig.Credentials
+// SealCredentials seals creds for the record with key, as Record.Sealed
+// holds them: SealRun without a grant.
+func SealCredentials(ctx context.Context, s seal.Sealer, orgID int64, key string, creds storageconfig.Credentials) ([]byte, error) {
+	return SealRun(ctx, s, orgID, key, creds, Grant{})
+}
+
+// OpenRun opens r.Sealed. A record with nothing sealed (it uses a stored
+// config as it is, or it is final) is an error.
+func (r *Record) OpenRun(ctx context.Context, s seal.Sealer) (storageconfig.Credentials, Grant, error) {
+	var doc sealedRun
 	if len(r.Sealed) == 0 {
-		return creds, errors.New("open verification credentials: the record holds none")
+		return doc.Credentials, doc.Grant, errors.New("open verification credentials: the record holds none")
 	}
 	plain, err := s.Open(ctx, r.Sealed, RecordBinding(r.OrgID, r.Key))
 	if err != nil {
-		return creds, fmt.Errorf("open verification credentials: %w", err)
+		return doc.Credentials, doc.Grant, fmt.Errorf("open verification credentials: %w", err)
 	}
 	defer clear(plain)
-	if err := json.Unmarshal(plain, &creds); err != nil {
-		return creds, errors.New("open verification credentials: not a credentials document")
+	if err := json.Unmarshal(plain, &doc); err != nil {
+		return storageconfig.Credentials{}, Grant{}, errors.New("open verification credentials: not a credentials document")
 	}
-	return creds, nil
+	return doc.Credentials, doc.Grant, nil
+}
+
+// OpenCredentials opens r.Sealed and returns its credentials (OpenRun).
+func (r *Record) OpenCredentials(ctx context.Context, s seal.Sealer) (storageconfig.Credentials, error) {
+	creds, _, err := r.OpenRun(ctx, s)
+	return creds, err
 }
 
 // stamp is how a record keeps a time: UTC, microseconds.
@@ -354,11 +393,13 @@ func (r *Record) check(now time.Time) error {
 // View returns the record as a client sees it at now, without changing r:
 // a record in connecting past its deadline reads as error with
 // TimeoutMessage since its deadline, with a VerificationTimedOut event, as
-// if TimeOut had been written. The view never holds Sealed; it is for
-// reading and must never be written back.
+// if TimeOut had been written. The view never holds Sealed, nor the
+// stored form of Result.SignedURL (see OpenSignedURL); it is for reading
+// and must never be written back.
 func (r *Record) View(now time.Time) Record {
 	v := *r
 	v.Sealed = nil
+	v.Result.SignedURL = ""
 	v.Events = slices.Clone(r.Events)
 	v.Result.Files = slices.Clone(r.Result.Files)
 	if r.pastDeadline(now) {
@@ -404,8 +445,10 @@ func (r *Record) AcquireLease(owner string, now time.Time, ttl time.Duration) er
 }
 
 // Complete moves r to connected at now with res (its ConnectionError is
-// dropped): one event per check, then VerificationSucceeded. It erases the
-// sealed credentials and frees the lease. It fails with ErrFinal or
+// dropped): one event per check, then VerificationSucceeded. res.SignedURL
+// is sealed to the key r was given by SealSignedURLTo, and dropped when r
+// has none (or it is malformed): it is never kept in plain text. It erases
+// the sealed credentials and frees the lease. It fails with ErrFinal or
 // ErrPastDeadline unless r is in connecting before its deadline.
 func (r *Record) Complete(now time.Time, res RecordResult, checks []Check) error {
 	if err := r.check(now); err != nil {
@@ -413,6 +456,13 @@ func (r *Record) Complete(now time.Time, res RecordResult, checks []Check) error
 	}
 	now = stamp(now)
 	res.ConnectionError = ""
+	plain := res.SignedURL
+	res.SignedURL = ""
+	if plain != "" {
+		if sealed, err := sealSignedURL(r.Result.SignedURL, r.Key, plain); err == nil {
+			res.SignedURL = sealed
+		}
+	}
 	r.Result = res
 	r.finish(now, StateConnected, checks, Event{Type: EventVerificationSucceeded, At: now})
 	return nil
@@ -473,4 +523,102 @@ func (r *Record) finish(now time.Time, state State, checks []Check, last Event) 
 	r.State, r.StatusSince = state, now
 	r.Sealed = nil
 	r.Lease = Lease{}
+}
+
+// The signed URL in a stored record.
+//
+// A record's signed URL is a bearer URL, so a stored record holds it only
+// sealed, with HPKE (RFC 9180: DHKEM(X25519), HKDF-SHA256, AES-256-GCM) to
+// a key pair of the record's own: the private key is derived from the
+// server secret of the record keys (see RecordKey) and the record key, and
+// is never stored; the public key is, in Result.SignedURL, from the start.
+// So the worker, which holds neither that secret nor a sealer that can
+// seal (on AWS its key policy grants it kms:Decrypt only), can seal the
+// URL, and a poll, which holds the secret, opens it with no key service
+// call: one X25519 operation and one AES-GCM open, tens of microseconds.
+// Sealing it with the Sealer instead would cost a KMS Decrypt on every
+// poll that reads the connected record, and kms:Decrypt for the functions
+// that answer polls.
+const (
+	signedURLLabel     = "bucketlink/verification/signed-url/v1\x00"
+	signedURLRecipient = "hpke-x25519-to:"
+	signedURLSealed    = "hpke-x25519:"
+)
+
+var (
+	signedURLKEM  = hpke.DHKEM(ecdh.X25519())
+	signedURLKDF  = hpke.HKDFSHA256()
+	signedURLAEAD = hpke.AES256GCM()
+)
+
+// signedURLKey derives the HPKE key pair of the signed URL of the record
+// with key from serverSecret.
+func signedURLKey(serverSecret []byte, key string) (hpke.PrivateKey, error) {
+	if len(serverSecret) < 32 {
+		return nil, errors.New("signed URL key: the server secret is shorter than 32 bytes")
+	}
+	m := hmac.New(sha256.New, serverSecret)
+	m.Write([]byte(signedURLLabel + key))
+	ikm := m.Sum(nil)
+	defer clear(ikm)
+	return signedURLKEM.DeriveKeyPair(ikm)
+}
+
+// SealSignedURLTo sets r, a new record, up so that Complete seals its
+// signed URL to a key that only a holder of serverSecret (the secret of
+// RecordKey) can derive: Result.SignedURL holds that key's public half.
+// Call it before the record is first stored.
+func (r *Record) SealSignedURLTo(serverSecret []byte) error {
+	k, err := signedURLKey(serverSecret, r.Key)
+	if err != nil {
+		return fmt.Errorf("verification %s: %w", r.Key, err)
+	}
+	r.Result.SignedURL = signedURLRecipient + base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes())
+	return nil
+}
+
+// sealSignedURL seals plain to the recipient form (SealSignedURLTo) of
+// the record with key.
+func sealSignedURL(recipient, key, plain string) (string, error) {
+	raw, ok := strings.CutPrefix(recipient, signedURLRecipient)
+	if !ok {
+		return "", errors.New("seal signed URL: the record names no key to seal it to")
+	}
+	pubBytes, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil {
+		return "", fmt.Errorf("seal signed URL: %w", err)
+	}
+	pub, err := signedURLKEM.NewPublicKey(pubBytes)
+	if err != nil {
+		return "", fmt.Errorf("seal signed URL: %w", err)
+	}
+	ct, err := hpke.Seal(pub, signedURLKDF, signedURLAEAD, []byte(signedURLLabel+key), []byte(plain))
+	if err != nil {
+		return "", fmt.Errorf("seal signed URL: %w", err)
+	}
+	return signedURLSealed + base64.RawURLEncoding.EncodeToString(ct), nil
+}
+
+// OpenSignedURL returns the signed URL of r as Complete sealed it, opened
+// with serverSecret (the secret of RecordKey): "" when r holds none (it is
+// not connected, it has no URL, or it was started without
+// SealSignedURLTo).
+func (r *Record) OpenSignedURL(serverSecret []byte) (string, error) {
+	raw, ok := strings.CutPrefix(r.Result.SignedURL, signedURLSealed)
+	if r.State != StateConnected || !ok {
+		return "", nil
+	}
+	ct, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil {
+		return "", fmt.Errorf("open the signed URL of verification %s: %w", r.Key, err)
+	}
+	k, err := signedURLKey(serverSecret, r.Key)
+	if err != nil {
+		return "", fmt.Errorf("open the signed URL of verification %s: %w", r.Key, err)
+	}
+	plain, err := hpke.Open(k, signedURLKDF, signedURLAEAD, []byte(signedURLLabel+r.Key), ct)
+	if err != nil {
+		return "", fmt.Errorf("open the signed URL of verification %s: %w", r.Key, err)
+	}
+	return string(plain), nil
 }

@@ -283,6 +283,7 @@ func TestRecordComplete(t *testing.T) {
 	at := done.Truncate(time.Microsecond)
 	wantRes := res
 	wantRes.ConnectionError = ""
+	wantRes.SignedURL = "" // no key to seal it to (SealSignedURLTo): dropped, never kept plain
 	switch {
 	case r.State != verify.StateConnected, !r.StatusSince.Equal(at):
 		t.Errorf("state %s since %v, want connected since %v", r.State, r.StatusSince, at)
@@ -547,5 +548,118 @@ func TestRecordCredentials(t *testing.T) {
 	}
 	if _, err := r.OpenCredentials(ctx, s); err == nil {
 		t.Error("a final record still opens credentials")
+	}
+}
+
+// TestRecordSignedURL: a record set up with SealSignedURLTo stores its
+// signed URL only sealed, from the first write to the last; a poll with
+// the server secret opens it, nothing else does, and View never shows the
+// stored form.
+func TestRecordSignedURL(t *testing.T) {
+	secret := randomSecret(t)
+	const signed = "https://minio.example.com/data/images/.bucketlink-cors-test-1?X-Amz-Credential=AKIAEXAMPLE%2F20250601&X-Amz-Signature=0123456789abcdef"
+	key := verify.RecordKey(secret, 7, testRequest(), "s3cr3t")
+	r := verify.NewRecord(t0, key, 7, testRequest(), nil, time.Minute)
+	if err := r.SealSignedURLTo(secret); err != nil {
+		t.Fatal(err)
+	}
+	recipient := r.Result.SignedURL
+	if recipient == "" {
+		t.Fatal("SealSignedURLTo stored no key")
+	}
+	if got, err := r.OpenSignedURL(secret); got != "" || err != nil {
+		t.Errorf("a connecting record opens %q, %v; want nothing", got, err)
+	}
+	if v := r.View(t0); v.Result.SignedURL != "" {
+		t.Errorf("View shows the stored key: %q", v.Result.SignedURL)
+	}
+	if err := r.AcquireLease("w1", t0.Add(time.Second), 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Complete(t0.Add(2*time.Second), verify.RecordResult{SignedURL: signed}, nil); err != nil {
+		t.Fatal(err)
+	}
+	stored := r.Result.SignedURL
+	for _, part := range []string{signed, "X-Amz-Signature", "0123456789abcdef", "minio.example.com"} {
+		if strings.Contains(stored, part) {
+			t.Fatalf("the completed record holds %q in plain text: %q", part, stored)
+		}
+	}
+	if stored == recipient || stored == "" {
+		t.Fatalf("Complete did not seal the URL: %q", stored)
+	}
+	if v := r.View(t0.Add(3 * time.Second)); v.Result.SignedURL != "" {
+		t.Errorf("View shows the sealed URL: %q", v.Result.SignedURL)
+	}
+	got, err := r.OpenSignedURL(secret)
+	if err != nil || got != signed {
+		t.Fatalf("OpenSignedURL = %q, %v; want the URL", got, err)
+	}
+	if _, err := r.OpenSignedURL(randomSecret(t)); err == nil {
+		t.Error("another server secret opens the URL")
+	}
+	moved := cloneRecord(r)
+	moved.Key = "another-key"
+	if _, err := moved.OpenSignedURL(secret); err == nil {
+		t.Error("the sealed URL opens as another record's")
+	}
+	// Sealing is randomised: the same URL seals differently each time.
+	again := verify.NewRecord(t0, key, 7, testRequest(), nil, time.Minute)
+	if err := again.SealSignedURLTo(secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Complete(t0.Add(time.Second), verify.RecordResult{SignedURL: signed}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if again.Result.SignedURL == stored {
+		t.Error("two sealings of one URL are equal")
+	}
+	if err := r.SealSignedURLTo([]byte("short")); err == nil {
+		t.Error("a short server secret was accepted")
+	}
+}
+
+// TestRecordGrant: the grant sealed with the credentials comes back from
+// OpenRun; the old form (SealCredentials) has none.
+func TestRecordGrant(t *testing.T) {
+	ctx := t.Context()
+	s, err := localseal.Open(filepath.Join(t.TempDir(), "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := verify.SealRun(ctx, s, 7, "key-1", storageconfig.Credentials{}, verify.Grant{ReplaceStored: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := verify.NewRecord(t0, "key-1", 7, testRequest(), sealed, 0)
+	creds, grant, err := r.OpenRun(ctx, s)
+	if err != nil || creds != (storageconfig.Credentials{}) || !grant.ReplaceStored {
+		t.Fatalf("OpenRun = %+v, %+v, %v; want no credentials and the grant", creds, grant, err)
+	}
+	plainCreds := storageconfig.Credentials{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "s"}
+	if sealed, err = verify.SealCredentials(ctx, s, 7, "key-1", plainCreds); err != nil {
+		t.Fatal(err)
+	}
+	r = verify.NewRecord(t0, "key-1", 7, testRequest(), sealed, 0)
+	if creds, grant, err = r.OpenRun(ctx, s); err != nil || creds != plainCreds || grant.ReplaceStored {
+		t.Fatalf("OpenRun of sealed credentials = %+v, %+v, %v", creds, grant, err)
+	}
+}
+
+// BenchmarkOpenSignedURL is what a poll of a connected record pays to
+// show its signed URL (no key service call).
+func BenchmarkOpenSignedURL(b *testing.B) {
+	secret := make([]byte, 32)
+	r := verify.NewRecord(t0, "key-1", 7, testRequest(), nil, time.Minute)
+	if err := r.SealSignedURLTo(secret); err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Complete(t0.Add(time.Second), verify.RecordResult{SignedURL: "https://minio.example.com/data/x?X-Amz-Signature=0123"}, nil); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := r.OpenSignedURL(secret); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

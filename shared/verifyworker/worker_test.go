@@ -63,6 +63,9 @@ func (l *local) record(t *testing.T, deadline time.Duration) *verify.Record {
 		t.Fatal(err)
 	}
 	r := verify.NewRecord(time.Now(), key, 1, req, sealed, deadline)
+	if err := r.SealSignedURLTo(testVerifyKey); err != nil {
+		t.Fatal(err)
+	}
 	if err := l.store.CreateVerification(t.Context(), r); err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +80,10 @@ func (l *local) get(t *testing.T, key string) *verify.Record {
 	}
 	return r
 }
+
+// testVerifyKey stands for Server.VerifyKey: the signed URLs of the
+// records these tests store are sealed to keys it derives.
+var testVerifyKey = []byte("0123456789abcdef0123456789abcdef")
 
 func msg(key string) queue.Message {
 	return queue.Message{Kind: queue.KindVerify, Key: key, Attempt: 1}
@@ -94,6 +101,14 @@ func TestHandle(t *testing.T) {
 		got := l.get(t, r.Key)
 		if got.State != verify.StateConnected || got.Attempts != 1 || len(got.Sealed) != 0 || got.Lease.Owner != "" || got.Result.SignedURL == "" {
 			t.Fatalf("record: %+v", got)
+		}
+		// The record holds the signed URL sealed; the server secret opens it.
+		signed, err := got.OpenSignedURL(testVerifyKey)
+		if err != nil || !strings.Contains(signed, "X-Amz-Signature=") {
+			t.Fatalf("OpenSignedURL = %q, %v", signed, err)
+		}
+		if strings.Contains(got.Result.SignedURL, "X-Amz-") || strings.Contains(got.Result.SignedURL, l.minio.Endpoint) {
+			t.Errorf("the stored record holds the signed URL in plain text: %q", got.Result.SignedURL)
 		}
 		runs := l.runs.Load()
 		// A duplicate: nothing happens.
