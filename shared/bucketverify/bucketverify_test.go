@@ -147,35 +147,61 @@ func TestParseAndTargetAgree(t *testing.T) {
 
 func TestStoredTarget(t *testing.T) {
 	compat := &storageconfig.Config{UID: uid, OrgID: 1, Provider: storageconfig.ProviderS3Compatible, S3BucketName: "data",
-		S3BucketPrefix: "old/", S3EndpointURL: "https://minio.example.com", S3AuthMethod: storageconfig.AuthAccessKey, Sealed: []byte("x")}
+		S3BucketPrefix: "old/", S3BucketRegion: "eu-1", S3EndpointURL: "https://minio.example.com", S3AuthMethod: storageconfig.AuthAccessKey, Sealed: []byte("x")}
 	azure := &storageconfig.Config{UID: uid, OrgID: 1, Provider: storageconfig.ProviderAzureBlob, AzureAccountName: "acmestore",
 		AzureContainerName: "datasets", AzureEndpointURL: "https://acmestore.blob.core.windows.net/"}
+	const admin = "Only an admin (a role that may edit the config) may verify its stored credentials there"
+	member, replace := bucketverify.ReachStored, bucketverify.ReachReplace
 	tests := []struct {
 		name    string
 		stored  *storageconfig.Config
+		reach   bucketverify.Reach
 		req     verify.Request
 		check   func(*storageconfig.Config) bool
 		wantErr string
 	}{
-		{"stored as is", compat, verify.Request{BucketID: uid},
+		{"stored as is", compat, member, verify.Request{BucketID: uid},
 			func(c *storageconfig.Config) bool { return c.S3BucketPrefix == "old/" && c.Sealed == nil }, ""},
-		{"bucket and prefix replaced", compat, verify.Request{BucketID: uid, Provider: "other", Bucket: "other-data", Prefix: "new/",
-			Endpoint: "https://MINIO.example.com/"},
+		{"member: the config's own values, given", compat, member, verify.Request{BucketID: uid, Provider: "other", Bucket: "data",
+			Region: "eu-1", Endpoint: "https://MINIO.example.com/", Prefix: "old/"},
+			func(c *storageconfig.Config) bool { return c.S3BucketName == "data" && c.S3BucketPrefix == "old/" }, ""},
+		{"member: a narrower prefix", compat, member, verify.Request{BucketID: uid, Prefix: "old/train/"},
+			func(c *storageconfig.Config) bool { return c.S3BucketPrefix == "old/train/" }, ""},
+		{"member: another bucket", compat, member, verify.Request{BucketID: uid, Bucket: "other-data"}, nil,
+			"bucket: Is not the bucket of the storage config bucketId names. " + admin},
+		{"member: a wider prefix", compat, member, verify.Request{BucketID: uid, Prefix: "new/"}, nil,
+			"prefix: Must lie inside the storage config's prefix \"old/\""},
+		{"member: a prefix that only starts like the config's", compat, member, verify.Request{BucketID: uid, Prefix: "older"}, nil,
+			"prefix: Must lie inside"},
+		{"member: another region", compat, member, verify.Request{BucketID: uid, Region: "us-east-1"}, nil,
+			"region: Is not the region of the storage config bucketId names. " + admin},
+		{"member: another endpoint", compat, member, verify.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
+			"endpoint: Is not the endpoint of the storage config bucketId names. " + admin},
+		{"admin: bucket, prefix, region and endpoint replaced", compat, replace, verify.Request{BucketID: uid, Provider: "other",
+			Bucket: "other-data", Prefix: "new/", Region: "us-east-1", Endpoint: "https://S3.Example.com/"},
 			func(c *storageconfig.Config) bool {
-				return c.S3BucketName == "other-data" && c.S3BucketPrefix == "new/"
+				return c.S3BucketName == "other-data" && c.S3BucketPrefix == "new/" && c.S3BucketRegion == "us-east-1" &&
+					c.S3EndpointURL == "https://s3.example.com"
 			}, ""},
-		{"another endpoint", compat, verify.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
-			"endpoint: Is not the endpoint of the storage config bucketId names."},
-		{"another provider", compat, verify.Request{BucketID: uid, Provider: "s3"}, nil,
+		{"admin: a bad endpoint", compat, replace, verify.Request{BucketID: uid, Endpoint: "ftp://x"}, nil, "endpoint: The endpoint must start with https://"},
+		{"admin: a bad bucket", compat, replace, verify.Request{BucketID: uid, Bucket: "UPPER"}, nil, "bucket: Bucket names can consist only of"},
+		{"admin: another provider", compat, replace, verify.Request{BucketID: uid, Provider: "s3"}, nil,
 			"storageProvider: The storage config bucketId names is of storageProvider \"other\"."},
-		{"bad bucket", compat, verify.Request{BucketID: uid, Bucket: "UPPER"}, nil, "bucket: Bucket names can consist only of"},
-		{"azure account", azure, verify.Request{BucketID: uid, AccessKey: "someoneelse"}, nil, "accessKey: Is not the storage account"},
-		{"azure endpoint", azure, verify.Request{BucketID: uid, AccessKey: "acmestore", Endpoint: "https://acmestore.blob.core.windows.net"},
+		{"admin: another Azure endpoint, which no one may", azure, replace, verify.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
+			"endpoint: Is not the endpoint of the storage config bucketId names. Leave it out"},
+		{"member: another Azure endpoint", azure, member, verify.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
+			"endpoint: Is not the endpoint of the storage config bucketId names. Leave it out"},
+		{"admin: another container", azure, replace, verify.Request{BucketID: uid, Bucket: "other"},
+			func(c *storageconfig.Config) bool { return c.AzureContainerName == "other" }, ""},
+		{"azure account", azure, replace, verify.Request{BucketID: uid, AccessKey: "someoneelse"}, nil, "accessKey: Is not the storage account"},
+		{"azure endpoint", azure, member, verify.Request{BucketID: uid, AccessKey: "acmestore", Endpoint: "https://acmestore.blob.core.windows.net"},
+			func(c *storageconfig.Config) bool { return c.AzureContainerName == "datasets" }, ""},
+		{"azure region is ignored", azure, member, verify.Request{BucketID: uid, Region: "westeurope"},
 			func(c *storageconfig.Config) bool { return c.AzureContainerName == "datasets" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := bucketverify.StoredTarget(tt.req, tt.stored)
+			c, err := bucketverify.StoredTarget(tt.req, tt.stored, tt.reach)
 			if tt.wantErr != "" {
 				if !strings.Contains(bucketverify.Message(err), tt.wantErr) {
 					t.Fatalf("err = %q, want %q", bucketverify.Message(err), tt.wantErr)
@@ -196,6 +222,68 @@ func TestStoredTarget(t *testing.T) {
 	}
 }
 
+// TestScope: a member's request on stored credentials gets the config as
+// stored or a narrower prefix, and anything beyond fails naming the field
+// and who may; an admin's may go beyond (ReachReplace); the
+// existing-bucket verify stays inside the config's prefix for everyone.
+func TestScope(t *testing.T) {
+	stored := &storageconfig.Config{UID: uid, OrgID: 1, Provider: storageconfig.ProviderAWSS3, S3BucketName: "data",
+		S3BucketPrefix: "team/", S3BucketRegion: "us-west-2", S3AuthMethod: storageconfig.AuthAccessKey}
+	parse := func(body map[string]any) bucketverify.Parsed {
+		t.Helper()
+		p, err := bucketverify.Parse(mustJSON(t, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name      string
+		parsed    bucketverify.Parsed
+		mayEdit   bool
+		wantErr   string
+		wantReach bucketverify.Reach
+		prefix    string
+	}{
+		{"member, as stored", parse(map[string]any{"bucketId": uid}), false, "", bucketverify.ReachStored, "team/"},
+		{"member narrows", parse(map[string]any{"bucketId": uid, "prefix": "team/a"}), false, "", bucketverify.ReachStored, "team/a/"},
+		{"member widens the prefix", parse(map[string]any{"bucketId": uid, "prefix": "other"}), false, "prefix: Must lie inside the storage config's prefix \"team/\"", 0, ""},
+		{"member, another bucket and region", parse(map[string]any{"bucketId": uid, "bucket": "elsewhere", "region": "eu-west-1"}), false,
+			"bucket: Is not the bucket of the storage config bucketId names. Only an admin", 0, ""},
+		{"admin, as stored", parse(map[string]any{"bucketId": uid}), true, "", bucketverify.ReachStored, "team/"},
+		{"admin, another bucket", parse(map[string]any{"bucketId": uid, "bucket": "elsewhere", "prefix": "x"}), true, "", bucketverify.ReachReplace, "x/"},
+		{"with a secret, anything", parse(map[string]any{"bucketId": uid, "accessKey": "AKIAIOSFODNN7EXAMPLE", "secretKey": "s", "bucket": "elsewhere"}), false,
+			"", bucketverify.ReachStored, ""},
+	}
+	existing, err := bucketverify.ParseExisting(uid, []byte(`{"prefix":"other"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests, struct {
+		name      string
+		parsed    bucketverify.Parsed
+		mayEdit   bool
+		wantErr   string
+		wantReach bucketverify.Reach
+		prefix    string
+	}{"existing-bucket verify outside, even for an admin", existing, true, "prefix: Must lie inside", 0, ""})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.parsed
+			err := p.Scope(stored, tt.mayEdit)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(bucketverify.Message(err), tt.wantErr) {
+					t.Fatalf("Scope = %v, want an error with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || p.Reach != tt.wantReach || (tt.prefix != "" && p.Request.Prefix != tt.prefix) {
+				t.Fatalf("Scope = %v; Reach %v, prefix %q; want nil, %v, %q", err, p.Reach, p.Request.Prefix, tt.wantReach, tt.prefix)
+			}
+		})
+	}
+}
+
 func TestConnectionError(t *testing.T) {
 	fe := errcode.FieldErrors{
 		"s3_secret_access_key": {"The secret access key does not match the access key ID."},
@@ -213,6 +301,10 @@ func TestConnectionError(t *testing.T) {
 func TestResponseOf(t *testing.T) {
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	r := verify.NewRecord(now, "k", 1, verify.Request{Provider: "azure"}, nil, 0)
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	if err := r.SealSignedURLTo(secret); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		rec  verify.Record
@@ -231,7 +323,13 @@ func TestResponseOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := string(mustJSON(t, bucketverify.ResponseOf(tt.rec.View(tt.at))))
+			// As the handler answers: the view, with the signed URL opened.
+			view := tt.rec.View(tt.at)
+			var err error
+			if view.Result.SignedURL, err = tt.rec.OpenSignedURL(secret); err != nil {
+				t.Fatal(err)
+			}
+			got := string(mustJSON(t, bucketverify.ResponseOf(view)))
 			if got != tt.want {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}

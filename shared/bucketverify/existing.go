@@ -43,14 +43,20 @@ func ParseExisting(bucketRef string, raw []byte) (Parsed, error) {
 	return Parsed{Request: verify.Request{BucketID: uid, Prefix: prefix}, BucketNumber: id, Existing: true}, nil
 }
 
-// Narrow finishes a request on the stored credentials of the config it
-// names (bucketId without secretKey, or the existing-bucket verify): an
-// empty prefix becomes the config's own, so that both forms of the same
-// verification share one record. For the existing-bucket verify, any
-// other prefix must lie inside the config's, so that stored credentials
-// are only used where the config points. Its error is
-// errcode.FieldErrors on prefix.
-func (p *Parsed) Narrow(stored *storageconfig.Config) error {
+// Scope finishes a request on the stored credentials of the config it
+// names (bucketId without secretKey, or the existing-bucket verify), for a
+// caller whose role may (mayEdit: admin) or may not (member) edit that
+// config. An empty prefix becomes the config's own, so that both forms of
+// the same verification share one record. The existing-bucket verify
+// takes only a prefix, which must lie inside the config's, whoever asks.
+// A verify body may take the credentials beyond the config (another
+// bucket, region or endpoint, or a prefix outside the config's; see
+// Beyond) only when mayEdit: then Reach becomes ReachReplace, which the
+// verification record keeps sealed for its worker. A member's such
+// request is an error on each of those fields that says an admin may.
+// Its error is errcode.FieldErrors keyed by the API's field names.
+func (p *Parsed) Scope(stored *storageconfig.Config, mayEdit bool) error {
+	p.Reach = ReachStored
 	if !p.UsesStoredCredentials() {
 		return nil
 	}
@@ -61,5 +67,9 @@ func (p *Parsed) Narrow(stored *storageconfig.Config) error {
 	case p.Existing && !strings.HasPrefix(p.Request.Prefix, own):
 		return errcode.FieldErrors{FieldPrefix: {"Must lie inside the storage config's prefix \"" + own + "\" (for example \"" + own + "train/\"), or be \"\" for the config's prefix."}}
 	}
-	return nil
+	if len(Beyond(p.Request, stored)) > 0 && mayEdit {
+		p.Reach = ReachReplace
+	}
+	_, err := StoredTarget(p.Request, stored, p.Reach)
+	return err
 }

@@ -14,9 +14,11 @@
 //     config of the organization;
 //   - bucketId without secretKey: the stored config's provider, endpoint,
 //     account or access key, auth method and credentials are used; the
-//     request's bucket, prefix and region (S3 only), when given and not
-//     empty, replace the stored ones, and its storageProvider, endpoint and
-//     accessKey, when given, must be the stored config's.
+//     request's prefix, when given and not empty, narrows the stored one;
+//     only a caller whose role may edit the config (admin) may also replace
+//     its bucket, prefix, region (S3 only) and endpoint (s3_compatible
+//     only); its storageProvider and accessKey, when given, must be the
+//     stored config's (see Parsed.Scope and StoredTarget).
 package bucketverify
 
 import (
@@ -96,6 +98,9 @@ type Parsed struct {
 	// Existing marks a request of the existing-bucket verify
 	// (ParseExisting): the stored config's bucket, narrowed to a prefix.
 	Existing bool
+	// Reach is how far a request on stored credentials may take them,
+	// set by Scope from the caller's role.
+	Reach Reach
 	// SecretKey is the request's secret key; empty when the stored config
 	// that Request.BucketID names lends its credentials.
 	SecretKey string

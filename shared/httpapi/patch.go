@@ -10,6 +10,11 @@ import (
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
+// actionEdit is what editing a config needs: what creating one does (the
+// admin role). A bucket-verify request that takes a stored config's
+// credentials beyond the config needs it too.
+const actionEdit = identity.ActionCreate
+
 // patchAttempts bounds the reloads when a concurrent update (a test, the
 // scheduler's claim, another rename) wins the race for the version.
 const patchAttempts = 5
@@ -19,7 +24,7 @@ const patchAttempts = 5
 // (storageconfig.ParsePatch). It answers 200 with the config as stored.
 // Editing needs what creating does: the admin role.
 func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
-	c, err := s.configForRequest(r, identity.ActionCreate)
+	c, err := s.configForRequest(r, actionEdit)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -64,7 +64,7 @@ func (s *Server) routeVerifyBucket(mux *http.ServeMux) {
 // config's lookup when bucketId is an integer) and never calls the
 // provider.
 func (s *Server) verifyBucket(w http.ResponseWriter, r *http.Request) {
-	orgID, raw, ok := s.verifyRequest(w, r)
+	orgID, mayEdit, raw, ok := s.verifyRequest(w, r)
 	if !ok {
 		return
 	}
@@ -74,7 +74,7 @@ func (s *Server) verifyBucket(w http.ResponseWriter, r *http.Request) {
 		writeVerifyError(w, r, err)
 		return
 	}
-	s.serveVerification(w, r, orgID, parsed)
+	s.serveVerification(w, r, orgID, mayEdit, parsed)
 }
 
 // verifyExistingBucket serves POST .../buckets/{bucketId}/verify: the
@@ -83,7 +83,7 @@ func (s *Server) verifyBucket(w http.ResponseWriter, r *http.Request) {
 // and shares its records: it is the same verification as a verify body of
 // that bucketId and prefix without a secret.
 func (s *Server) verifyExistingBucket(w http.ResponseWriter, r *http.Request) {
-	orgID, raw, ok := s.verifyRequest(w, r)
+	orgID, mayEdit, raw, ok := s.verifyRequest(w, r)
 	if !ok {
 		return
 	}
@@ -93,41 +93,44 @@ func (s *Server) verifyExistingBucket(w http.ResponseWriter, r *http.Request) {
 		writeVerifyError(w, r, err)
 		return
 	}
-	s.serveVerification(w, r, orgID, parsed)
+	s.serveVerification(w, r, orgID, mayEdit, parsed)
 }
 
-// verifyRequest authenticates a bucket-verify request, resolves its org
+// verifyRequest authenticates a bucket-verify request, resolves its org,
+// says whether the caller's role there may edit storage configs (and so
+// take a stored config's credentials beyond it: bucketverify.Parsed.Scope)
 // and reads its body (the caller clears it). When it fails it has written
 // the answer.
-func (s *Server) verifyRequest(w http.ResponseWriter, r *http.Request) (int64, []byte, bool) {
+func (s *Server) verifyRequest(w http.ResponseWriter, r *http.Request) (orgID int64, mayEdit bool, raw []byte, ok bool) {
 	p, err := s.authenticate(r)
 	if err != nil {
 		writeVerifyError(w, r, err)
-		return 0, nil, false
+		return 0, false, nil, false
 	}
-	orgID, err := s.verifyOrg(r, p)
+	orgID, err = s.verifyOrg(r, p)
 	if err != nil {
 		writeVerifyError(w, r, err)
-		return 0, nil, false
+		return 0, false, nil, false
 	}
-	raw, err := readAllClearing(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	mayEdit = allow(p, orgID, actionEdit) == nil
+	raw, err = readAllClearing(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			writeJSON(w, http.StatusOK, bucketverify.Failure(verifyErrTooLarge))
-			return 0, nil, false
+			return 0, false, nil, false
 		}
 		writeVerifyError(w, r, fmt.Errorf("read body: %w", err))
-		return 0, nil, false
+		return 0, false, nil, false
 	}
-	return orgID, raw, true
+	return orgID, mayEdit, raw, true
 }
 
 // serveVerification shows the record of a parsed request, starting a
 // verification when there is none or the last ended long enough ago.
-func (s *Server) serveVerification(w http.ResponseWriter, r *http.Request, orgID int64, parsed bucketverify.Parsed) {
+func (s *Server) serveVerification(w http.ResponseWriter, r *http.Request, orgID int64, mayEdit bool, parsed bucketverify.Parsed) {
 	ctx := r.Context()
-	if err := s.resolveBucket(ctx, orgID, &parsed); err != nil {
+	if err := s.resolveBucket(ctx, orgID, mayEdit, &parsed); err != nil {
 		writeVerifyError(w, r, err)
 		return
 	}
@@ -166,9 +169,13 @@ func (s *Server) serveVerification(w http.ResponseWriter, r *http.Request, orgID
 
 // resolveBucket turns an integer bucketId into the uid of the config it
 // names (another org's answers 403, revealing only that it exists; an
-// unknown one a validation error), and narrows a request on stored
-// credentials to the stored config (bucketverify.Parsed.Narrow).
-func (s *Server) resolveBucket(ctx context.Context, orgID int64, parsed *bucketverify.Parsed) error {
+// unknown one a validation error), and scopes a request on stored
+// credentials to the stored config and the caller's role
+// (bucketverify.Parsed.Scope): a member gets the config as stored or a
+// narrower prefix, and only a role that may edit the config goes beyond
+// it. This runs before the record is read, so that a member never sees
+// the record of an admin's verification beyond the config.
+func (s *Server) resolveBucket(ctx context.Context, orgID int64, mayEdit bool, parsed *bucketverify.Parsed) error {
 	var c *storageconfig.Config
 	var err error
 	switch {
@@ -188,7 +195,7 @@ func (s *Server) resolveBucket(ctx context.Context, orgID int64, parsed *bucketv
 		return errcode.New(errcode.PermissionDenied, "bucketId of another org")
 	}
 	parsed.Request.BucketID = c.UID
-	return parsed.Narrow(c)
+	return parsed.Scope(c, mayEdit)
 }
 
 // msgNoSuchBucket answers a bucketId that names no config of the org.
@@ -225,9 +232,11 @@ func (s *Server) startVerification(ctx context.Context, orgID int64, parsed buck
 		return nil, err
 	}
 	var sealed []byte
-	if !parsed.UsesStoredCredentials() {
+	// The request's credentials, or the grant of a role that may take a
+	// stored config's beyond it: the worker never widens without it.
+	if grant := (verify.Grant{ReplaceStored: parsed.Reach == bucketverify.ReachReplace}); !parsed.UsesStoredCredentials() || grant.ReplaceStored {
 		var err error
-		if sealed, err = verify.SealCredentials(ctx, s.Sealer, orgID, key, parsed.Credentials); err != nil {
+		if sealed, err = verify.SealRun(ctx, s.Sealer, orgID, key, parsed.Credentials, grant); err != nil {
 			return nil, err
 		}
 	}
@@ -289,7 +298,7 @@ func (s *Server) checkBucketID(ctx context.Context, orgID int64, parsed bucketve
 		return errcode.New(errcode.PermissionDenied, "bucketId of another org")
 	}
 	if parsed.UsesStoredCredentials() {
-		if _, err := bucketverify.StoredTarget(parsed.Request, c); err != nil {
+		if _, err := bucketverify.StoredTarget(parsed.Request, c, parsed.Reach); err != nil {
 			return err
 		}
 	}

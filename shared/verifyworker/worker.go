@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -196,10 +197,8 @@ func (w *Worker) timeOut(ctx context.Context, log *slog.Logger, rec *verify.Reco
 func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) error {
 	log = log.With(slog.Int("attempt", rec.Attempts))
 	// A run on a stored config's own credentials (bucketId, no secretKey)
-	// belongs in that config's history; Sealed is cleared by the final
-	// transition, so decide now.
-	ofStoredConfig := rec.Request.BucketID != "" && len(rec.Sealed) == 0
-	cfg, creds, err := w.target(ctx, rec)
+	// belongs in that config's history.
+	cfg, creds, ofStoredConfig, err := w.target(ctx, rec)
 	var fail *failure
 	switch {
 	case errors.As(err, &fail):
@@ -227,6 +226,11 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) 
 	}
 	log = log.With(slog.String("provider", string(cfg.Provider)), slog.Bool("verified", res.Verified()),
 		slog.Any("checks", codes), slog.Duration("duration", time.Since(start)))
+	if res.SignedURL != "" && !strings.HasPrefix(res.SignedURLKey, cfg.Prefix()) {
+		// Never hand out a URL outside the prefix the run may use.
+		log.Error("verifyworker: the signed URL is outside the verified prefix; dropped")
+		res.SignedURL = ""
+	}
 	written, err := w.finish(ctx, log, rec, func(now time.Time) error {
 		if res.Verified() {
 			return rec.Complete(now, verify.RecordResult{
@@ -274,48 +278,59 @@ type failure struct{ msg string }
 
 func (f *failure) Error() string { return "verifyworker: " + f.msg }
 
-// target returns the config and credentials rec verifies: the request's
-// credentials sealed in the record, or the stored config's that
-// Request.BucketID names. A *failure is final; other errors are worth a
-// retry.
-func (w *Worker) target(ctx context.Context, rec *verify.Record) (*storageconfig.Config, storageconfig.Credentials, error) {
+// target returns the config and credentials rec verifies, and whether
+// they are a stored config's: the request's credentials sealed in the
+// record, or the credentials of the stored config that Request.BucketID
+// names, taken no further than the config as stored unless the record's
+// sealed Grant lets them (a role that may edit the config started it; see
+// bucketverify.StoredTarget). A *failure is final; other errors are worth
+// a retry.
+func (w *Worker) target(ctx context.Context, rec *verify.Record) (*storageconfig.Config, storageconfig.Credentials, bool, error) {
 	var none storageconfig.Credentials
+	var grant verify.Grant
 	if len(rec.Sealed) > 0 {
-		creds, err := rec.OpenCredentials(ctx, w.Sealer)
+		creds, g, err := rec.OpenRun(ctx, w.Sealer)
 		if err != nil {
-			return nil, none, openFailure(ctx, err, "The credentials of this verification could not be opened; start it again.")
+			return nil, none, false, openFailure(ctx, err, "The credentials of this verification could not be opened; start it again.")
 		}
-		cfg, creds, err := bucketverify.Target(rec.Request, creds)
-		if err != nil {
-			return nil, none, &failure{msg: bucketverify.Message(err)}
+		if !g.ReplaceStored {
+			cfg, creds, err := bucketverify.Target(rec.Request, creds)
+			if err != nil {
+				return nil, none, false, &failure{msg: bucketverify.Message(err)}
+			}
+			return cfg, creds, false, nil
 		}
-		return cfg, creds, nil
+		grant = g
 	}
 	const gone = "bucketId: The storage config bucketId names no longer exists."
 	if rec.Request.BucketID == "" {
-		return nil, none, &failure{msg: "This verification holds no credentials; start it again."}
+		return nil, none, false, &failure{msg: "This verification holds no credentials; start it again."}
 	}
 	stored, err := w.Store.GetConfig(ctx, rec.Request.BucketID)
 	switch {
 	case errors.Is(err, errcode.ErrNotFound):
-		return nil, none, &failure{msg: gone}
+		return nil, none, false, &failure{msg: gone}
 	case err != nil:
-		return nil, none, fmt.Errorf("verifyworker: read config %s: %w", rec.Request.BucketID, err)
+		return nil, none, false, fmt.Errorf("verifyworker: read config %s: %w", rec.Request.BucketID, err)
 	case stored.OrgID != rec.OrgID:
-		return nil, none, &failure{msg: gone}
+		return nil, none, false, &failure{msg: gone}
+	}
+	reach := bucketverify.ReachStored
+	if grant.ReplaceStored {
+		reach = bucketverify.ReachReplace
+	}
+	cfg, err := bucketverify.StoredTarget(rec.Request, stored, reach)
+	if err != nil {
+		return nil, none, false, &failure{msg: bucketverify.Message(err)}
 	}
 	creds, err := openConfig(ctx, w.Sealer, stored)
 	if err != nil {
-		return nil, none, openFailure(ctx, err, "bucketId: The stored credentials of this storage config could not be opened.")
+		return nil, none, false, openFailure(ctx, err, "bucketId: The stored credentials of this storage config could not be opened.")
 	}
-	cfg, err := bucketverify.StoredTarget(rec.Request, stored)
-	if err == nil {
-		err = bucketverify.CheckAccessKey(rec.Request, stored, creds)
+	if err := bucketverify.CheckAccessKey(rec.Request, stored, creds); err != nil {
+		return nil, none, false, &failure{msg: bucketverify.Message(err)}
 	}
-	if err != nil {
-		return nil, none, &failure{msg: bucketverify.Message(err)}
-	}
-	return cfg, creds, nil
+	return cfg, creds, true, nil
 }
 
 // openFailure classifies an error opening credentials: final when the
