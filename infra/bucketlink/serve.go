@@ -28,6 +28,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/netguard"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/queue/memqueue"
+	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/reverify"
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
@@ -57,6 +58,10 @@ type serveConfig struct {
 	// ReverifyPeriod is how often the in-process re-verification
 	// scheduler runs (on AWS, the EventBridge schedule's rate).
 	ReverifyPeriod time.Duration
+
+	// RateLimits are each API key's token buckets per route class, kept
+	// in this process's memory (--rate-verify, --rate-write, --rate-read).
+	RateLimits ratelimit.Limits
 
 	// Provider endpoint overrides: operator settings for emulators in
 	// tests and development, never request fields (see anyblob.Opener).
@@ -115,6 +120,22 @@ func parseServeConfig(args []string) (serveConfig, error) {
 		return c, fmt.Errorf("BUCKETLINK_REVERIFY_PERIOD: %w", err)
 	}
 	fs.DurationVar(&c.ReverifyPeriod, "reverify-period", period, "how often the re-verification scheduler enqueues the stored configs that are due")
+	c.RateLimits = ratelimit.DefaultLimits
+	for _, r := range []struct {
+		flag, env, what string
+		rate            *ratelimit.Rate
+	}{
+		{"rate-verify", "BUCKETLINK_RATE_VERIFY", "bucket-verify requests (both routes)", &c.RateLimits.Verify},
+		{"rate-write", "BUCKETLINK_RATE_WRITE", "storage-config creates, tests, edits and deletes", &c.RateLimits.Write},
+		{"rate-read", "BUCKETLINK_RATE_READ", "storage-config lists, gets, setup-info and verification histories", &c.RateLimits.Read},
+	} {
+		if v := os.Getenv(r.env); v != "" {
+			if err := r.rate.Set(v); err != nil {
+				return c, fmt.Errorf("%s: %w", r.env, err)
+			}
+		}
+		fs.Var(r.rate, r.flag, "rate limit of each API key's "+r.what+": COUNT/PERIOD[,burst=N] (e.g. 120/min,burst=60), or off")
+	}
 	level := fs.String("log-level", envOr("BUCKETLINK_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
@@ -246,6 +267,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		VerifyRecordDeadline: cfg.VerifyRecordDeadline,
 		Events:               events,
 	}
+	// Rate limits: each key's token buckets in this process's memory.
+	if cfg.RateLimits != (ratelimit.Limits{}) {
+		if api.Limiter, err = ratelimit.NewMemory(cfg.RateLimits); err != nil {
+			return err
+		}
+	}
+	log.Info("rate limits per API key", slog.String("limits", cfg.RateLimits.String()))
 	ln, scheme, err := listen(cfg)
 	if err != nil {
 		return err
