@@ -60,6 +60,9 @@ type Server struct {
 	// VerifyRecordDeadline is how long a verification may stay connecting
 	// before it reads as timed out; 0 means verify.DefaultRecordDeadline.
 	VerifyRecordDeadline time.Duration
+	// VerifyOrgCap is how many bucket verifications one org may have in
+	// connecting at once (verifycap.go); 0 means DefaultVerifyOrgCap.
+	VerifyOrgCap int
 	// Events receives a Change when a test/ flips is_verified; nil
 	// publishes nothing (the scheduler's re-verifier publishes its own).
 	Events changeevents.Publisher

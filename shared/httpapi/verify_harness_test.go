@@ -41,6 +41,8 @@ type verifyOpts struct {
 	wrapHandler  func(queue.Handler) queue.Handler
 	// offset, if set, is added to the clock of the API and the worker.
 	offset *atomic.Int64
+	// orgCap is Server.VerifyOrgCap (0: the default).
+	orgCap int
 }
 
 // verifyEnv is a running API (the same handler `bucketlink serve` runs)
@@ -161,6 +163,7 @@ func newVerifyEnv(t testing.TB, o verifyOpts) *verifyEnv {
 		Queue:                q,
 		VerifyKey:            e.verifyKey,
 		VerifyRecordDeadline: o.recordDeadline,
+		VerifyOrgCap:         o.orgCap,
 	}
 	e.srv = httptest.NewServer(api.Handler())
 	t.Cleanup(e.srv.Close)

@@ -225,12 +225,27 @@ func (s *Server) verifyOrg(r *http.Request, p *identity.Principal) (int64, error
 }
 
 // startVerification stores a new record for the request (in place of old,
-// a final record, when old is set) and enqueues it. When another request
-// started the same verification first, it returns that one's record.
+// a final record, when old is set) and enqueues it, in the org's queue
+// group, once it has one of the org's slots: an org with
+// Server.VerifyOrgCap verifications in connecting is told to wait
+// (verifycap.go). When another request started the same verification
+// first, it returns that one's record.
 func (s *Server) startVerification(ctx context.Context, orgID int64, parsed bucketverify.Parsed, key string, old *verify.Record) (*verify.Record, error) {
 	if err := s.checkBucketID(ctx, orgID, parsed); err != nil {
 		return nil, err
 	}
+	// One of the org's slots (its cap on running verifications), given
+	// back unless this request starts the verification.
+	releaseSlot, capErr := s.takeVerificationSlot(ctx, orgID, key)
+	if capErr != nil {
+		return nil, capErr
+	}
+	started := false
+	defer func() {
+		if !started {
+			releaseSlot()
+		}
+	}()
 	var sealed []byte
 	// The request's credentials, or the grant of a role that may take a
 	// stored config's beyond it: the worker never widens without it.
@@ -266,7 +281,7 @@ func (s *Server) startVerification(ctx context.Context, orgID int64, parsed buck
 	}
 	logger(ctx).Info("verification started", slog.String("verification", key), slog.Int64("org", orgID),
 		slog.String("provider", parsed.Request.Provider), slog.Bool("stored_credentials", parsed.UsesStoredCredentials()))
-	if err := s.Queue.Send(ctx, queue.Message{Kind: queue.KindVerify, Key: key}); err != nil {
+	if err := s.Queue.Send(ctx, queue.Message{Kind: queue.KindVerify, Key: key, Group: verifyGroup(orgID)}); err != nil {
 		// Nothing will run it: end it at once, so that a retry after
 		// verify.RestartWindow starts afresh, and say so.
 		if ferr := rec.Fail(s.now(), verifyErrNotStarted, nil); ferr == nil {
@@ -276,6 +291,7 @@ func (s *Server) startVerification(ctx context.Context, orgID int64, parsed buck
 		}
 		return nil, errcode.Wrap(errcode.Unavailable, err, "enqueue verification %s", key)
 	}
+	started = true
 	return rec, nil
 }
 

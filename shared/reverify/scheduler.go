@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -164,7 +165,9 @@ func (s *Scheduler) send(ctx context.Context, claims []claim) (int, error) {
 	msgs := make([]queue.Message, len(claims))
 	byUID := make(map[string]claim, len(claims))
 	for i, cl := range claims {
-		msgs[i] = queue.Message{Kind: queue.KindReverify, Key: cl.c.UID}
+		// Grouped by org, like the bucket-verify API's messages: one org's
+		// many due configs do not hold up another's work.
+		msgs[i] = queue.Message{Kind: queue.KindReverify, Key: cl.c.UID, Group: strconv.FormatInt(cl.c.OrgID, 10)}
 		byUID[cl.c.UID] = cl
 	}
 	err := s.Sender.Send(ctx, msgs...)

@@ -67,6 +67,9 @@ type Store interface {
 	// AppendVerification records, in a stored config's history, a
 	// bucket-verify run made with that config's own credentials.
 	AppendVerification(ctx context.Context, orgID int64, uid string, v store.VerificationEntry) error
+	// ReleaseVerificationSlot gives back the org's slot of a verification
+	// that reached its final state (store.VerificationSlots).
+	ReleaseVerificationSlot(ctx context.Context, orgID int64, key string) error
 }
 
 // Worker handles verification messages. Store, Sealer and Verifier are
@@ -189,6 +192,7 @@ func (w *Worker) timeOut(ctx context.Context, log *slog.Logger, rec *verify.Reco
 		return fmt.Errorf("verifyworker: time out verification %s: %w", rec.Key, err)
 	}
 	log.Info("verifyworker: verification timed out", slog.Int("attempts", rec.Attempts))
+	w.releaseSlot(ctx, log, rec)
 	return nil
 }
 
@@ -270,6 +274,7 @@ func (w *Worker) finish(ctx context.Context, log *slog.Logger, rec *verify.Recor
 		return false, fmt.Errorf("verifyworker: write the result of verification %s: %w", rec.Key, err)
 	}
 	log.Info("verifyworker: verification finished", slog.String("state", string(rec.State)))
+	w.releaseSlot(ctx, log, rec)
 	return true, nil
 }
 
