@@ -49,8 +49,9 @@ type verifyOpts struct {
 // with the bucket-verify worker pool in process: real SQLite store, real
 // local sealer, the real verifier and drivers. aws_s3 and gc_storage HMAC
 // traffic goes to the package's MinIO (BUCKETLINK_AWS_S3_ENDPOINT and
-// BUCKETLINK_GCS_HMAC_ENDPOINT of a test deployment); s3_compatible and
-// azure_blob go wherever the request's endpoint points.
+// BUCKETLINK_GCS_HMAC_ENDPOINT of a test deployment), gc_storage
+// service-account traffic to its fake-gcs-server (BUCKETLINK_GCS_ENDPOINT);
+// s3_compatible and azure_blob go wherever the request's endpoint points.
 type verifyEnv struct {
 	*env
 	dir       string       // the data directory: the SQLite files and master.key
@@ -111,7 +112,8 @@ func newVerifyEnv(t testing.TB, o verifyOpts) *verifyEnv {
 		t.Fatal(err)
 	}
 	m := testenv.SharedMinIO(t)
-	e := &verifyEnv{dir: dir, env: &env{t: t, minio: m, store: st, orgs: map[string]*identity.Org{}, keys: map[string]string{}}}
+	g := testenv.SharedFakeGCS(t)
+	e := &verifyEnv{dir: dir, env: &env{t: t, minio: m, gcs: g, store: st, orgs: map[string]*identity.Org{}, keys: map[string]string{}}}
 	log := slog.New(slog.NewJSONHandler(syncWriter{}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	now := func() time.Time {
 		if o.offset == nil {
@@ -123,6 +125,7 @@ func newVerifyEnv(t testing.TB, o verifyOpts) *verifyEnv {
 		Opener: &anyblob.Opener{
 			HTTPClient:      netguard.Policy{AllowPrivate: true}.HTTPClient(),
 			S3:              &s3blob.Opener{AWSEndpoint: m.Endpoint},
+			GCSEndpoint:     g.Endpoint,
 			GCSHMACEndpoint: m.Endpoint,
 			GCSHMACRegion:   m.Region,
 		},

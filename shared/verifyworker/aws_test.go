@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -57,6 +58,8 @@ type awsStack struct {
 	runs     atomic.Int64
 	orgID    int64
 	key      string // a member's API key
+	table    string
+	ddb      *dynamodb.Client
 	vkey     []byte // Server.VerifyKey
 	secrets  []string
 	logs     *lockedBuffer
@@ -111,6 +114,7 @@ func newAWSStack(t *testing.T, lease time.Duration, wrapH func(queue.Handler) qu
 		t.Fatal(err)
 	}
 	s.store = dynamostore.New(client, table)
+	s.table, s.ddb = table, client
 	sealer := kmsseal.New(kms.NewFromConfig(moto.AWSConfig()), moto.NewKMSKey(t))
 
 	// The queue and its dead-letter queue, as template.yaml declares them.
@@ -145,7 +149,9 @@ func newAWSStack(t *testing.T, lease time.Duration, wrapH func(queue.Handler) qu
 	verifier := &verify.Verifier{
 		Opener: &anyblob.Opener{
 			HTTPClient: netguard.Policy{AllowPrivate: true}.HTTPClient(),
-			S3:         &s3blob.Opener{AWSEndpoint: s.minio.Endpoint},
+			S3:              &s3blob.Opener{AWSEndpoint: s.minio.Endpoint},
+			GCSHMACEndpoint: s.minio.Endpoint,
+			GCSHMACRegion:   s.minio.Region,
 		},
 		Deadline: 2 * time.Second,
 	}
