@@ -32,6 +32,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/reverify"
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
+	"github.com/bucketlink/bucketlink/shared/store"
 	"github.com/bucketlink/bucketlink/shared/store/sqlitestore"
 	"github.com/bucketlink/bucketlink/shared/verify"
 	"github.com/bucketlink/bucketlink/shared/verifyworker"
@@ -50,10 +51,12 @@ type serveConfig struct {
 	LogLevel       slog.Level
 
 	// The asynchronous bucket-verify API: its in-process worker pool,
-	// how long a verification may stay connecting, and a run's lease.
+	// how long a verification may stay connecting, a run's lease, and
+	// how many verifications one org may have in connecting at once.
 	VerifyWorkers        int
 	VerifyRecordDeadline time.Duration
 	VerifyLease          time.Duration
+	VerifyOrgCap         int
 
 	// ReverifyPeriod is how often the in-process re-verification
 	// scheduler runs (on AWS, the EventBridge schedule's rate).
@@ -115,6 +118,11 @@ func parseServeConfig(args []string) (serveConfig, error) {
 		return c, fmt.Errorf("BUCKETLINK_VERIFY_LEASE: %w", err)
 	}
 	fs.DurationVar(&c.VerifyLease, "verify-lease", lease, "lease of one bucket-verify run, longer than --verify-deadline (0: that plus 5s); a run abandoned by a dead worker is taken over after it")
+	orgCap, err := strconv.Atoi(envOr("BUCKETLINK_VERIFY_ORG_CAP", strconv.Itoa(httpapi.DefaultVerifyOrgCap)))
+	if err != nil {
+		return c, fmt.Errorf("BUCKETLINK_VERIFY_ORG_CAP: %w", err)
+	}
+	fs.IntVar(&c.VerifyOrgCap, "verify-org-cap", orgCap, "bucket-verify verifications one org may have connecting at once; past it, new ones are told to wait")
 	period, err := time.ParseDuration(envOr("BUCKETLINK_REVERIFY_PERIOD", defaultReverifyPeriod.String()))
 	if err != nil {
 		return c, fmt.Errorf("BUCKETLINK_REVERIFY_PERIOD: %w", err)
@@ -155,6 +163,8 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	switch {
 	case c.VerifyWorkers < 1 || c.VerifyWorkers > 256:
 		return c, fmt.Errorf("--verify-workers must be 1 to 256")
+	case c.VerifyOrgCap < 1 || c.VerifyOrgCap > store.MaxSlotLimit:
+		return c, fmt.Errorf("--verify-org-cap must be 1 to %d", store.MaxSlotLimit)
 	case c.ReverifyPeriod <= 0:
 		return c, fmt.Errorf("--reverify-period must be positive")
 	case c.VerifyRecordDeadline <= 0:
@@ -265,6 +275,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Queue:                pool.queue,
 		VerifyKey:            sealer.DeriveKey("verification-record-key"),
 		VerifyRecordDeadline: cfg.VerifyRecordDeadline,
+		VerifyOrgCap:         cfg.VerifyOrgCap,
 		Events:               events,
 	}
 	// Rate limits: each key's token buckets in this process's memory.
@@ -322,7 +333,9 @@ type verifyPool struct {
 // startVerifyPool starts the in-process queue whose workers run
 // bucket verifications (queue.KindVerify) and re-verifications of stored
 // configs (queue.KindReverify), the periodic sweep of expired records, and
-// the re-verification scheduler that feeds the queue.
+// the re-verification scheduler that feeds the queue. The queue keeps its
+// journal in the SQLite file and starts by delivering what a previous
+// process left there.
 func startVerifyPool(ctx context.Context, cfg serveConfig, st *sqlitestore.Store, sealer seal.Sealer, v *verify.Verifier, events changeevents.Publisher, log *slog.Logger) (*verifyPool, error) {
 	w := &verifyworker.Worker{Store: st, Sealer: sealer, Verifier: v, LeaseTTL: cfg.VerifyLease, Logger: log}
 	r := &reverify.Reverifier{Store: st, Sealer: sealer, Verifier: v, Events: events, Clock: serveClock, Logger: log}
@@ -335,6 +348,10 @@ func startVerifyPool(ctx context.Context, cfg serveConfig, st *sqlitestore.Store
 			log.Warn("message given up after its last delivery", slog.String("kind", string(d.Message.Kind)), slog.String("key", d.Message.Key),
 				slog.Int("deliveries", d.Message.Attempt), slog.String("error", d.Err.Error()))
 		},
+		// Durable: what was accepted and not finished when the process
+		// died (kill -9 included) is delivered again at the next start.
+		Journal:        st.QueueJournal(),
+		OnJournalError: func(err error) { log.Warn("queue journal", slog.String("error", err.Error())) },
 	})
 	if err != nil {
 		return nil, err
@@ -355,8 +372,9 @@ func startVerifyPool(ctx context.Context, cfg serveConfig, st *sqlitestore.Store
 const sweepEvery = time.Minute
 
 // stop stops the pool at once: running and queued verifications are
-// abandoned; their records read as timed out at their deadline, and the
-// same request starts them afresh after verify.RestartWindow.
+// abandoned, and stay in the queue's journal: the next start delivers
+// them again (a run cut short is taken over once its lease expires), and
+// whatever is past its record's deadline reads as timed out.
 func (p *verifyPool) stop() {
 	p.cancel()
 	p.queue.Close()
