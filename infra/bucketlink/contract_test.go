@@ -38,6 +38,11 @@ func TestOfficialClients(t *testing.T) {
 		"BUCKETLINK_GCS_HMAC_REGION":         m.Region,
 		"BUCKETLINK_AZURE_BLOB_ENDPOINT":     a.URL,
 		"BUCKETLINK_VERIFY_WORKERS":          "2",
+		// Limits no test but test_rate_limits.py's 429s meets (they use
+		// the second serve below); the headers are still there.
+		"BUCKETLINK_RATE_VERIFY": "100000/min,burst=10000",
+		"BUCKETLINK_RATE_WRITE":  "100000/min,burst=10000",
+		"BUCKETLINK_RATE_READ":   "100000/min,burst=10000",
 	} {
 		t.Setenv(k, v)
 	}
@@ -115,6 +120,15 @@ func TestOfficialClients(t *testing.T) {
 	}
 	f.Verify = append(f.Verify, contract.Entry{Label: "azure", Body: map[string]any{"storageProvider": "azure",
 		"accessKey": a.AccountName, "secretKey": a.AccountKey, "bucket": containers["verify"], "prefix": contractPrefix}})
+
+	// A second serve, of its own data, whose bursts of 3 reads and 2
+	// verifications an hour test_rate_limits.py counts out to the 429.
+	t.Setenv("BUCKETLINK_RATE_READ", "1/h,burst=3")
+	t.Setenv("BUCKETLINK_RATE_VERIFY", "1/h,burst=2")
+	limitedData := filepath.Join(t.TempDir(), "limited")
+	limitedOrg, _, limitedKeys := provisionContract(t, limitedData)
+	limitedURL, _ := startServe(t, limitedData)
+	f.RateLimited = &contract.RateLimited{BaseURL: limitedURL, Org: limitedOrg, Key: limitedKeys.Admin, Verify: f.Verify[0]}
 
 	contract.Run(t, f)
 }

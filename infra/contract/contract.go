@@ -80,6 +80,25 @@ type Fixture struct {
 	Keys     Keys    `json:"keys"`
 	Configs  []Entry `json:"configs"`
 	Verify   []Entry `json:"verify"`
+
+	// RateLimited, when set, is a second deployment whose rate limits the
+	// suite exhausts (test_rate_limits.py); the tests that need it are
+	// skipped without it. The service at BaseURL must keep its limits
+	// high enough that the rest of the suite never meets them.
+	RateLimited *RateLimited `json:"rate_limited,omitempty"`
+}
+
+// RateLimited is a deployment (sharing nothing the rest of the suite
+// relies on) whose read and verify classes admit a small burst (at least
+// 1, at most 10) and refill at most once a minute, so that a test can
+// count the burst out and see the 429. Key is an admin key of Org there,
+// used by nothing else; Verify is a bucket-verify body valid there (its
+// verification may or may not succeed).
+type RateLimited struct {
+	BaseURL string `json:"base_url"`
+	Org     Org    `json:"org"`
+	Key     string `json:"key"`
+	Verify  Entry  `json:"verify"`
 }
 
 // Python returns the client virtualenv's python. When it is missing the

@@ -9,13 +9,16 @@ by a Go driver (infra/contract.Run):
      "org": {"id": 1, "slug": "default"}, "other_org": {"id": 2, "slug": "other"},
      "keys": {"admin": "...", "member": "...", "viewer": "...", "other_admin": "..."},
      "configs": [{"label": "aws_s3", "body": {...storage-configs create body...}}, ...],
-     "verify":  [{"label": "s3", "body": {...bucket-verify body with secretKey...}}, ...]}
+     "verify":  [{"label": "s3", "body": {...bucket-verify body with secretKey...}}, ...],
+     "rate_limited": {"base_url": ..., "org": {...}, "key": "...", "verify": {"label": ..., "body": {...}}}}
 
 configs holds one valid create body per provider and credential kind the
 driver can serve, verify one bucket-verify body (camelCase, with its
 secretKey) per storageProvider; neither may be empty. Every bucket or
 container they name holds at least one object and an "info.labels" under
 "<prefix>train/", where <prefix> is the body's prefix, ending in "/".
+rate_limited is optional: a second service whose rate limits
+test_rate_limits.py exhausts (infra/contract.RateLimited).
 """
 
 from __future__ import annotations
@@ -109,8 +112,11 @@ def secrets_of(fx: dict[str, Any]) -> dict[str, str]:
     signature, and the lines of a service-account key's private key (long
     enough not to match by chance)."""
     out = {v: f"keys.{k}" for k, v in fx["keys"].items()}
+    limited = fx.get("rate_limited")
+    if limited:
+        out[limited["key"]] = "rate_limited.key"
     for kind in ("configs", "verify"):
-        for e in fx[kind]:
+        for e in fx[kind] + ([limited["verify"]] if limited and kind == "verify" else []):
             for field in SECRET_FIELDS:
                 v = e["body"].get(field)
                 if not v:
