@@ -48,7 +48,7 @@ func TestOfficialClientsOnLambda(t *testing.T) {
 			t.Errorf("template.yaml routes %q to %s, which has no functions/<name>/main.go", r.Key(), r.LogicalID)
 			continue
 		}
-		functions[r.LogicalID] = s.start(t, name, s.env(name))
+		functions[r.LogicalID] = s.start(t, name, highRateLimits(s.env(name)))
 	}
 	worker := s.start(t, "verify-worker", s.env("verify-worker"))
 	feedWorker(t, s, worker)
@@ -61,7 +61,52 @@ func TestOfficialClientsOnLambda(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { logCalls(t, gw.Calls()) })
 
-	contract.Run(t, s.contractFixture(t, srv.URL))
+	f := s.contractFixture(t, srv.URL)
+	f.RateLimited = s.rateLimitedGateway(t, routes, names, f)
+	contract.Run(t, f)
+}
+
+// highRateLimits sets rate limits that no test but test_rate_limits.py's
+// 429s meets (they use rateLimitedGateway); the headers are still there.
+func highRateLimits(env []string) []string {
+	for _, v := range []string{"BUCKETLINK_RATE_VERIFY", "BUCKETLINK_RATE_WRITE", "BUCKETLINK_RATE_READ"} {
+		env = setEnv(env, v, "100000/min,burst=10000")
+	}
+	return env
+}
+
+// rateLimitedGateway serves the routes of the functions that
+// test_rate_limits.py counts out to the 429, list-storage-configs,
+// get-setup-info and verify-bucket, from second instances of them with
+// bursts of 3 reads and 2 verifications an hour, on the same table, for
+// a key of f's org that nothing else uses.
+func (s *stack) rateLimitedGateway(t *testing.T, routes []lambdatest.Route, names map[string]string, f contract.Fixture) *contract.RateLimited {
+	t.Helper()
+	var limited []lambdatest.Route
+	functions := map[string]*lambdatest.Function{}
+	for _, r := range routes {
+		name := names[r.LogicalID]
+		if name != "list-storage-configs" && name != "get-setup-info" && name != "verify-bucket" {
+			continue
+		}
+		limited = append(limited, r)
+		if functions[r.LogicalID] == nil {
+			env := setEnv(setEnv(s.env(name), "BUCKETLINK_RATE_READ", "1/h,burst=3"), "BUCKETLINK_RATE_VERIFY", "1/h,burst=2")
+			functions[r.LogicalID] = s.start(t, name, env)
+		}
+	}
+	gw, err := lambdatest.NewGateway(limited, functions, lambdatest.GatewayOptions{TB: t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	t.Cleanup(srv.Close)
+	key, _, err := provision.CreateAPIKey(t.Context(), s.store, f.Org.Slug, identity.RoleAdmin, f.Org.Slug+"-throttled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.remember(key)
+	return &contract.RateLimited{BaseURL: srv.URL, Org: f.Org, Key: key, Verify: f.Verify[0]}
 }
 
 // functionsByLogicalID maps each function of functions/ to its name:
