@@ -77,6 +77,10 @@ type serveConfig struct {
 	// speaks HTTPS (clients such as avala refuse plain-HTTP base URLs but
 	// for localhost).
 	TLSCert, TLSKey string
+
+	// PublicURL is the base of the links the API writes (next, previous,
+	// Location); nil means the scheme and address serve listens on.
+	PublicURL *url.URL
 }
 
 func parseServeConfig(args []string) (serveConfig, error) {
@@ -97,6 +101,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	fs.StringVar(&c.AzureBlobEndpoint, "azure-blob-endpoint", os.Getenv("BUCKETLINK_AZURE_BLOB_ENDPOINT"), "EMULATOR ONLY: send the traffic of azure_blob configs without azure_endpoint_url to {this}/{account}/ (e.g. Azurite)")
 	fs.StringVar(&c.TLSCert, "tls-cert", os.Getenv("BUCKETLINK_TLS_CERT"), "PEM certificate (chain) file: serve HTTPS, with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", os.Getenv("BUCKETLINK_TLS_KEY"), "PEM private key file of --tls-cert")
+	publicURL := fs.String("public-url", os.Getenv("BUCKETLINK_PUBLIC_URL"), "base URL of the links the API writes (next, previous, Location), e.g. https://bucketlink.example.com; default the scheme and address serve listens on, never the request's Host")
 	fs.StringVar(&c.AWSAccountID, "aws-account-id", envOr("BUCKETLINK_AWS_ACCOUNT_ID", "000000000000"), "account id shown by setup-info")
 	deadline, err := time.ParseDuration(envOr("BUCKETLINK_VERIFY_DEADLINE", "15s"))
 	if err != nil {
@@ -156,6 +161,11 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if *publicURL != "" {
+		if c.PublicURL, err = httpapi.ParsePublicURL(*publicURL); err != nil {
+			return c, fmt.Errorf("--public-url: %w", err)
+		}
 	}
 	if c.VerifyLease == 0 {
 		c.VerifyLease = c.VerifyDeadline + leaseOverDeadline
@@ -290,7 +300,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           httpapi.WithPublicURL(api.Handler(), servePublicURL(cfg, scheme, ln.Addr())),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      cfg.VerifyDeadline + 30*time.Second,
@@ -379,6 +389,22 @@ func (p *verifyPool) stop() {
 	p.cancel()
 	p.queue.Close()
 	p.jobs.Wait()
+}
+
+// servePublicURL is the base of the API's links: --public-url, else the
+// scheme and address serve listens on (localhost for an unspecified
+// address such as :8080, which names no host a client could use).
+func servePublicURL(cfg serveConfig, scheme string, addr net.Addr) *url.URL {
+	if cfg.PublicURL != nil {
+		return cfg.PublicURL
+	}
+	host := addr.String()
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if ip := net.ParseIP(h); ip != nil && ip.IsUnspecified() {
+			host = net.JoinHostPort("localhost", port)
+		}
+	}
+	return &url.URL{Scheme: scheme, Host: host}
 }
 
 // listen opens the listening socket of serve: plain TCP, or TLS (1.2 and

@@ -167,8 +167,12 @@ func newParts(cfg Config, awsCfg aws.Config) (*dynamostore.Store, *kmsseal.Seale
 const DeadlineMargin = time.Second
 
 // Handler returns the API's http.Handler, which ends each request's work
-// DeadlineMargin before its context's deadline.
-func (a *App) Handler() http.Handler { return withDeadlineMargin(a.Server.Handler(), DeadlineMargin) }
+// DeadlineMargin before its context's deadline, and writes its links on
+// the API Gateway domain of the request (gatewayPublicURL), never on the
+// Host header.
+func (a *App) Handler() http.Handler {
+	return withDeadlineMargin(httpapi.WithPublicURLOf(a.Server.Handler(), gatewayPublicURL), DeadlineMargin)
+}
 
 // withDeadlineMargin gives each request with a deadline a context that
 // ends margin earlier. Requests without a deadline pass unchanged.

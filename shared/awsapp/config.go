@@ -4,9 +4,11 @@
 // verifications, the verifier with every provider's driver, and the
 // verification worker (NewWorker), built once per process from a typed
 // configuration read from the environment. It returns a plain http.Handler, the same one the local
-// process serves (httpapi.Server), and knows nothing of Lambda or API
-// Gateway: each functions/<name>/main.go loads the SDK configuration,
-// calls New and hands the handler to the Lambda adapter.
+// process serves (httpapi.Server), and knows nothing of Lambda, and of API
+// Gateway only the domain name of a request's context, which the adapter
+// puts there and the links are built on (publicurl.go): each
+// functions/<name>/main.go loads the SDK configuration, calls New and
+// hands the handler to the Lambda adapter.
 //
 // The service's own AWS credentials reach DynamoDB, KMS, Secrets Manager
 // and, for iam_role configs, STS AssumeRole only. The drivers that check a

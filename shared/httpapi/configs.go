@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -81,12 +80,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 // pageLinks builds the absolute next and previous URLs of a page.
 func (s *Server) pageLinks(r *http.Request, orgID int64, opts store.ListOptions, page store.Page) (next, prev *string) {
 	codec := cursorCodec{s.CursorKey}
-	link := func(forward bool, pos store.Position) *string {
-		u := absoluteURL(r)
-		q := u.Query()
+	cursorLink := func(forward bool, pos store.Position) *string {
+		q := r.URL.Query()
 		q.Set("cursor", codec.encode(orgID, forward, pos))
-		u.RawQuery = q.Encode()
-		str := u.String()
+		str := link(r, r.URL.Path, q)
 		return &str
 	}
 	backward := opts.Before != nil
@@ -96,34 +93,19 @@ func (s *Server) pageLinks(r *http.Request, orgID int64, opts store.ListOptions,
 		// An empty page past either end: offer the way back only.
 		switch {
 		case opts.After != nil:
-			return nil, link(false, *opts.After)
+			return nil, cursorLink(false, *opts.After)
 		case opts.Before != nil:
-			return link(true, *opts.Before), nil
+			return cursorLink(true, *opts.Before), nil
 		}
 		return nil, nil
 	}
 	if moreOlder {
-		next = link(true, store.PositionOf(page.Items[len(page.Items)-1]))
+		next = cursorLink(true, store.PositionOf(page.Items[len(page.Items)-1]))
 	}
 	if moreNewer {
-		prev = link(false, store.PositionOf(page.Items[0]))
+		prev = cursorLink(false, store.PositionOf(page.Items[0]))
 	}
 	return next, prev
-}
-
-// absoluteURL reconstructs the URL the client called, honouring the
-// forwarding headers of API Gateway or a reverse proxy.
-func absoluteURL(r *http.Request) *url.URL {
-	u := *r.URL
-	u.Scheme = "http"
-	if r.TLS != nil {
-		u.Scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		u.Scheme = p
-	}
-	u.Host = r.Host
-	return &u
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
@@ -174,9 +156,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.appendHistory(r, cfg, store.TriggerCreate, now, res)
-	u := absoluteURL(r)
-	u.Path, u.RawQuery = u.Path+cfg.UID+"/", ""
-	w.Header().Set("Location", u.String())
+	w.Header().Set("Location", link(r, r.URL.Path+cfg.UID+"/", nil))
 	writeJSON(w, http.StatusCreated, storageconfig.ToResponse(cfg))
 }
 

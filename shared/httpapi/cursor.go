@@ -1,11 +1,15 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -73,4 +77,62 @@ func (c cursorCodec) decode(org int64, s string) (store.ListOptions, error) {
 		return store.ListOptions{Before: pos}, nil
 	}
 	return store.ListOptions{}, errBadCursor
+}
+
+// Links. The absolute URLs the API writes (next and previous of the list
+// and of a config's verifications, Location of a create) start with the
+// API's public base URL, which the operator configures (WithPublicURL:
+// `bucketlink serve --public-url`) or the platform vouches for
+// (WithPublicURLOf: on Lambda, the API Gateway domain of the request),
+// never with the request's Host or X-Forwarded-* headers, which the
+// client chooses: a link on an attacker's host would carry the next
+// request, API key and all, there. Without a base the links are
+// relative (path and query), which a client resolves against the URL it
+// called.
+
+type publicURLKey struct{}
+
+// WithPublicURL returns h with base (scheme, host and an optional path
+// prefix; see ParsePublicURL) as the public base URL of its links.
+func WithPublicURL(h http.Handler, base *url.URL) http.Handler {
+	b := *base
+	return WithPublicURLOf(h, func(*http.Request) (*url.URL, bool) { return &b, true })
+}
+
+// WithPublicURLOf returns h with the public base URL of each request's
+// links given by of; when of reports false, the links are relative.
+func WithPublicURLOf(h http.Handler, of func(*http.Request) (*url.URL, bool)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if base, ok := of(r); ok {
+			r = r.WithContext(context.WithValue(r.Context(), publicURLKey{}, base))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// ParsePublicURL checks a public base URL: absolute http or https, with
+// a host, and no user, query or fragment; a path is a prefix that links
+// keep (behind a proxy that strips it). A trailing slash is dropped.
+func ParsePublicURL(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("public URL %q: %w", s, err)
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "", u.Hostname() == "":
+		return nil, fmt.Errorf("public URL %q: want an absolute http or https URL such as https://api.example.com", s)
+	case u.User != nil, u.RawQuery != "", u.ForceQuery, u.Fragment != "":
+		return nil, fmt.Errorf("public URL %q: no user, query or fragment", s)
+	}
+	u.Path, u.RawPath = strings.TrimSuffix(u.Path, "/"), ""
+	return u, nil
+}
+
+// link returns the URL of path with query on the request's public base
+// URL, or relative when it has none.
+func link(r *http.Request, path string, query url.Values) string {
+	u := url.URL{Path: path, RawQuery: query.Encode()}
+	if base, ok := r.Context().Value(publicURLKey{}).(*url.URL); ok {
+		u.Scheme, u.Host, u.Path = base.Scheme, base.Host, base.Path+path
+	}
+	return u.String()
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,7 @@ type env struct {
 	keys    map[string]string // "org/role" -> API key
 	account string
 	events  *changeevents.Bus // what test/ publishes when is_verified flips
+	api     *httpapi.Server   // the API srv serves (on the public URL of srv's address)
 }
 
 func newEnv(t testing.TB, deadline time.Duration) *env {
@@ -111,7 +113,12 @@ func newEnv(t testing.TB, deadline time.Duration) *env {
 		AWSAccountID: e.account,
 		Logger:       slog.New(slog.NewJSONHandler(syncWriter{}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
-	e.srv = httptest.NewServer(api.Handler())
+	// Links on the server's own address, as `bucketlink serve` defaults
+	// to (--public-url).
+	e.api = api
+	e.srv = httptest.NewUnstartedServer(nil)
+	e.srv.Config.Handler = httpapi.WithPublicURL(api.Handler(), &url.URL{Scheme: "http", Host: e.srv.Listener.Addr().String()})
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	seedOrgs(t, st, e.orgs, e.keys)
 	// A user in both orgs: admin of acme, viewer of other.

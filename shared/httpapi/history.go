@@ -127,12 +127,10 @@ func (h historyCodec) decode(org int64, cur string) (store.HistoryOptions, bool)
 // pageLinks does for the list.
 func (s *Server) historyLinks(r *http.Request, c *storageconfig.Config, opts store.HistoryOptions, page store.HistoryPage) (next, prev *string) {
 	codec := s.historyCursor(c)
-	link := func(forward bool, v store.VerificationEntry) *string {
-		u := absoluteURL(r)
-		q := u.Query()
+	cursorLink := func(forward bool, v store.VerificationEntry) *string {
+		q := r.URL.Query()
 		q.Set("cursor", codec.encode(c.OrgID, forward, v))
-		u.RawQuery = q.Encode()
-		str := u.String()
+		str := link(r, r.URL.Path, q)
 		return &str
 	}
 	backward := opts.Before > 0
@@ -140,17 +138,17 @@ func (s *Server) historyLinks(r *http.Request, c *storageconfig.Config, opts sto
 		// An empty page past either end: offer the way back only.
 		switch {
 		case opts.After > 0:
-			return nil, link(false, store.VerificationEntry{Seq: opts.After})
+			return nil, cursorLink(false, store.VerificationEntry{Seq: opts.After})
 		case backward:
-			return link(true, store.VerificationEntry{Seq: opts.Before}), nil
+			return cursorLink(true, store.VerificationEntry{Seq: opts.Before}), nil
 		}
 		return nil, nil
 	}
 	if (!backward && page.More) || backward {
-		next = link(true, page.Items[len(page.Items)-1])
+		next = cursorLink(true, page.Items[len(page.Items)-1])
 	}
 	if (backward && page.More) || opts.After > 0 {
-		prev = link(false, page.Items[0])
+		prev = cursorLink(false, page.Items[0])
 	}
 	return next, prev
 }
