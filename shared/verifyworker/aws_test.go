@@ -148,7 +148,7 @@ func newAWSStack(t *testing.T, lease time.Duration, wrapH func(queue.Handler) qu
 	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	verifier := &verify.Verifier{
 		Opener: &anyblob.Opener{
-			HTTPClient: netguard.Policy{AllowPrivate: true}.HTTPClient(),
+			HTTPClient:      netguard.Policy{AllowPrivate: true}.HTTPClient(),
 			S3:              &s3blob.Opener{AWSEndpoint: s.minio.Endpoint},
 			GCSHMACEndpoint: s.minio.Endpoint,
 			GCSHMACRegion:   s.minio.Region,
