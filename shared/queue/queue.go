@@ -26,7 +26,8 @@
 // others: memqueue takes the next message from each group in turn and
 // starts a group with nothing running at once; on SQS the Group is the
 // MessageGroupId, which makes a standard queue a fair queue. Messages
-// without a Group form one group of their own.
+// without a Group share one group in memqueue; SQS counts each as a
+// tenant of its own.
 //
 // # Delivery is at least once
 //
@@ -97,8 +98,8 @@ type Message struct {
 	Kind Kind
 	Key  string
 	// Group names whose work this is, for fairness between tenants (see
-	// the package doc): bucketlink sets the org id. Empty is a group of
-	// its own.
+	// the package doc): bucketlink sets the org id. Empty means none (see
+	// the package doc).
 	Group string
 	// Attempt is the 1-based number of this delivery, set by the consumer
 	// when it calls a Handler (on SQS, the approximate receive count). It is
