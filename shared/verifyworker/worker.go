@@ -206,7 +206,10 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) 
 	var fail *failure
 	switch {
 	case errors.As(err, &fail):
-		_, err := w.finish(ctx, log, rec, func(now time.Time) error { return rec.Fail(now, fail.msg, nil) })
+		written, err := w.finish(ctx, log, rec, func(now time.Time) error { return rec.Fail(now, fail.msg, nil) })
+		if written {
+			w.releaseSlot(ctx, log, rec)
+		}
 		return err
 	case err != nil:
 		return err
@@ -250,6 +253,11 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) 
 			log.Warn("verifyworker: append to the config's history", slog.String("error", err.Error()))
 		}
 	}
+	if written {
+		// Last: the org's next verification may start once this one
+		// is in the record and the history.
+		w.releaseSlot(ctx, log, rec)
+	}
 	return err
 }
 
@@ -274,7 +282,6 @@ func (w *Worker) finish(ctx context.Context, log *slog.Logger, rec *verify.Recor
 		return false, fmt.Errorf("verifyworker: write the result of verification %s: %w", rec.Key, err)
 	}
 	log.Info("verifyworker: verification finished", slog.String("state", string(rec.State)))
-	w.releaseSlot(ctx, log, rec)
 	return true, nil
 }
 
