@@ -24,22 +24,26 @@ import (
 //     bytes in hex, about 15 KB for a 1,024-byte key; Azure's
 //     AuthenticationFailed echoes the string to sign (1-2 KB); GCS JSON
 //     errors are under 2 KB.
-//   - MaxBodyBytes (4 MiB), for 2xx answers. The largest is one listing
-//     page of 1,000 keys, the most the checks ask for (blob.MaxListObjects).
-//     Keys are at most 1,024 bytes (S3, GCS) or 1,024 characters (Azure);
-//     each listed object adds its metadata: about 270 bytes of XML on S3
-//     (LastModified, ETag, checksum, Size, StorageClass; ListObjectsV2
-//     sends no owner unless asked), about 750 on Azure (List Blobs sends
-//     some 20 properties per blob), about 30 bytes of JSON on GCS (the
-//     driver asks for name and size only). A page of 1,000 keys of the
-//     longest ASCII names is thus about 1.3 MB on S3, 1.8 MB on Azure and
-//     1.1 MB on GCS; typical keys of 50-100 bytes make 0.3-0.9 MB. 4 MiB
-//     holds the largest with room for XML escaping and multi-byte names;
-//     only a page whose 1,000 keys are nearly all of the greatest length
-//     and made of escaped or 3- and 4-byte characters would exceed it.
-//     The bound also bounds what an SDK builds from a hostile page: some
-//     150 bytes of parsed object per 30-byte XML element, so a 4 MiB
-//     page of the smallest elements parses into 20-30 MB at most.
+//   - MaxBodyBytes (2 MiB), for 2xx answers. The largest is one listing
+//     page of 1,000 keys, the most the checks ask for (blob.MaxListObjects;
+//     the other answers are a few bytes of a ranged read, empty PUT and
+//     DELETE answers, CORS rules of at most 64 KB). Keys are at most 1,024
+//     bytes (S3, GCS) or 1,024 characters (Azure); each listed object adds
+//     its metadata: about 300 bytes of XML on S3 (LastModified, ETag,
+//     checksum, Size, StorageClass; ListObjectsV2 sends no owner unless
+//     asked), about 750 on Azure (List Blobs sends some 20 properties per
+//     blob), about 30 bytes of JSON on GCS (the driver asks for name and
+//     size only). A page of 1,000 keys of the longest ASCII names is thus
+//     about 1.33 MB on S3, 1.77 MB on Azure and 1.05 MB on GCS, and
+//     typical keys of 50-100 bytes make 0.1-0.9 MB. 2 MiB (2.10 MB) holds
+//     the largest of them; only a page whose 1,000 keys nearly all have
+//     the greatest length and are mostly escaped or multi-byte characters
+//     would pass it. The bound matters as much for what an SDK builds from
+//     a page: aws-sdk-go-v2 turns each <Contents> element of about 50 bytes
+//     into some 450 bytes of parsed object and garbage, so a hostile page
+//     of the smallest elements costs about 20 MiB of heap at 2 MiB (and
+//     did about 40 at 4 MiB, too much for five verifications at once in a
+//     256 MB Lambda).
 //   - MaxResponseHeaderBytes (64 KiB), for the headers of any answer
 //     (http.Transport.MaxResponseHeaderBytes; for HTTP/2 also the
 //     SETTINGS_MAX_HEADER_LIST_SIZE the transport announces). User metadata,
@@ -50,7 +54,7 @@ import (
 // *TooLargeError, and nothing more of the answer is read.
 const (
 	MaxErrorBodyBytes      = 64 << 10
-	MaxBodyBytes           = 4 << 20
+	MaxBodyBytes           = 2 << 20
 	MaxResponseHeaderBytes = 64 << 10
 )
 
@@ -109,7 +113,7 @@ func (e *TooLargeError) RetryableError() bool { return false }
 // NonRetriable tells the Azure SDK's retry policy not to try again.
 func (e *TooLargeError) NonRetriable() {}
 
-// size formats a limit: "64 KiB", "4 MiB".
+// size formats a limit: "64 KiB", "2 MiB".
 func size(n int64) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:

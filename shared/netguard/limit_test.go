@@ -114,7 +114,7 @@ func TestBodyLimits(t *testing.T) {
 func TestBodyLimitCountsDecompressed(t *testing.T) {
 	var bomb bytes.Buffer
 	zw := gzip.NewWriter(&bomb)
-	zw.Write(make([]byte, 2*netguard.MaxBodyBytes)) // 8 MiB of zeros, about 8 KiB compressed
+	zw.Write(make([]byte, 2*netguard.MaxBodyBytes)) // 4 MiB of zeros, a few KiB compressed
 	zw.Close()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Encoding", "gzip")
@@ -158,7 +158,7 @@ func TestTooLargeMessages(t *testing.T) {
 		want string
 	}{
 		{&netguard.TooLargeError{Part: netguard.PartErrorBody, Limit: netguard.MaxErrorBodyBytes}, "an error answer larger than 64 KiB"},
-		{&netguard.TooLargeError{Part: netguard.PartBody, Limit: netguard.MaxBodyBytes}, "an answer larger than 4 MiB"},
+		{&netguard.TooLargeError{Part: netguard.PartBody, Limit: netguard.MaxBodyBytes}, "an answer larger than 2 MiB"},
 	}
 	for _, tc := range tests {
 		if got := tc.err.ResponseTooLarge(); got != tc.want {
