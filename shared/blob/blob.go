@@ -24,7 +24,9 @@ type Object struct {
 // codes below; it never blocks past ctx's deadline.
 type Bucket interface {
 	// List returns up to limit objects whose keys start with prefix, in key
-	// order. An empty listing is not an error. A missing bucket is NotFound;
+	// order; a limit of 0 or less, or more than MaxListObjects, means
+	// MaxListObjects, and List never returns more, whatever the provider
+	// sends. An empty listing is not an error. A missing bucket is NotFound;
 	// a bucket the credentials may not list is AccessDenied.
 	List(ctx context.Context, prefix string, limit int) ([]Object, error)
 	// ReadRange reads at most n bytes from the start of key. A missing key is
@@ -37,6 +39,22 @@ type Bucket interface {
 	Delete(ctx context.Context, key string) error
 	// PresignPut returns a URL that allows one HTTP PUT of key for ttl.
 	PresignPut(ctx context.Context, key string, ttl time.Duration) (string, error)
+}
+
+// MaxListObjects is the most objects List returns: one page of the S3 and
+// GCS listings, and what the checks ask for at most (a scan of 1,000 keys).
+// A provider that sends more than asked for is cut short; what it sends is
+// bounded in bytes below the SDKs (netguard.MaxBodyBytes).
+const MaxListObjects = 1000
+
+// ListLimit is the number of objects List asks the provider for, given the
+// caller's limit: limit, or MaxListObjects when limit is 0 or less or
+// larger.
+func ListLimit(limit int) int {
+	if limit <= 0 || limit > MaxListObjects {
+		return MaxListObjects
+	}
+	return limit
 }
 
 // Code is a portable failure category.
@@ -53,6 +71,10 @@ const (
 	Unreachable       Code = "unreachable"         // DNS, connect, TLS or a blocked address
 	Timeout           Code = "timeout"             // the deadline passed before an answer
 	InvalidBucketName Code = "invalid_bucket_name" // the provider rejected the name
+	// ResponseTooLarge: the endpoint answered more than a bucket would (a
+	// body or headers past the client's limits; see IsResponseTooLarge),
+	// and the answer was not read further.
+	ResponseTooLarge Code = "response_too_large"
 )
 
 // Error is a driver failure with a portable code. Op names the operation

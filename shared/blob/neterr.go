@@ -13,6 +13,32 @@ import (
 // each driver turns its SDK's errors into codes in its own errors.go, and
 // calls these for what lies below the SDK.
 
+// IsResponseTooLarge reports an answer cut off because it passed a size
+// limit: netguard's *TooLargeError, or a driver's own bound. Such errors
+// have a method ResponseTooLarge() string that says what passed which
+// limit; TooLargeDetail returns it.
+func IsResponseTooLarge(err error) bool {
+	var tl responseTooLarge
+	return errors.As(err, &tl)
+}
+
+// TooLargeDetail says what passed which limit ("an error answer larger
+// than 64 KiB") for an error for which IsResponseTooLarge is true, else "".
+func TooLargeDetail(err error) string {
+	var tl responseTooLarge
+	if errors.As(err, &tl) {
+		return tl.ResponseTooLarge()
+	}
+	return ""
+}
+
+// responseTooLarge is implemented by errors of answers cut off at a size
+// limit (netguard's, and the drivers' own).
+type responseTooLarge interface {
+	error
+	ResponseTooLarge() string
+}
+
 // IsTLSError reports a failed TLS handshake or certificate check.
 func IsTLSError(err error) bool {
 	var (

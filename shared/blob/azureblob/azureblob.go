@@ -38,9 +38,6 @@ const (
 	DefaultTryTimeout = 20 * time.Second
 )
 
-// maxListPage is the most blobs Azure returns in one List Blobs page.
-const maxListPage = 5000
-
 // Errors New returns before any network I/O. None contains a credential.
 var (
 	ErrNoCredentials    = errors.New("azureblob: an account key or a SAS token is required")
@@ -197,16 +194,14 @@ func clientOptions(opts Options) azcore.ClientOptions {
 	}
 }
 
-// List implements blob.Bucket with one List Blobs (flat) call. A limit of
-// 0 or less means the provider's page size (5000).
+// List implements blob.Bucket with one List Blobs (flat) call for
+// blob.ListLimit(limit) blobs (Azure's page holds up to 5,000).
 func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
-	o := &container.ListBlobsFlatOptions{}
+	limit = blob.ListLimit(limit)
+	n := int32(limit)
+	o := &container.ListBlobsFlatOptions{MaxResults: &n}
 	if prefix != "" {
 		o.Prefix = &prefix
-	}
-	if limit > 0 {
-		n := int32(min(limit, maxListPage))
-		o.MaxResults = &n
 	}
 	page, err := b.container.NewListBlobsFlatPager(o).NextPage(ctx)
 	if err != nil {
@@ -214,8 +209,10 @@ func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Obj
 	}
 	var objs []blob.Object
 	if page.Segment != nil {
-		objs = make([]blob.Object, 0, len(page.Segment.BlobItems))
-		for _, it := range page.Segment.BlobItems {
+		// A server may send more than MaxResults: keep limit.
+		items := page.Segment.BlobItems[:min(len(page.Segment.BlobItems), limit)]
+		objs = make([]blob.Object, 0, len(items))
+		for _, it := range items {
 			if it == nil || it.Name == nil {
 				continue
 			}
@@ -225,9 +222,6 @@ func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Obj
 			}
 			objs = append(objs, o)
 		}
-	}
-	if limit > 0 && len(objs) > limit {
-		objs = objs[:limit]
 	}
 	return objs, nil
 }

@@ -34,6 +34,11 @@ func (b *Bucket) wrap(op string, err error) error {
 
 // classify maps err to a portable code, and reports a TLS failure.
 func classify(err error) (code blob.Code, isTLS bool) {
+	if blob.IsResponseTooLarge(err) {
+		// Before the rest: a cut-off body read looks like a transport
+		// failure.
+		return blob.ResponseTooLarge, false
+	}
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
 		if c := classifyResponse(re); c != blob.Unknown {

@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/netguard"
 )
 
 // responseError builds the SDK's error for an answer with status, error
@@ -84,6 +85,8 @@ func TestClassify(t *testing.T) {
 			want: blob.Unreachable,
 		},
 		{name: "connection refused", err: &url.Error{Op: "Get", URL: "http://127.0.0.1:1/", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, want: blob.Unreachable},
+		{name: "error body too large", err: &netguard.TooLargeError{Part: netguard.PartErrorBody, Limit: netguard.MaxErrorBodyBytes}, want: blob.ResponseTooLarge},
+		{name: "headers too large", err: &url.Error{Op: "Get", URL: "https://acct.blob.core.windows.net/c", Err: &netguard.TooLargeError{Part: netguard.PartHeaders}}, want: blob.ResponseTooLarge},
 		{name: "untrusted certificate", err: &url.Error{Op: "Get", URL: "https://x/", Err: x509.UnknownAuthorityError{}}, want: blob.Unreachable, wantTLS: true},
 		{name: "other", err: errors.New("something else"), want: blob.Unknown},
 	}

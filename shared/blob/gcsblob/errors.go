@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -30,6 +31,11 @@ func (b *Bucket) wrap(op string, err error) error {
 // first: they may come wrapped in a *url.Error, which would otherwise look
 // like a network failure.
 func classify(err error) (code blob.Code, isTLS bool) {
+	if blob.IsResponseTooLarge(err) {
+		// Before the rest: a cut-off read may come wrapped like a
+		// transport failure.
+		return blob.ResponseTooLarge, false
+	}
 	var ae *oauth2.RetrieveError
 	if errors.As(err, &ae) {
 		if c := classifyToken(ae); c != blob.Unknown {
@@ -122,4 +128,28 @@ func classifyToken(ae *oauth2.RetrieveError) blob.Code {
 		return blob.AccessDenied
 	}
 	return blob.Unknown
+}
+
+// tooLargeError is an answer the driver stopped reading at its own bound
+// (maxJSONBody, maxErrorBody); over netguard's client, netguard's error
+// comes first.
+type tooLargeError struct {
+	limit   int64
+	isError bool
+}
+
+func (e *tooLargeError) Error() string {
+	return "gcs: " + e.ResponseTooLarge()
+}
+
+// ResponseTooLarge implements the method blob.IsResponseTooLarge matches.
+func (e *tooLargeError) ResponseTooLarge() string {
+	what := "an answer"
+	if e.isError {
+		what = "an error answer"
+	}
+	if e.limit%(1<<20) == 0 {
+		return fmt.Sprintf("%s larger than %d MiB", what, e.limit>>20)
+	}
+	return fmt.Sprintf("%s larger than %d KiB", what, e.limit>>10)
 }

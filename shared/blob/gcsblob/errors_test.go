@@ -71,6 +71,9 @@ func TestClassify(t *testing.T) {
 		{name: "tls record header", err: viaTransport(tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}), want: blob.Unreachable, wantTLS: true},
 		{name: "unexpected EOF mid-answer", err: viaTransport(io.ErrUnexpectedEOF), want: blob.Unreachable},
 		{name: "other", err: errors.New("storage: something else"), want: blob.Unknown},
+		{name: "netguard error body too large", err: fmt.Errorf("read answer: %w", &netguard.TooLargeError{Part: netguard.PartErrorBody, Limit: netguard.MaxErrorBodyBytes}), want: blob.ResponseTooLarge},
+		{name: "netguard headers too large", err: viaTransport(&netguard.TooLargeError{Part: netguard.PartHeaders, Limit: netguard.MaxResponseHeaderBytes}), want: blob.ResponseTooLarge},
+		{name: "own bound", err: fmt.Errorf("read answer: %w", &tooLargeError{limit: maxJSONBody}), want: blob.ResponseTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,9 +29,16 @@ import (
 // default.
 const DefaultMaxAttempts = 2
 
-// DefaultListLimit is the page size List uses when limit is 0 or less
-// (the JSON API's maximum page).
+// DefaultListLimit is the page size List asks for at most (the JSON API's
+// maximum page, and blob.MaxListObjects).
 const DefaultListLimit = 1000
+
+// maxListRequests bounds the requests of one List. The JSON API may send
+// fewer items than asked for, with a page token, so a listing of up to
+// 1,000 keys may take more than one page; a server that answered pages
+// with no items and a token forever would otherwise be asked until the
+// deadline.
+const maxListRequests = 5
 
 // MaxPresignTTL is the longest lifetime of a V4 signed URL.
 const MaxPresignTTL = 7 * 24 * time.Hour
@@ -167,15 +174,13 @@ type listPage struct {
 	NextPageToken string `json:"nextPageToken"`
 }
 
-// List implements blob.Bucket. A limit of 0 or less means
-// DefaultListLimit.
+// List implements blob.Bucket, with at most maxListRequests pages for
+// blob.ListLimit(limit) objects.
 func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
-	if limit <= 0 {
-		limit = DefaultListLimit
-	}
+	limit = blob.ListLimit(limit)
 	objs := []blob.Object{}
 	token := ""
-	for len(objs) < limit {
+	for req := 0; len(objs) < limit && req < maxListRequests; req++ {
 		q := url.Values{
 			"prefix":     {prefix},
 			"maxResults": {strconv.Itoa(min(limit-len(objs), DefaultListLimit))},
@@ -304,7 +309,7 @@ func (b *Bucket) getJSON(ctx context.Context, u string, v any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody))
+	body, err := readLimited(resp.Body, maxJSONBody, false)
 	if err != nil {
 		return withCtx(ctx, fmt.Errorf("read answer: %w", err))
 	}
@@ -317,7 +322,11 @@ func (b *Bucket) getJSON(ctx context.Context, u string, v any) error {
 // drain reads and closes the body of an answer whose content is not used.
 func drain(ctx context.Context, resp *http.Response) error {
 	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxJSONBody)); err != nil {
+	n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxJSONBody+1))
+	if err == nil && n > maxJSONBody {
+		err = &tooLargeError{limit: maxJSONBody}
+	}
+	if err != nil {
 		return withCtx(ctx, fmt.Errorf("read answer: %w", err))
 	}
 	return nil

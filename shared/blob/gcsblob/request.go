@@ -13,13 +13,19 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/bucketlink/bucketlink/shared/blob"
 )
 
-// maxJSONBody bounds how much of an answer body is read.
-const maxJSONBody = 16 << 20
-
-// maxErrorBody bounds how much of an error answer is read.
-const maxErrorBody = 64 << 10
+// maxJSONBody bounds how much of an answer body is read, and maxErrorBody
+// how much of an error answer: past them, the read fails with a
+// *tooLargeError (code blob.ResponseTooLarge). They are netguard's limits
+// (MaxBodyBytes, MaxErrorBodyBytes; see there why), kept here too so that
+// the driver is bounded over any client.
+const (
+	maxJSONBody  = 2 << 20
+	maxErrorBody = 64 << 10
+)
 
 // Backoff between tries: a random pause up to a ceiling that starts at
 // initialBackoff and doubles up to maxBackoff.
@@ -147,9 +153,14 @@ func (e *apiError) Error() string {
 	return s
 }
 
-// readAPIError builds the *apiError of a non-2xx answer.
+// readAPIError builds the *apiError of a non-2xx answer, or returns the
+// error of an answer too large to be one.
 func readAPIError(resp *http.Response) error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	body, err := readLimited(resp.Body, maxErrorBody, true)
+	if blob.IsResponseTooLarge(err) {
+		return err
+	}
+	// Another read error leaves what was read, which says enough.
 	var env struct {
 		Error *apiError `json:"error"`
 	}
@@ -166,6 +177,17 @@ func readAPIError(resp *http.Response) error {
 		msg = http.StatusText(resp.StatusCode)
 	}
 	return &apiError{Code: resp.StatusCode, Message: msg}
+}
+
+// readLimited reads r to its end, or fails with a *tooLargeError once it
+// has more than limit bytes (or with the client's own error for that,
+// netguard's, when it comes first).
+func readLimited(r io.Reader, limit int64, isError bool) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err == nil && int64(len(body)) > limit {
+		return body[:limit], &tooLargeError{limit: limit, isError: isError}
+	}
+	return body, err
 }
 
 // withCtx adds ctx's error to err when ctx is done, so that a body read

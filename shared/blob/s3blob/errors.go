@@ -29,6 +29,11 @@ func (b *Bucket) wrap(op string, err error) error {
 // were signed for; region is the bucket's real region when the provider
 // said it differs.
 func classify(err error, signRegion string) (code blob.Code, region string, isTLS bool) {
+	if blob.IsResponseTooLarge(err) {
+		// Before the rest: the SDK wraps the cut-off read in errors that
+		// look like transport failures.
+		return blob.ResponseTooLarge, "", false
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		if c, r := classifyAPI(err, ae, signRegion); c != blob.Unknown {

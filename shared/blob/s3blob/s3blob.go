@@ -121,26 +121,23 @@ func New(opts Options) (*Bucket, error) {
 	return &Bucket{client: s3.New(o), name: opts.Bucket, region: opts.Region}, nil
 }
 
-// List implements blob.Bucket. A limit of 0 or less means the provider's
-// page size (1000 on S3).
+// List implements blob.Bucket with one ListObjectsV2 request for
+// blob.ListLimit(limit) keys (S3's page holds 1,000).
 func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(b.name)}
+	limit = blob.ListLimit(limit)
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(b.name), MaxKeys: aws.Int32(int32(limit))}
 	if prefix != "" {
 		in.Prefix = aws.String(prefix)
-	}
-	if limit > 0 {
-		in.MaxKeys = aws.Int32(int32(min(limit, 1000)))
 	}
 	out, err := b.client.ListObjectsV2(ctx, in)
 	if err != nil {
 		return nil, b.wrap("list", err)
 	}
-	objs := make([]blob.Object, 0, len(out.Contents))
-	for _, o := range out.Contents {
+	// An S3-compatible store may send more than MaxKeys: keep limit.
+	contents := out.Contents[:min(len(out.Contents), limit)]
+	objs := make([]blob.Object, 0, len(contents))
+	for _, o := range contents {
 		objs = append(objs, blob.Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size)})
-	}
-	if limit > 0 && len(objs) > limit {
-		objs = objs[:limit]
 	}
 	return objs, nil
 }
