@@ -13,6 +13,31 @@ import (
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
+// The check codes of answers bucketlink does not read or requests it does
+// not send (kept with their mapping, below; the other codes are in
+// codes.go).
+const (
+	// CodeResponseTooLarge: the endpoint answered more than a bucket would
+	// (an answer or its headers past netguard's limits); nothing more of it
+	// was read.
+	CodeResponseTooLarge = "response_too_large"
+	// CodeHTTPSRequired: the endpoint is plain http://, refused unless the
+	// operator allows private endpoints (netguard.PlainHTTPError says why).
+	CodeHTTPSRequired = "https_required"
+)
+
+// plainHTTPError is implemented by netguard's error for a plain-http
+// request it refused.
+type plainHTTPError interface {
+	error
+	PlainHTTPRefused() bool
+}
+
+// msgHTTPSRequired is the message of CodeHTTPSRequired.
+const msgHTTPSRequired = "The storage endpoint is a plain http:// URL: every request to it would carry the credentials " +
+	"(a SAS token or signed requests) and any presigned URL for it would be usable by whoever sees it, unencrypted. " +
+	"Give the endpoint's https:// address."
+
 // failure is how one failed check is reported.
 type failure struct {
 	code  string
@@ -88,6 +113,7 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 	p := profileOf(r.cfg, r.creds)
 	var (
 		blocked blockedError
+		plain   plainHTTPError
 		be      *blob.Error
 		open    *openError
 		role    roleError
@@ -107,6 +133,8 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 	case errors.As(err, &blocked):
 		return failure{code: CodeEndpointBlocked, field: p.endpoint,
 			msg: "The storage endpoint resolves to an address that bucketlink is not allowed to connect to."}
+	case errors.As(err, &plain) && plain.PlainHTTPRefused():
+		return failure{code: CodeHTTPSRequired, field: p.endpoint, msg: msgHTTPSRequired}
 	}
 	iamRole := r.cfg.Provider.IsS3() && r.cfg.S3AuthMethod == storageconfig.AuthIAMRole
 	var f failure
@@ -130,6 +158,8 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 		if errors.As(err, &be) && validRegion(be.Region) {
 			f.msg = fmt.Sprintf("The bucket is in region %s; set s3_bucket_region to %s.", be.Region, be.Region)
 		}
+	case code == blob.ResponseTooLarge:
+		f = failure{code: CodeResponseTooLarge, field: p.endpoint, msg: tooLargeMessage(err)}
 	case code == blob.Unreachable || code == blob.Timeout:
 		f = failure{code: CodeEndpointUnreachable, field: p.endpoint,
 			msg: fmt.Sprintf("The storage endpoint could not be reached or did not answer within %s.", v.callTimeout())}
@@ -145,6 +175,18 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 		r.leftover(&f)
 	}
 	return f
+}
+
+// tooLargeMessage says that the endpoint answered more than a bucket
+// would, and which limit it passed. It does not name the check (the check
+// says which it is), so that the field gets one message for all of them.
+func tooLargeMessage(err error) string {
+	what := blob.TooLargeDetail(err)
+	if what == "" {
+		what = "an answer larger than bucketlink reads"
+	}
+	return "The storage endpoint answered more than a bucket would (" + what + "), so bucketlink stopped reading it. " +
+		"Check that the endpoint is the storage service's."
 }
 
 // permissionMessage names the permission check name lacks, on the prefix.

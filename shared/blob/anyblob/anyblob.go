@@ -8,6 +8,12 @@
 // The endpoint overrides on Opener are operator settings for tests and
 // development (emulators standing in for the providers); no request can
 // set them.
+//
+// Over netguard's client, Open refuses what the client would refuse on
+// the first request, before any I/O: a plain-http endpoint (unless private
+// endpoints are allowed; netguard.PlainHTTPError says why) and an
+// endpoint that is a blocked IP address. Every check then fails alike,
+// and no presigned URL is signed for such an endpoint.
 package anyblob
 
 import (
@@ -22,6 +28,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
 	"github.com/bucketlink/bucketlink/shared/blob/gcsblob"
 	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
+	"github.com/bucketlink/bucketlink/shared/netguard"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
@@ -85,16 +92,46 @@ func (o *Opener) Open(ctx context.Context, c *storageconfig.Config, creds storag
 	}
 	switch c.Provider {
 	case storageconfig.ProviderAWSS3, storageconfig.ProviderS3Compatible:
-		return o.s3().Open(ctx, c, creds)
+		s3 := o.s3()
+		endpoint := c.S3EndpointURL
+		if c.Provider == storageconfig.ProviderAWSS3 {
+			endpoint = s3.AWSEndpoint // "" for AWS itself
+		}
+		if err := refused(s3.HTTPClient, endpoint); err != nil {
+			return nil, err
+		}
+		return s3.Open(ctx, c, creds)
 	case storageconfig.ProviderGCStorage:
 		if c.GCStorageAuthMethod == storageconfig.GCSAuthHMAC {
 			return o.openHMAC(c, creds)
+		}
+		if err := refused(o.HTTPClient, o.GCSEndpoint); err != nil {
+			return nil, err
 		}
 		return o.openGCS(ctx, c, creds)
 	case storageconfig.ProviderAzureBlob:
 		return o.openAzure(c, creds)
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnsupportedProvider, c.Provider)
+}
+
+// refused returns the error hc would fail the first request to endpoint
+// with, when hc is a netguard client (netguard.Policy.CheckURL), as a
+// *blob.Error with code Unreachable; nil for an endpoint it would send to,
+// for "" (the provider's own https endpoint) and for another client.
+func refused(hc *http.Client, endpoint string) error {
+	p, ok := netguard.PolicyOf(hc)
+	if !ok || endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil // the driver reports an endpoint it cannot use
+	}
+	if err := p.CheckURL(u); err != nil {
+		return &blob.Error{Code: blob.Unreachable, Op: "open", Err: err}
+	}
+	return nil
 }
 
 func (o *Opener) s3() *s3blob.Opener {
@@ -138,6 +175,9 @@ func (o *Opener) openHMAC(c *storageconfig.Config, creds storageconfig.Credentia
 	if o.GCSHMACRegion != "" {
 		region = o.GCSHMACRegion
 	}
+	if err := refused(o.HTTPClient, endpoint); err != nil {
+		return nil, err
+	}
 	b, err := s3blob.New(s3blob.Options{
 		Bucket:          c.GCStorageBucketName,
 		Region:          region,
@@ -162,6 +202,9 @@ func (o *Opener) openHMAC(c *storageconfig.Config, creds storageconfig.Credentia
 func (o *Opener) openAzure(c *storageconfig.Config, creds storageconfig.Credentials) (blob.Bucket, error) {
 	endpoint, err := o.azureEndpoint(c)
 	if err != nil {
+		return nil, err
+	}
+	if err := refused(o.HTTPClient, endpoint); err != nil {
 		return nil, err
 	}
 	b, err := azureblob.New(azureblob.Options{
