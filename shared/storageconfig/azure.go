@@ -51,7 +51,9 @@ func parseAzure(errs errcode.FieldErrors, in input, c *Config) Credentials {
 // normalizeAzureEndpoint checks the optional azure_endpoint_url: "" means
 // the account's endpoint in Azure's public cloud. Unlike an S3 endpoint it
 // may have a path (Azurite serves accounts at /{account}). Whether its
-// address may be dialled is decided at dial time (package netguard).
+// address may be dialled, and whether plain http is allowed (only where
+// the operator allows private endpoints), is decided by the client that
+// connects (package netguard), which this package does not know.
 func normalizeAzureEndpoint(raw string) (string, string) {
 	raw = strings.TrimSpace(raw)
 	switch {
@@ -60,7 +62,7 @@ func normalizeAzureEndpoint(raw string) (string, string) {
 	case len(raw) > 2048:
 		return "", "Enter a valid URL such as https://myaccount.blob.core.chinacloudapi.cn/."
 	case !strings.HasPrefix(strings.ToLower(raw), "https://") && !strings.HasPrefix(strings.ToLower(raw), "http://"):
-		return "", "The endpoint must start with https:// (or http://)."
+		return "", "The endpoint must start with https:// (http:// is only for emulators, where the operator allows private endpoints)."
 	case azrules.ValidateEndpoint(raw) != nil:
 		return "", "Enter the blob endpoint as a URL with a host and no user name, password, query or fragment, such as https://myaccount.blob.core.usgovcloudapi.net/."
 	}

@@ -252,7 +252,9 @@ func NormalizePrefix(p string) (string, string) {
 
 // NormalizeEndpoint checks an S3-compatible endpoint URL and returns it
 // without a trailing slash, or a message saying what to fix. Whether its
-// address may be dialled is decided at dial time (package netguard).
+// address may be dialled, and whether plain http is allowed (only where
+// the operator allows private endpoints), is decided by the client that
+// connects (package netguard), which this package does not know.
 func NormalizeEndpoint(raw string, present bool) (string, string) {
 	raw = strings.TrimSpace(raw)
 	if !present || raw == "" {
@@ -263,7 +265,7 @@ func NormalizeEndpoint(raw string, present bool) (string, string) {
 	case err != nil || len(raw) > 2048:
 		return "", "Enter a valid URL such as https://s3.example.com."
 	case u.Scheme != "https" && u.Scheme != "http":
-		return "", "The endpoint must start with https:// (or http://)."
+		return "", "The endpoint must start with https:// (http:// is only for emulators, where the operator allows private endpoints)."
 	case u.Host == "" || u.Hostname() == "":
 		return "", "The endpoint must include a host name."
 	case u.User != nil:
