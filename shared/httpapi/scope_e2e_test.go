@@ -86,7 +86,21 @@ func TestVerifyBucketStoredScopeByRole(t *testing.T) {
 
 	adminBody := map[string]any{"bucketId": id, "bucket": wide, "prefix": "elsewhere"}
 	t.Run("admin goes beyond the config", func(t *testing.T) {
+		// The create and the member's narrower run are in the config's
+		// history (the worker appends right after its final write).
+		const before = 2
+		for end := time.Now().Add(5 * time.Second); historyLen(t, e, uid) != before; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("history has %d entries, want the create and the member's run", historyLen(t, e, uid))
+			}
+		}
 		a := e.pollUntilFinal(t, "acme", admin, adminBody, 15*time.Second)
+		// A run beyond the config is not the config's: its history is
+		// unchanged.
+		time.Sleep(300 * time.Millisecond)
+		if n := historyLen(t, e, uid); n != before {
+			t.Errorf("the config's history went from %d to %d entries after a run on another bucket", before, n)
+		}
 		wantConnected(t, a, false)
 		if len(*a.Files) != 1 || (*a.Files)[0].Name != "secret-plans.txt" {
 			t.Errorf("files = %+v, want the one under %s/elsewhere/", *a.Files, wide)
@@ -140,4 +154,14 @@ func TestVerifyBucketStoredScopeByRole(t *testing.T) {
 			t.Errorf("the worker ran the widened record (%d runs)", n-runs)
 		}
 	})
+}
+
+// historyLen is the number of entries of the config's verification
+// history.
+func historyLen(t *testing.T, e *verifyEnv, uid string) int {
+	t.Helper()
+	r := e.do("GET", base+uid+"/verifications/?limit=100", e.keys["acme/viewer"], nil)
+	wantStatus(t, r, http.StatusOK)
+	results, _ := r.json(t)["results"].([]any)
+	return len(results)
 }

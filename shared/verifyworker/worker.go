@@ -201,7 +201,8 @@ func (w *Worker) timeOut(ctx context.Context, log *slog.Logger, rec *verify.Reco
 func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) error {
 	log = log.With(slog.Int("attempt", rec.Attempts))
 	// A run on a stored config's own credentials (bucketId, no secretKey)
-	// belongs in that config's history.
+	// belongs in that config's history, unless an admin took them beyond
+	// the config: that run is not of the config as it is.
 	cfg, creds, ofStoredConfig, err := w.target(ctx, rec)
 	var fail *failure
 	switch {
@@ -290,13 +291,14 @@ type failure struct{ msg string }
 
 func (f *failure) Error() string { return "verifyworker: " + f.msg }
 
-// target returns the config and credentials rec verifies, and whether
-// they are a stored config's: the request's credentials sealed in the
-// record, or the credentials of the stored config that Request.BucketID
-// names, taken no further than the config as stored unless the record's
-// sealed Grant lets them (a role that may edit the config started it; see
-// bucketverify.StoredTarget). A *failure is final; other errors are worth
-// a retry.
+// target returns the config and credentials rec verifies: the request's
+// credentials sealed in the record, or the credentials of the stored
+// config that Request.BucketID names, taken no further than the config as
+// stored unless the record's sealed Grant lets them (a role that may edit
+// the config started it; see bucketverify.StoredTarget). The bool reports
+// a run of the stored config itself (its credentials, no further than the
+// config), which joins the config's history. A *failure is final; other
+// errors are worth a retry.
 func (w *Worker) target(ctx context.Context, rec *verify.Record) (*storageconfig.Config, storageconfig.Credentials, bool, error) {
 	var none storageconfig.Credentials
 	var grant verify.Grant
@@ -342,7 +344,7 @@ func (w *Worker) target(ctx context.Context, rec *verify.Record) (*storageconfig
 	if err := bucketverify.CheckAccessKey(rec.Request, stored, creds); err != nil {
 		return nil, none, false, &failure{msg: bucketverify.Message(err)}
 	}
-	return cfg, creds, true, nil
+	return cfg, creds, !grant.ReplaceStored, nil
 }
 
 // openFailure classifies an error opening credentials: final when the
