@@ -79,7 +79,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	limitBody(resp, req.URL.Host)
+	limitBody(resp, req)
 	return resp, nil
 }
 

@@ -1,6 +1,7 @@
 package netguard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -50,13 +51,54 @@ import (
 //     the largest part of a storage answer's headers, is at most 2 KB on S3
 //     and 8 KiB on Azure and GCS; the rest is 1-2 KB.
 //
+// A listing asks for a number of keys, and is read under a limit sized to
+// it (ListingBodyBytes, which drivers set with WithBodyLimit): 2 KiB per
+// key (the longest entry above is 1.77 KB) and 48 KiB for the envelope
+// (the XML or JSON around the entries, the bucket name, prefix, markers
+// and tokens: a few KB), which makes MaxBodyBytes for 1,000 keys, and
+// never less than MinListingBodyBytes (256 KiB: room for a store that
+// sends a page of short keys where fewer were asked for). The checks of create, test and re-verification list 11
+// keys, so a hostile answer to them costs a tenth of one to the 1,000-key
+// scan of bucket-verify, whose concurrency the worker pool bounds.
+//
 // Past a limit, the read (or the round trip, for headers) fails with a
 // *TooLargeError, and nothing more of the answer is read.
 const (
 	MaxErrorBodyBytes      = 64 << 10
 	MaxBodyBytes           = 2 << 20
 	MaxResponseHeaderBytes = 64 << 10
+
+	MinListingBodyBytes  = 256 << 10
+	ListingKeyBytes      = 2 << 10
+	listingEnvelopeBytes = 48 << 10
 )
+
+// ListingBodyBytes is the limit for the body of a listing that asks for
+// keys keys: ListingKeyBytes each and the envelope, within
+// [MinListingBodyBytes, MaxBodyBytes].
+func ListingBodyBytes(keys int) int64 {
+	n := listingEnvelopeBytes + int64(max(keys, 0))*ListingKeyBytes
+	return min(max(n, MinListingBodyBytes), MaxBodyBytes)
+}
+
+// bodyLimitKey is the context key of WithBodyLimit.
+type bodyLimitKey struct{}
+
+// WithBodyLimit returns a copy of ctx under which the 2xx bodies that
+// HTTPClient reads for requests made with it are limited to n bytes
+// instead of MaxBodyBytes. It only lowers the limit: n above MaxBodyBytes,
+// or not positive, leaves MaxBodyBytes.
+func WithBodyLimit(ctx context.Context, n int64) context.Context {
+	return context.WithValue(ctx, bodyLimitKey{}, n)
+}
+
+// bodyLimit is the 2xx body limit for a request made with ctx.
+func bodyLimit(ctx context.Context) int64 {
+	if n, ok := ctx.Value(bodyLimitKey{}).(int64); ok && n > 0 && n < MaxBodyBytes {
+		return n
+	}
+	return MaxBodyBytes
+}
 
 // ErrResponseTooLarge matches (errors.Is) every *TooLargeError.
 var ErrResponseTooLarge = errors.New("netguard: response too large")
@@ -125,9 +167,11 @@ func size(n int64) string {
 }
 
 // limitBody replaces resp.Body with one that fails with a *TooLargeError
-// once more than the limit for resp's status has been read.
-func limitBody(resp *http.Response, host string) {
-	part, limit := PartBody, int64(MaxBodyBytes)
+// once more than the limit for resp's status (and, for 2xx, for the
+// request's context) has been read.
+func limitBody(resp *http.Response, req *http.Request) {
+	host := req.URL.Host
+	part, limit := PartBody, bodyLimit(req.Context())
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		part, limit = PartErrorBody, MaxErrorBodyBytes
 	}

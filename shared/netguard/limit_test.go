@@ -245,3 +245,49 @@ func TestPlainHTTPRefused(t *testing.T) {
 		t.Errorf("AllowPrivate: %q, %v", body, err)
 	}
 }
+
+func TestWithBodyLimit(t *testing.T) {
+	c := netguard.Policy{AllowPrivate: true}.HTTPClient()
+	srv := answer(t, http.StatusOK, -1)
+	read := func(ctx context.Context) (int, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return len(b), err
+	}
+	tests := []struct {
+		limit int64
+		want  int
+	}{
+		{100 << 10, 100 << 10},
+		{netguard.MaxBodyBytes + 1, netguard.MaxBodyBytes}, // never raised
+		{0, netguard.MaxBodyBytes},
+	}
+	for _, tc := range tests {
+		n, err := read(netguard.WithBodyLimit(t.Context(), tc.limit))
+		var tl *netguard.TooLargeError
+		if n != tc.want || !errors.As(err, &tl) || tl.Limit != int64(tc.want) {
+			t.Errorf("WithBodyLimit(%d): read %d, %v; want %d and a *TooLargeError at that limit", tc.limit, n, err, tc.want)
+		}
+	}
+	// Error bodies keep their own limit.
+	n, err := readAll(t, c, answer(t, http.StatusForbidden, -1).URL)
+	if n != netguard.MaxErrorBodyBytes || !errors.Is(err, netguard.ErrResponseTooLarge) {
+		t.Errorf("error body: read %d, %v", n, err)
+	}
+}
+
+func TestListingBodyBytes(t *testing.T) {
+	for keys, want := range map[int]int64{
+		0: netguard.MinListingBodyBytes, 11: netguard.MinListingBodyBytes,
+		200: 448 << 10, 999: netguard.MaxBodyBytes - netguard.ListingKeyBytes, 1000: netguard.MaxBodyBytes, 5000: netguard.MaxBodyBytes,
+	} {
+		if got := netguard.ListingBodyBytes(keys); got != want {
+			t.Errorf("ListingBodyBytes(%d) = %d, want %d", keys, got, want)
+		}
+	}
+}

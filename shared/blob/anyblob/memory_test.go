@@ -137,7 +137,8 @@ func TestHostileEndpointMemory(t *testing.T) {
 // BenchmarkHostileEndpoint runs 1 and 50 verifications (VerifyBucket,
 // the bucket-verify run) at once against a server answering every request
 // with a 300 MB error body, and 5 (a verify-worker batch) and 50 against
-// one answering listings without end, and reports the peak heap growth
+// one answering listings without end (and 50 of Verify, the checks of
+// create, test and re-verification, against it), and reports the peak heap growth
 // and the peak resident set of the process, and the share of
 // verifications that ended in response_too_large. Every error-body
 // verification must; a listing is parsed by the SDK up to the limit, CPU
@@ -151,18 +152,24 @@ func BenchmarkHostileEndpoint(b *testing.B) {
 		handler http.HandlerFunc
 		n       int
 		listing bool
+		// checks runs Verify (create, test, re-verification: 11 keys
+		// listed) instead of VerifyBucket (bucket-verify: 1,000).
+		checks bool
 	}
 	var benches []bench
 	for _, n := range []int{1, 50} {
 		benches = append(benches,
-			bench{"s3_compatible 300 MB error/" + strconv.Itoa(n), s3Target, s3Denied(300 * mib), n, false},
-			bench{"azure_blob 300 MB error/" + strconv.Itoa(n), azureTarget, azureBadRequest(300 * mib), n, false})
+			bench{"s3_compatible 300 MB error/" + strconv.Itoa(n), s3Target, s3Denied(300 * mib), n, false, false},
+			bench{"azure_blob 300 MB error/" + strconv.Itoa(n), azureTarget, azureBadRequest(300 * mib), n, false, false})
 	}
 	for _, n := range []int{5, 50} {
 		benches = append(benches,
-			bench{"s3_compatible endless listing/" + strconv.Itoa(n), s3Target, s3Listing(), n, true},
-			bench{"azure_blob endless listing/" + strconv.Itoa(n), azureTarget, azureListing(), n, true})
+			bench{"s3_compatible endless listing/" + strconv.Itoa(n), s3Target, s3Listing(), n, true, false},
+			bench{"azure_blob endless listing/" + strconv.Itoa(n), azureTarget, azureListing(), n, true, false})
 	}
+	benches = append(benches,
+		bench{"s3_compatible endless listing, Verify/50", s3Target, s3Listing(), 50, true, true},
+		bench{"azure_blob endless listing, Verify/50", azureTarget, azureListing(), 50, true, true})
 	for _, bc := range benches {
 		b.Run(bc.name, func(b *testing.B) {
 			srv := hostileServer(b, bc.handler)
@@ -178,7 +185,12 @@ func BenchmarkHostileEndpoint(b *testing.B) {
 					var wg sync.WaitGroup
 					for range bc.n {
 						wg.Go(func() {
-							res := v.VerifyBucket(b.Context(), cfg, creds)
+							var res verify.Result
+							if bc.checks {
+								res = v.Verify(b.Context(), cfg, creds)
+							} else {
+								res = v.VerifyBucket(b.Context(), cfg, creds).Result
+							}
 							runs.Add(1)
 							if res.Checks[0].Code != "response_too_large" && failed.Add(1) == 1 {
 								b.Logf("first other outcome: %+v", res.Checks[0])

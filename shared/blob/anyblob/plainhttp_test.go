@@ -122,10 +122,11 @@ func TestPlainHTTPOperatorEndpoint(t *testing.T) {
 }
 
 // TestListNeverReturnsMoreThanAsked: a server that sends more objects than
-// the listing asked for (a small page of 3,000 keys, under the byte
-// limits) is cut to the limit by every driver.
+// the listing asked for (a page of 2,000 short keys, under the byte limit
+// of even an 11-key listing, netguard.MinListingBodyBytes) is cut to the
+// limit by every driver.
 func TestListNeverReturnsMoreThanAsked(t *testing.T) {
-	const sent = 3000
+	const sent = 2000
 	page := func(head, item, tail string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)

@@ -29,6 +29,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/netguard"
 )
 
 // Retry defaults: a verification wants a prompt answer, not the SDK's
@@ -195,9 +196,11 @@ func clientOptions(opts Options) azcore.ClientOptions {
 }
 
 // List implements blob.Bucket with one List Blobs (flat) call for
-// blob.ListLimit(limit) blobs (Azure's page holds up to 5,000).
+// blob.ListLimit(limit) blobs (Azure's page holds up to 5,000), whose answer
+// netguard's client reads under the limit for that many blobs.
 func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
 	limit = blob.ListLimit(limit)
+	ctx = netguard.WithBodyLimit(ctx, netguard.ListingBodyBytes(limit))
 	n := int32(limit)
 	o := &container.ListBlobsFlatOptions{MaxResults: &n}
 	if prefix != "" {

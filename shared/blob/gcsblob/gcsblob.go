@@ -23,6 +23,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/blob"
 	"github.com/bucketlink/bucketlink/shared/blob/gcsblob/gcskey"
+	"github.com/bucketlink/bucketlink/shared/netguard"
 )
 
 // DefaultMaxAttempts is how many times an idempotent call is tried by
@@ -175,22 +176,25 @@ type listPage struct {
 }
 
 // List implements blob.Bucket, with at most maxListRequests pages for
-// blob.ListLimit(limit) objects.
+// blob.ListLimit(limit) objects, each read (over netguard's client) under
+// the limit for the keys it asks for.
 func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
 	limit = blob.ListLimit(limit)
 	objs := []blob.Object{}
 	token := ""
 	for req := 0; len(objs) < limit && req < maxListRequests; req++ {
+		n := min(limit-len(objs), DefaultListLimit)
 		q := url.Values{
 			"prefix":     {prefix},
-			"maxResults": {strconv.Itoa(min(limit-len(objs), DefaultListLimit))},
+			"maxResults": {strconv.Itoa(n)},
 			"fields":     {"items(name,size),nextPageToken"},
 		}
 		if token != "" {
 			q.Set("pageToken", token)
 		}
 		var page listPage
-		if err := b.getJSON(ctx, b.bucketURL("/o")+"?"+q.Encode(), &page); err != nil {
+		pageCtx := netguard.WithBodyLimit(ctx, netguard.ListingBodyBytes(n))
+		if err := b.getJSON(pageCtx, b.bucketURL("/o")+"?"+q.Encode(), &page); err != nil {
 			return nil, b.wrap("list", err)
 		}
 		for _, it := range page.Items {

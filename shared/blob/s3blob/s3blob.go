@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/netguard"
 )
 
 // DefaultMaxAttempts is how many times a call is tried by default.
@@ -122,9 +123,11 @@ func New(opts Options) (*Bucket, error) {
 }
 
 // List implements blob.Bucket with one ListObjectsV2 request for
-// blob.ListLimit(limit) keys (S3's page holds 1,000).
+// blob.ListLimit(limit) keys (S3's page holds 1,000), whose answer netguard's
+// client reads under the limit for that many keys.
 func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
 	limit = blob.ListLimit(limit)
+	ctx = netguard.WithBodyLimit(ctx, netguard.ListingBodyBytes(limit))
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(b.name), MaxKeys: aws.Int32(int32(limit))}
 	if prefix != "" {
 		in.Prefix = aws.String(prefix)
