@@ -13,7 +13,7 @@ import (
 // bucketId (an integer id or a uid) and raw the body, {"prefix": "..."},
 // which is required, as in the official client. It verifies the stored
 // config with its stored credentials, so the result uses them: call
-// Narrow with that config before using Request. Its error is
+// Scope with that config before using Request. Its error is
 // errcode.FieldErrors keyed by the API's field names.
 func ParseExisting(bucketRef string, raw []byte) (Parsed, error) {
 	b, errs := decode(raw)
