@@ -34,6 +34,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
 	"github.com/bucketlink/bucketlink/shared/store"
 	"github.com/bucketlink/bucketlink/shared/store/sqlitestore"
+	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
 	"github.com/bucketlink/bucketlink/shared/verifyworker"
 )
@@ -113,7 +114,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 		return c, fmt.Errorf("BUCKETLINK_VERIFY_WORKERS: %w", err)
 	}
 	fs.IntVar(&c.VerifyWorkers, "verify-workers", workers, "concurrent bucket-verify runs (the in-process worker pool)")
-	recordDeadline, err := time.ParseDuration(envOr("BUCKETLINK_VERIFY_RECORD_DEADLINE", verify.DefaultRecordDeadline.String()))
+	recordDeadline, err := time.ParseDuration(envOr("BUCKETLINK_VERIFY_RECORD_DEADLINE", verification.DefaultRecordDeadline.String()))
 	if err != nil {
 		return c, fmt.Errorf("BUCKETLINK_VERIFY_RECORD_DEADLINE: %w", err)
 	}

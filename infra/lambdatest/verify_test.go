@@ -18,7 +18,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/infra/lambdatest"
 	"github.com/bucketlink/bucketlink/shared/queue"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // verifyBody is the bucket-verify answer, as clients read it.
@@ -110,7 +110,7 @@ func TestVerifyFunctions(t *testing.T) {
 		t.Fatalf("after the worker: %s", resp.Body)
 	}
 	rec, err = s.store.GetVerification(t.Context(), m.Key)
-	if err != nil || rec.State != verify.StateConnected || len(rec.Sealed) != 0 {
+	if err != nil || rec.State != verification.StateConnected || len(rec.Sealed) != 0 {
 		t.Fatalf("the record after the worker: %v, state %v, sealed %d bytes", err, rec.State, len(rec.Sealed))
 	}
 

@@ -9,7 +9,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/bucketverify"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 const uid = "3f0c9a2e-8d5b-4c61-9a4e-2b7f1d0c6e58"
@@ -28,7 +28,7 @@ func TestParse(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    map[string]any
-		want    verify.Request
+		want    verification.Request
 		number  int64 // the integer bucketId
 		creds   storageconfig.Credentials
 		wantErr string
@@ -37,40 +37,40 @@ func TestParse(t *testing.T) {
 			name: "s3 by default, region defaulted, prefix normalised, AWS endpoint ignored",
 			body: map[string]any{"accessKey": "AKIAIOSFODNN7EXAMPLE", "secretKey": secret, "bucket": "acme-data",
 				"prefix": "/annotations", "endpoint": "https://s3.us-east-1.amazonaws.com"},
-			want:  verify.Request{Provider: "s3", AccessKey: "AKIAIOSFODNN7EXAMPLE", Bucket: "acme-data", Region: "us-east-1", Prefix: "annotations/"},
+			want:  verification.Request{Provider: "s3", AccessKey: "AKIAIOSFODNN7EXAMPLE", Bucket: "acme-data", Region: "us-east-1", Prefix: "annotations/"},
 			creds: storageconfig.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: secret},
 		},
 		{
 			name: "other, endpoint normalised",
 			body: map[string]any{"storageProvider": "other", "accessKey": "minio", "secretKey": secret, "bucket": "data",
 				"endpoint": "HTTPS://MinIO.Example.com/", "region": "auto"},
-			want:  verify.Request{Provider: "other", AccessKey: "minio", Bucket: "data", Endpoint: "https://minio.example.com", Region: "auto"},
+			want:  verification.Request{Provider: "other", AccessKey: "minio", Bucket: "data", Endpoint: "https://minio.example.com", Region: "auto"},
 			creds: storageconfig.Credentials{AccessKeyID: "minio", SecretAccessKey: secret},
 		},
 		{
 			name: "google with HMAC, region ignored",
 			body: map[string]any{"storageProvider": "google", "accessKey": "GOOG1EEXAMPLEACCESSID", "secretKey": secret,
 				"bucket": "acme-gcs", "region": "europe-west1"},
-			want:  verify.Request{Provider: "google", AccessKey: "GOOG1EEXAMPLEACCESSID", Bucket: "acme-gcs"},
+			want:  verification.Request{Provider: "google", AccessKey: "GOOG1EEXAMPLEACCESSID", Bucket: "acme-gcs"},
 			creds: storageconfig.Credentials{AccessKeyID: "GOOG1EEXAMPLEACCESSID", SecretAccessKey: secret},
 		},
 		{
 			name:  "azure: account name and key",
 			body:  map[string]any{"storageProvider": "azure", "accessKey": "acmestore", "secretKey": "a2V5", "bucket": "datasets"},
-			want:  verify.Request{Provider: "azure", AccessKey: "acmestore", Bucket: "datasets"},
+			want:  verification.Request{Provider: "azure", AccessKey: "acmestore", Bucket: "datasets"},
 			creds: storageconfig.Credentials{AzureAccountKey: "a2V5"},
 		},
 		{
 			name: "stored credentials: only what the request gives",
 			body: map[string]any{"bucketId": uid, "prefix": "x", "accessKey": nil},
-			want: verify.Request{BucketID: uid, Prefix: "x/"},
+			want: verification.Request{BucketID: uid, Prefix: "x/"},
 		},
 		{name: "not an object", body: nil, wantErr: "The request body must be a JSON object."},
 		{name: "unknown field", body: map[string]any{"bucketId": uid, "secret": "x"}, wantErr: "secret: Unknown field"},
 		{
 			name:   "integer bucketId, as the official client sends it",
 			body:   map[string]any{"bucketId": 7, "prefix": "x"},
-			want:   verify.Request{Prefix: "x/"},
+			want:   verification.Request{Prefix: "x/"},
 			number: 7,
 		},
 		{
@@ -140,7 +140,7 @@ func TestParseAndTargetAgree(t *testing.T) {
 	again, _ := bucketverify.Parse(mustJSON(t, map[string]any{"storageProvider": "other", "accessKey": "minio", "secretKey": "s3cr3t-value",
 		"bucket": "data", "endpoint": "http://127.0.0.1:9000", "prefix": "/a/b/"}))
 	k := []byte("0123456789abcdef0123456789abcdef")
-	if verify.RecordKey(k, 1, p.Request, p.SecretKey) != verify.RecordKey(k, 1, again.Request, again.SecretKey) {
+	if verification.RecordKey(k, 1, p.Request, p.SecretKey) != verification.RecordKey(k, 1, again.Request, again.SecretKey) {
 		t.Error("equal requests give different record keys")
 	}
 }
@@ -156,47 +156,47 @@ func TestStoredTarget(t *testing.T) {
 		name    string
 		stored  *storageconfig.Config
 		reach   bucketverify.Reach
-		req     verify.Request
+		req     verification.Request
 		check   func(*storageconfig.Config) bool
 		wantErr string
 	}{
-		{"stored as is", compat, member, verify.Request{BucketID: uid},
+		{"stored as is", compat, member, verification.Request{BucketID: uid},
 			func(c *storageconfig.Config) bool { return c.S3BucketPrefix == "old/" && c.Sealed == nil }, ""},
-		{"member: the config's own values, given", compat, member, verify.Request{BucketID: uid, Provider: "other", Bucket: "data",
+		{"member: the config's own values, given", compat, member, verification.Request{BucketID: uid, Provider: "other", Bucket: "data",
 			Region: "eu-1", Endpoint: "https://MINIO.example.com/", Prefix: "old/"},
 			func(c *storageconfig.Config) bool { return c.S3BucketName == "data" && c.S3BucketPrefix == "old/" }, ""},
-		{"member: a narrower prefix", compat, member, verify.Request{BucketID: uid, Prefix: "old/train/"},
+		{"member: a narrower prefix", compat, member, verification.Request{BucketID: uid, Prefix: "old/train/"},
 			func(c *storageconfig.Config) bool { return c.S3BucketPrefix == "old/train/" }, ""},
-		{"member: another bucket", compat, member, verify.Request{BucketID: uid, Bucket: "other-data"}, nil,
+		{"member: another bucket", compat, member, verification.Request{BucketID: uid, Bucket: "other-data"}, nil,
 			"bucket: Is not the bucket of the storage config bucketId names. " + admin},
-		{"member: a wider prefix", compat, member, verify.Request{BucketID: uid, Prefix: "new/"}, nil,
+		{"member: a wider prefix", compat, member, verification.Request{BucketID: uid, Prefix: "new/"}, nil,
 			"prefix: Must lie inside the storage config's prefix \"old/\""},
-		{"member: a prefix that only starts like the config's", compat, member, verify.Request{BucketID: uid, Prefix: "older"}, nil,
+		{"member: a prefix that only starts like the config's", compat, member, verification.Request{BucketID: uid, Prefix: "older"}, nil,
 			"prefix: Must lie inside"},
-		{"member: another region", compat, member, verify.Request{BucketID: uid, Region: "us-east-1"}, nil,
+		{"member: another region", compat, member, verification.Request{BucketID: uid, Region: "us-east-1"}, nil,
 			"region: Is not the region of the storage config bucketId names. " + admin},
-		{"member: another endpoint", compat, member, verify.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
+		{"member: another endpoint", compat, member, verification.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
 			"endpoint: Is not the endpoint of the storage config bucketId names. " + admin},
-		{"admin: bucket, prefix, region and endpoint replaced", compat, replace, verify.Request{BucketID: uid, Provider: "other",
+		{"admin: bucket, prefix, region and endpoint replaced", compat, replace, verification.Request{BucketID: uid, Provider: "other",
 			Bucket: "other-data", Prefix: "new/", Region: "us-east-1", Endpoint: "https://S3.Example.com/"},
 			func(c *storageconfig.Config) bool {
 				return c.S3BucketName == "other-data" && c.S3BucketPrefix == "new/" && c.S3BucketRegion == "us-east-1" &&
 					c.S3EndpointURL == "https://s3.example.com"
 			}, ""},
-		{"admin: a bad endpoint", compat, replace, verify.Request{BucketID: uid, Endpoint: "ftp://x"}, nil, "endpoint: The endpoint must start with https://"},
-		{"admin: a bad bucket", compat, replace, verify.Request{BucketID: uid, Bucket: "UPPER"}, nil, "bucket: Bucket names can consist only of"},
-		{"admin: another provider", compat, replace, verify.Request{BucketID: uid, Provider: "s3"}, nil,
+		{"admin: a bad endpoint", compat, replace, verification.Request{BucketID: uid, Endpoint: "ftp://x"}, nil, "endpoint: The endpoint must start with https://"},
+		{"admin: a bad bucket", compat, replace, verification.Request{BucketID: uid, Bucket: "UPPER"}, nil, "bucket: Bucket names can consist only of"},
+		{"admin: another provider", compat, replace, verification.Request{BucketID: uid, Provider: "s3"}, nil,
 			"storageProvider: The storage config bucketId names is of storageProvider \"other\"."},
-		{"admin: another Azure endpoint, which no one may", azure, replace, verify.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
+		{"admin: another Azure endpoint, which no one may", azure, replace, verification.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
 			"endpoint: Is not the endpoint of the storage config bucketId names. Leave it out"},
-		{"member: another Azure endpoint", azure, member, verify.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
+		{"member: another Azure endpoint", azure, member, verification.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
 			"endpoint: Is not the endpoint of the storage config bucketId names. Leave it out"},
-		{"admin: another container", azure, replace, verify.Request{BucketID: uid, Bucket: "other"},
+		{"admin: another container", azure, replace, verification.Request{BucketID: uid, Bucket: "other"},
 			func(c *storageconfig.Config) bool { return c.AzureContainerName == "other" }, ""},
-		{"azure account", azure, replace, verify.Request{BucketID: uid, AccessKey: "someoneelse"}, nil, "accessKey: Is not the storage account"},
-		{"azure endpoint", azure, member, verify.Request{BucketID: uid, AccessKey: "acmestore", Endpoint: "https://acmestore.blob.core.windows.net"},
+		{"azure account", azure, replace, verification.Request{BucketID: uid, AccessKey: "someoneelse"}, nil, "accessKey: Is not the storage account"},
+		{"azure endpoint", azure, member, verification.Request{BucketID: uid, AccessKey: "acmestore", Endpoint: "https://acmestore.blob.core.windows.net"},
 			func(c *storageconfig.Config) bool { return c.AzureContainerName == "datasets" }, ""},
-		{"azure region is ignored", azure, member, verify.Request{BucketID: uid, Region: "westeurope"},
+		{"azure region is ignored", azure, member, verification.Request{BucketID: uid, Region: "westeurope"},
 			func(c *storageconfig.Config) bool { return c.AzureContainerName == "datasets" }, ""},
 	}
 	for _, tt := range tests {
@@ -214,10 +214,10 @@ func TestStoredTarget(t *testing.T) {
 		})
 	}
 	creds := storageconfig.Credentials{AccessKeyID: "minio", SecretAccessKey: "x"}
-	if err := bucketverify.CheckAccessKey(verify.Request{AccessKey: "minio"}, compat, creds); err != nil {
+	if err := bucketverify.CheckAccessKey(verification.Request{AccessKey: "minio"}, compat, creds); err != nil {
 		t.Error(err)
 	}
-	if err := bucketverify.CheckAccessKey(verify.Request{AccessKey: "other"}, compat, creds); err == nil {
+	if err := bucketverify.CheckAccessKey(verification.Request{AccessKey: "other"}, compat, creds); err == nil {
 		t.Error("another access key passed")
 	}
 }
@@ -300,23 +300,23 @@ func TestConnectionError(t *testing.T) {
 
 func TestResponseOf(t *testing.T) {
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	r := verify.NewRecord(now, "k", 1, verify.Request{Provider: "azure"}, nil, 0)
+	r := verification.NewRecord(now, "k", 1, verification.Request{Provider: "azure"}, nil, 0)
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	if err := r.SealSignedURLTo(secret); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name string
-		rec  verify.Record
+		rec  verification.Record
 		at   time.Time
 		want string
 	}{
 		{"connecting", *r, now, `{"success":true,"connectionStatus":"connecting","connectionStatusSince":"2026-11-25T09:00:00Z"}`},
 		{"past its deadline", *r, now.Add(2 * time.Minute),
 			`{"success":true,"connectionStatus":"error","connectionError":"verification timed out","connectionStatusSince":"2026-11-25T09:01:00Z"}`},
-		{"connected, empty bucket", func() verify.Record {
+		{"connected, empty bucket", func() verification.Record {
 			c := *r
-			_ = c.Complete(now.Add(time.Second), verify.RecordResult{SignedURL: "https://x/y", Endpoint: "https://a.blob.core.windows.net/"}, nil)
+			_ = c.Complete(now.Add(time.Second), verification.RecordResult{SignedURL: "https://x/y", Endpoint: "https://a.blob.core.windows.net/"}, nil)
 			return c
 		}(), now.Add(time.Second),
 			`{"success":true,"connectionStatus":"connected","connectionStatusSince":"2026-11-25T09:00:01Z","files":[],"hasInfoLabelsFile":false,"signedUrl":"https://x/y","endpoint":"https://a.blob.core.windows.net/"}`},

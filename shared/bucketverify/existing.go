@@ -5,7 +5,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // ParseExisting decodes and validates a request of the existing-bucket
@@ -40,7 +40,7 @@ func ParseExisting(bucketRef string, raw []byte) (Parsed, error) {
 	if err := errs.Err(); err != nil {
 		return Parsed{}, err
 	}
-	return Parsed{Request: verify.Request{BucketID: uid, Prefix: prefix}, BucketNumber: id, Existing: true}, nil
+	return Parsed{Request: verification.Request{BucketID: uid, Prefix: prefix}, BucketNumber: id, Existing: true}, nil
 }
 
 // Scope finishes a request on the stored credentials of the config it

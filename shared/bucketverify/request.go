@@ -36,7 +36,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // The values of storageProvider.
@@ -87,10 +87,10 @@ func apiProvider(p storageconfig.Provider) string {
 // Parsed is a request that passed validation.
 type Parsed struct {
 	// Request is the normalised request, as the verification record holds
-	// it: equal requests give equal records (verify.RecordKey). Its
+	// it: equal requests give equal records (verification.RecordKey). Its
 	// BucketID is the uid of the config bucketId names; when bucketId was
 	// an integer, it is empty until the caller resolves BucketNumber.
-	Request verify.Request
+	Request verification.Request
 	// BucketNumber is bucketId when it was given as an integer id (0
 	// otherwise). The caller resolves it to the config's uid and sets
 	// Request.BucketID before using Request.
@@ -154,7 +154,7 @@ func Parse(raw []byte) (Parsed, error) {
 	if provider == "" {
 		provider = ProviderS3
 	}
-	req := verify.Request{
+	req := verification.Request{
 		Provider:  provider,
 		AccessKey: strings.TrimSpace(b[FieldAccessKey]),
 		BucketID:  bucketID,
@@ -206,7 +206,7 @@ func parseStored(b body, provider, bucketID string) (Parsed, error) {
 	if err := errs.Err(); err != nil {
 		return Parsed{}, err
 	}
-	return Parsed{Request: verify.Request{
+	return Parsed{Request: verification.Request{
 		Provider:  provider,
 		AccessKey: strings.TrimSpace(b[FieldAccessKey]),
 		BucketID:  bucketID,
@@ -272,7 +272,7 @@ func decode(raw []byte) (body, errcode.FieldErrors) {
 }
 
 // credentialsOf returns the credentials a request gives with secret.
-func credentialsOf(req verify.Request, secret string) storageconfig.Credentials {
+func credentialsOf(req verification.Request, secret string) storageconfig.Credentials {
 	if req.Provider == ProviderAzure {
 		return storageconfig.Credentials{AzureAccountKey: secret}
 	}
@@ -281,7 +281,7 @@ func credentialsOf(req verify.Request, secret string) storageconfig.Credentials 
 
 // normalise returns req with the values the config was built from, so
 // that requests that mean the same give the same record.
-func normalise(req verify.Request, c *storageconfig.Config) verify.Request {
+func normalise(req verification.Request, c *storageconfig.Config) verification.Request {
 	req.Bucket = c.Bucket()
 	req.Prefix = c.Prefix()
 	switch c.Provider {
@@ -301,7 +301,7 @@ func normalise(req verify.Request, c *storageconfig.Config) verify.Request {
 // credentials verifies (Parsed.Request and Parsed.Credentials, as a worker
 // reads them back from a verification record). Its error is
 // errcode.FieldErrors keyed by the API's field names.
-func Target(req verify.Request, creds storageconfig.Credentials) (*storageconfig.Config, storageconfig.Credentials, error) {
+func Target(req verification.Request, creds storageconfig.Credentials) (*storageconfig.Config, storageconfig.Credentials, error) {
 	b := body{FieldBucket: req.Bucket, FieldPrefix: req.Prefix}
 	return build(req, creds, b)
 }
@@ -309,7 +309,7 @@ func Target(req verify.Request, creds storageconfig.Credentials) (*storageconfig
 // build validates req with creds through the storage-configs API's rules
 // and returns the config it describes. present holds the fields the
 // request gave (only their presence matters for bucket and prefix).
-func build(req verify.Request, creds storageconfig.Credentials, present body) (*storageconfig.Config, storageconfig.Credentials, error) {
+func build(req verification.Request, creds storageconfig.Credentials, present body) (*storageconfig.Config, storageconfig.Credentials, error) {
 	errs := errcode.FieldErrors{}
 	p := providerOf[req.Provider]
 	if p == "" {

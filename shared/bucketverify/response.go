@@ -3,7 +3,7 @@ package bucketverify
 import (
 	"time"
 
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // TimeFormat is how connectionStatusSince is written: RFC 3339 in UTC,
@@ -16,14 +16,14 @@ const TimeFormat = "2006-01-02T15:04:05Z"
 // error, and Files, HasInfoLabelsFile and SignedURL (and Endpoint, for
 // Azure) when it is connected. Fields that do not apply are left out.
 type Response struct {
-	Success               bool           `json:"success"`
-	Error                 string         `json:"error,omitempty"`
-	ConnectionStatus      verify.State   `json:"connectionStatus,omitempty"`
-	ConnectionError       string         `json:"connectionError,omitempty"`
-	ConnectionStatusSince string         `json:"connectionStatusSince,omitempty"`
-	Files                 *[]verify.File `json:"files,omitempty"`
-	HasInfoLabelsFile     *bool          `json:"hasInfoLabelsFile,omitempty"`
-	SignedURL             string         `json:"signedUrl,omitempty"`
+	Success               bool                 `json:"success"`
+	Error                 string               `json:"error,omitempty"`
+	ConnectionStatus      verification.State   `json:"connectionStatus,omitempty"`
+	ConnectionError       string               `json:"connectionError,omitempty"`
+	ConnectionStatusSince string               `json:"connectionStatusSince,omitempty"`
+	Files                 *[]verification.File `json:"files,omitempty"`
+	HasInfoLabelsFile     *bool                `json:"hasInfoLabelsFile,omitempty"`
+	SignedURL             string               `json:"signedUrl,omitempty"`
 	// SignedURLUnavailable is additive: why a connected answer has no
 	// signedUrl (a stored config whose only credential is a SAS token).
 	SignedURLUnavailable string `json:"signedUrlUnavailable,omitempty"`
@@ -36,22 +36,22 @@ func Failure(msg string) Response { return Response{Error: msg} }
 
 // ResponseOf renders a record as a client sees it: pass Record.View(now),
 // so that a record past its deadline reads as timed out.
-func ResponseOf(v verify.Record) Response {
+func ResponseOf(v verification.Record) Response {
 	r := Response{
 		Success:               true,
 		ConnectionStatus:      v.State,
 		ConnectionStatusSince: formatTime(v.StatusSince),
 	}
 	switch v.State {
-	case verify.StateError:
+	case verification.StateError:
 		r.ConnectionError = v.Result.ConnectionError
 		if r.ConnectionError == "" {
 			r.ConnectionError = "verification failed"
 		}
-	case verify.StateConnected:
+	case verification.StateConnected:
 		files := v.Result.Files
 		if files == nil {
-			files = []verify.File{}
+			files = []verification.File{}
 		}
 		labels := v.Result.HasInfoLabelsFile
 		r.Files, r.HasInfoLabelsFile = &files, &labels

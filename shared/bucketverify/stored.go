@@ -8,7 +8,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // msgGiveSecret ends the messages of a request that contradicts the stored
@@ -47,7 +47,7 @@ const (
 // Azure SAS token travels whole and a Shared Key signature does not name
 // the host. Its error is errcode.FieldErrors keyed by the API's field
 // names. The returned config holds no sealed credentials.
-func StoredTarget(req verify.Request, stored *storageconfig.Config, reach Reach) (*storageconfig.Config, error) {
+func StoredTarget(req verification.Request, stored *storageconfig.Config, reach Reach) (*storageconfig.Config, error) {
 	errs := errcode.FieldErrors{}
 	if req.Provider != "" && providerOf[req.Provider] != stored.Provider {
 		errs.Add(FieldStorageProvider, "The storage config bucketId names is of storageProvider %q.%s", apiProvider(stored.Provider), msgGiveSecret)
@@ -115,7 +115,7 @@ func StoredTarget(req verify.Request, stored *storageconfig.Config, reach Reach)
 // (aws_s3, s3_compatible) region or an endpoint that are not the
 // config's, and a prefix outside the config's. Fields left out or empty
 // are the config's.
-func Beyond(req verify.Request, stored *storageconfig.Config) []string {
+func Beyond(req verification.Request, stored *storageconfig.Config) []string {
 	var out []string
 	if req.Bucket != "" && req.Bucket != stored.Bucket() {
 		out = append(out, FieldBucket)
@@ -220,7 +220,7 @@ func sameEndpoint(endpoint string, stored *storageconfig.Config) bool {
 // (or HMAC access ID, or Azure account) of the stored config whose
 // credentials creds are. An empty accessKey always passes. Its error is
 // errcode.FieldErrors on accessKey.
-func CheckAccessKey(req verify.Request, stored *storageconfig.Config, creds storageconfig.Credentials) error {
+func CheckAccessKey(req verification.Request, stored *storageconfig.Config, creds storageconfig.Credentials) error {
 	if req.AccessKey == "" {
 		return nil
 	}

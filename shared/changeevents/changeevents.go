@@ -15,7 +15,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // Source and DetailType name every change event, on EventBridge (the
@@ -51,7 +51,7 @@ type Change struct {
 
 // CheckCodes returns the codes of checks as "name=code", in order, never
 // nil.
-func CheckCodes(checks []verify.Check) []string {
+func CheckCodes(checks []verification.Check) []string {
 	out := make([]string, 0, len(checks))
 	for _, c := range checks {
 		out = append(out, c.Name+"="+c.Code)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/changeevents"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 func sample(uid string) changeevents.Change {
@@ -59,11 +59,11 @@ func must(b []byte, err error) []byte {
 func TestCheckCodes(t *testing.T) {
 	tests := []struct {
 		name   string
-		checks []verify.Check
+		checks []verification.Check
 		want   []string
 	}{
 		{"none", nil, []string{}},
-		{"in order", []verify.Check{{Name: "list", Code: "ok", Message: "m"}, {Name: "write", Code: "access_denied"}},
+		{"in order", []verification.Check{{Name: "list", Code: "ok", Message: "m"}, {Name: "write", Code: "access_denied"}},
 			[]string{"list=ok", "write=access_denied"}},
 	}
 	for _, tt := range tests {

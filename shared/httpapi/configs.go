@@ -17,6 +17,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
+	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
@@ -248,9 +249,9 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 }
 
 type testResponse struct {
-	Verified bool                `json:"verified"`
-	Errors   errcode.FieldErrors `json:"errors,omitempty"`
-	Checks   []verify.Check      `json:"checks"`
+	Verified bool                 `json:"verified"`
+	Errors   errcode.FieldErrors  `json:"errors,omitempty"`
+	Checks   []verification.Check `json:"checks"`
 }
 
 func (s *Server) test(w http.ResponseWriter, r *http.Request) {

@@ -13,15 +13,16 @@ import (
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
+	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
 // verificationResponse is one entry of a config's verification history.
 type verificationResponse struct {
-	VerifiedAt string         `json:"verified_at"`
-	Verified   bool           `json:"verified"`
-	Trigger    string         `json:"trigger"`
-	Checks     []verify.Check `json:"checks"`
+	VerifiedAt string               `json:"verified_at"`
+	Verified   bool                 `json:"verified"`
+	Trigger    string               `json:"trigger"`
+	Checks     []verification.Check `json:"checks"`
 }
 
 type historyResponse struct {
@@ -63,7 +64,7 @@ func (s *Server) verifications(w http.ResponseWriter, r *http.Request) {
 	for _, v := range page.Items {
 		checks := v.Checks
 		if checks == nil {
-			checks = []verify.Check{}
+			checks = []verification.Check{}
 		}
 		resp.Results = append(resp.Results, verificationResponse{
 			VerifiedAt: storageconfig.FormatTime(v.At), Verified: v.Verified, Trigger: string(v.Trigger), Checks: checks,
@@ -157,7 +158,7 @@ func (s *Server) historyLinks(r *http.Request, c *storageconfig.Config, opts sto
 // history. A failure is logged, not returned: the verification itself is
 // stored, and the answer must say so.
 func (s *Server) appendHistory(r *http.Request, c *storageconfig.Config, trigger store.Trigger, at time.Time, res verify.Result) {
-	err := s.Store.AppendVerification(r.Context(), c.OrgID, c.UID, store.NewVerificationEntry(at, trigger, res))
+	err := s.Store.AppendVerification(r.Context(), c.OrgID, c.UID, store.NewVerificationEntry(at, trigger, res.Verified(), res.Checks))
 	if err != nil {
 		logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "append verification history",
 			slog.String("config", c.UID), slog.String("trigger", string(trigger)), slog.String("error", err.Error()))

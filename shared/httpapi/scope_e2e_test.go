@@ -11,6 +11,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/queue"
+	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
@@ -132,7 +133,7 @@ func TestVerifyBucketStoredScopeByRole(t *testing.T) {
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
 		key := hex.EncodeToString(b)
-		rec := verify.NewRecord(time.Now(), key, e.orgs["acme"].ID, verify.Request{BucketID: uid, Bucket: wide, Prefix: "elsewhere/"}, nil, 0)
+		rec := verification.NewRecord(time.Now(), key, e.orgs["acme"].ID, verification.Request{BucketID: uid, Bucket: wide, Prefix: "elsewhere/"}, nil, 0)
 		if err := rec.SealSignedURLTo(e.verifyKey); err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +147,7 @@ func TestVerifyBucketStoredScopeByRole(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.State != verify.StateError || !strings.Contains(got.Result.ConnectionError, "bucket: Is not the bucket") ||
+		if got.State != verification.StateError || !strings.Contains(got.Result.ConnectionError, "bucket: Is not the bucket") ||
 			!strings.Contains(got.Result.ConnectionError, "prefix: Must lie inside") {
 			t.Errorf("record = %s %q; want error naming bucket and prefix", got.State, got.Result.ConnectionError)
 		}

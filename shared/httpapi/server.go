@@ -52,13 +52,13 @@ type Server struct {
 
 	// Queue receives the verifications that the bucket-verify API starts
 	// (queue.KindVerify messages naming a record key). VerifyKey keys the
-	// record keys (verify.RecordKey): at least 32 bytes, the same in every
+	// record keys (verification.RecordKey): at least 32 bytes, the same in every
 	// instance that serves the API. Without either, the bucket-verify
 	// endpoint answers 500 and logs why.
 	Queue     queue.Sender
 	VerifyKey []byte
 	// VerifyRecordDeadline is how long a verification may stay connecting
-	// before it reads as timed out; 0 means verify.DefaultRecordDeadline.
+	// before it reads as timed out; 0 means verification.DefaultRecordDeadline.
 	VerifyRecordDeadline time.Duration
 	// VerifyOrgCap is how many bucket verifications one org may have in
 	// connecting at once (verifycap.go); 0 means DefaultVerifyOrgCap.

@@ -26,6 +26,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store/sqlitestore"
+	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
 	"github.com/bucketlink/bucketlink/shared/verifyworker"
 )
@@ -69,22 +70,22 @@ type countingStore struct {
 	gets, writes atomic.Int64
 }
 
-func (c *countingStore) GetVerification(ctx context.Context, key string) (*verify.Record, error) {
+func (c *countingStore) GetVerification(ctx context.Context, key string) (*verification.Record, error) {
 	c.gets.Add(1)
 	return c.Store.GetVerification(ctx, key)
 }
 
-func (c *countingStore) CreateVerification(ctx context.Context, r *verify.Record) error {
+func (c *countingStore) CreateVerification(ctx context.Context, r *verification.Record) error {
 	c.writes.Add(1)
 	return c.Store.CreateVerification(ctx, r)
 }
 
-func (c *countingStore) UpdateVerification(ctx context.Context, r *verify.Record) error {
+func (c *countingStore) UpdateVerification(ctx context.Context, r *verification.Record) error {
 	c.writes.Add(1)
 	return c.Store.UpdateVerification(ctx, r)
 }
 
-func (c *countingStore) ReplaceVerification(ctx context.Context, r *verify.Record, v int64) error {
+func (c *countingStore) ReplaceVerification(ctx context.Context, r *verification.Record, v int64) error {
 	c.writes.Add(1)
 	return c.Store.ReplaceVerification(ctx, r, v)
 }

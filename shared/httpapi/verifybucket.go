@@ -13,7 +13,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // VerifyBucketPath is the route of the bucket-verify API.
@@ -59,7 +59,7 @@ func (s *Server) routeVerifyBucket(mux *http.ServeMux) {
 
 // verifyBucket serves POST .../buckets/verify: it shows the verification
 // record of the request, starting one when there is none or when the last
-// one ended more than verify.RestartWindow ago. Polling a running or
+// one ended more than verification.RestartWindow ago. Polling a running or
 // recent verification is one store read (plus authentication, and the
 // config's lookup when bucketId is an integer) and never calls the
 // provider.
@@ -138,14 +138,14 @@ func (s *Server) serveVerification(w http.ResponseWriter, r *http.Request, orgID
 		writeVerifyError(w, r, errors.New("bucket-verify is not configured: Server.Queue or Server.VerifyKey is missing"))
 		return
 	}
-	key := verify.RecordKey(s.VerifyKey, orgID, parsed.Request, parsed.SecretKey)
+	key := verification.RecordKey(s.VerifyKey, orgID, parsed.Request, parsed.SecretKey)
 	rec, err := s.Store.GetVerification(ctx, key)
 	now := s.now()
 	switch {
-	case err == nil && !rec.Restartable(now, verify.RestartWindow):
+	case err == nil && !rec.Restartable(now, verification.RestartWindow):
 		// Running, or finished moments ago: show it.
 	case err == nil || errors.Is(err, errcode.ErrNotFound):
-		var old *verify.Record
+		var old *verification.Record
 		if err == nil {
 			old = rec // final, and old enough to restart
 		}
@@ -230,7 +230,7 @@ func (s *Server) verifyOrg(r *http.Request, p *identity.Principal) (int64, error
 // Server.VerifyOrgCap verifications in connecting is told to wait
 // (verifycap.go). When another request started the same verification
 // first, it returns that one's record.
-func (s *Server) startVerification(ctx context.Context, orgID int64, parsed bucketverify.Parsed, key string, old *verify.Record) (*verify.Record, error) {
+func (s *Server) startVerification(ctx context.Context, orgID int64, parsed bucketverify.Parsed, key string, old *verification.Record) (*verification.Record, error) {
 	if err := s.checkBucketID(ctx, orgID, parsed); err != nil {
 		return nil, err
 	}
@@ -249,14 +249,14 @@ func (s *Server) startVerification(ctx context.Context, orgID int64, parsed buck
 	var sealed []byte
 	// The request's credentials, or the grant of a role that may take a
 	// stored config's beyond it: the worker never widens without it.
-	if grant := (verify.Grant{ReplaceStored: parsed.Reach == bucketverify.ReachReplace}); !parsed.UsesStoredCredentials() || grant.ReplaceStored {
+	if grant := (verification.Grant{ReplaceStored: parsed.Reach == bucketverify.ReachReplace}); !parsed.UsesStoredCredentials() || grant.ReplaceStored {
 		var err error
-		if sealed, err = verify.SealRun(ctx, s.Sealer, orgID, key, parsed.Credentials, grant); err != nil {
+		if sealed, err = verification.SealRun(ctx, s.Sealer, orgID, key, parsed.Credentials, grant); err != nil {
 			return nil, err
 		}
 	}
 	now := s.now()
-	rec := verify.NewRecord(now, key, orgID, parsed.Request, sealed, s.VerifyRecordDeadline)
+	rec := verification.NewRecord(now, key, orgID, parsed.Request, sealed, s.VerifyRecordDeadline)
 	// Its signed URL is stored sealed to a key of this record that only
 	// VerifyKey derives.
 	if err := rec.SealSignedURLTo(s.VerifyKey); err != nil {
@@ -283,7 +283,7 @@ func (s *Server) startVerification(ctx context.Context, orgID int64, parsed buck
 		slog.String("provider", parsed.Request.Provider), slog.Bool("stored_credentials", parsed.UsesStoredCredentials()))
 	if err := s.Queue.Send(ctx, queue.Message{Kind: queue.KindVerify, Key: key, Group: verifyGroup(orgID)}); err != nil {
 		// Nothing will run it: end it at once, so that a retry after
-		// verify.RestartWindow starts afresh, and say so.
+		// verification.RestartWindow starts afresh, and say so.
 		if ferr := rec.Fail(s.now(), verifyErrNotStarted, nil); ferr == nil {
 			if uerr := s.Store.UpdateVerification(context.WithoutCancel(ctx), rec); uerr != nil {
 				logger(ctx).Warn("could not mark an unsent verification failed", slog.String("verification", key), slog.String("error", uerr.Error()))

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/bucketverify"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // TestVerifyBucketPollIsOneRead checks that polling a verification costs
@@ -58,8 +58,8 @@ func BenchmarkVerifyBucketPoll(b *testing.B) {
 		b.Fatal(err)
 	}
 	org := e.orgs["acme"].ID
-	key := verify.RecordKey(e.verifyKey, org, p.Request, p.SecretKey)
-	if err := e.store.CreateVerification(b.Context(), verify.NewRecord(time.Now(), key, org, p.Request, nil, time.Hour)); err != nil {
+	key := verification.RecordKey(e.verifyKey, org, p.Request, p.SecretKey)
+	if err := e.store.CreateVerification(b.Context(), verification.NewRecord(time.Now(), key, org, p.Request, nil, time.Hour)); err != nil {
 		b.Fatal(err)
 	}
 

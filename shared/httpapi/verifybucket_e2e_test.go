@@ -22,6 +22,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/bucketverify"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
 	"github.com/bucketlink/bucketlink/shared/verifyworker"
 )
@@ -215,7 +216,7 @@ func TestVerifyBucketConnectionErrors(t *testing.T) {
 	}{
 		{"wrong secret", other(map[string]any{"secretKey": wrong}), "secretKey: The secret access key does not match the access key ID."},
 		{"missing bucket", other(map[string]any{"bucket": testenv.BucketName(t, "missing")}), "bucket: Bucket not found or access denied."},
-		{"hanging endpoint", other(map[string]any{"endpoint": testenv.HangingServer(t)}), verify.TimeoutMessage},
+		{"hanging endpoint", other(map[string]any{"endpoint": testenv.HangingServer(t)}), verification.TimeoutMessage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,8 +237,8 @@ func TestVerifyBucketConnectionErrors(t *testing.T) {
 	// The hanging run's record was written as timed out by the worker
 	// (not only read so): poll it until the stored state is final.
 	key := recordKeyOf(t, e, tests[2].body)
-	waitStored(t, e, key, func(r *verify.Record) bool {
-		return r.State == verify.StateError && r.Result.ConnectionError == verify.TimeoutMessage && len(r.Sealed) == 0
+	waitStored(t, e, key, func(r *verification.Record) bool {
+		return r.State == verification.StateError && r.Result.ConnectionError == verification.TimeoutMessage && len(r.Sealed) == 0
 	})
 }
 
@@ -253,11 +254,11 @@ func recordKeyOf(t *testing.T, e *verifyEnv, body map[string]any) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return verify.RecordKey(e.verifyKey, e.orgs["acme"].ID, p.Request, p.SecretKey)
+	return verification.RecordKey(e.verifyKey, e.orgs["acme"].ID, p.Request, p.SecretKey)
 }
 
 // waitStored waits until the stored record satisfies ok.
-func waitStored(t *testing.T, e *verifyEnv, key string, ok func(*verify.Record) bool) *verify.Record {
+func waitStored(t *testing.T, e *verifyEnv, key string, ok func(*verification.Record) bool) *verification.Record {
 	t.Helper()
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		r, err := e.store.GetVerification(t.Context(), key)
@@ -542,7 +543,7 @@ func TestVerifyBucketWorkerDiesMidRun(t *testing.T) {
 	if n := e.runs.Load(); n != 1 {
 		t.Errorf("%d runs after the dead one, want 1 (the takeover)", n)
 	}
-	r := waitStored(t, e, recordKeyOf(t, e, body), func(r *verify.Record) bool { return r.State == verify.StateConnected })
+	r := waitStored(t, e, recordKeyOf(t, e, body), func(r *verification.Record) bool { return r.State == verification.StateConnected })
 	if r.Attempts != 2 || len(r.Sealed) != 0 || r.Lease.Owner != "" {
 		t.Errorf("record: attempts %d (want 2), sealed %d bytes, lease %+v", r.Attempts, len(r.Sealed), r.Lease)
 	}
@@ -569,7 +570,7 @@ func (s stallFirst) VerifyBucket(ctx context.Context, c *storageconfig.Config, c
 }
 
 // TestVerifyBucketRestartWindow: a final record answers the same request
-// until verify.RestartWindow has passed; then a POST starts a new run.
+// until verification.RestartWindow has passed; then a POST starts a new run.
 func TestVerifyBucketRestartWindow(t *testing.T) {
 	var offset atomic.Int64
 	e := newVerifyEnv(t, verifyOpts{offset: &offset})
@@ -578,11 +579,11 @@ func TestVerifyBucketRestartWindow(t *testing.T) {
 	member := e.keys["acme/member"]
 	first := e.pollUntilFinal(t, "acme", member, body, 15*time.Second)
 	wantConnected(t, first, false)
-	offset.Store(int64(verify.RestartWindow - time.Second))
+	offset.Store(int64(verification.RestartWindow - time.Second))
 	if a := e.post("acme", member, body); a.ConnectionStatus != "connected" || a.ConnectionStatusSince != first.ConnectionStatusSince {
 		t.Errorf("within the window: %s", a.body)
 	}
-	offset.Store(int64(verify.RestartWindow + time.Second))
+	offset.Store(int64(verification.RestartWindow + time.Second))
 	if a := e.post("acme", member, body); a.ConnectionStatus != "connecting" {
 		t.Errorf("after the window: %s, want a new verification", a.body)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/store"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // DefaultVerifyOrgCap is how many bucket verifications one org may have in
@@ -52,7 +52,7 @@ func verifyGroup(orgID int64) string { return strconv.FormatInt(orgID, 10) }
 func (s *Server) takeVerificationSlot(ctx context.Context, orgID int64, key string) (release func(), err error) {
 	deadline := s.VerifyRecordDeadline
 	if deadline <= 0 {
-		deadline = verify.DefaultRecordDeadline
+		deadline = verification.DefaultRecordDeadline
 	}
 	now := s.now()
 	limit := s.verifyOrgCap()

@@ -112,7 +112,7 @@ func (r *Reverifier) Reverify(ctx context.Context, uid string) (Outcome, error) 
 	// The status is stored; history and events follow it. Their failures
 	// are logged, not returned: a redelivery would test again, but could
 	// no longer see the flip.
-	entry := store.NewVerificationEntry(now, store.TriggerSchedule, res)
+	entry := store.NewVerificationEntry(now, store.TriggerSchedule, res.Verified(), res.Checks)
 	if err := r.Store.AppendVerification(ctx, c.OrgID, uid, entry); err != nil && !errors.Is(err, errcode.ErrNotFound) {
 		log.LogAttrs(ctx, slog.LevelError, "reverify: append history", slog.String("error", err.Error()))
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // Schedules persists what re-verification needs beyond Configs: finding
@@ -94,7 +94,7 @@ type VerificationEntry struct {
 	Seq      int64
 	At       time.Time
 	Verified bool
-	Checks   []verify.Check
+	Checks   []verification.Check
 	Trigger  Trigger
 }
 
@@ -115,10 +115,10 @@ func (v VerificationEntry) Validate() error {
 	return nil
 }
 
-// NewVerificationEntry returns the entry of a verification with result res
-// that ended at now.
-func NewVerificationEntry(now time.Time, trigger Trigger, res verify.Result) VerificationEntry {
-	return VerificationEntry{At: now, Verified: res.Verified(), Checks: res.Checks, Trigger: trigger}
+// NewVerificationEntry returns the entry of a verification that ended at
+// now: whether it verified (verify.Result.Verified) and its checks.
+func NewVerificationEntry(now time.Time, trigger Trigger, verified bool, checks []verification.Check) VerificationEntry {
+	return VerificationEntry{At: now, Verified: verified, Checks: checks, Trigger: trigger}
 }
 
 // HistoryOptions selects one page of a config's history.

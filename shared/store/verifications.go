@@ -4,14 +4,14 @@ import (
 	"context"
 	"time"
 
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // Verifications persists the state records of asynchronous bucket
-// verifications (verify.Record). Records are selected by Key alone.
+// verifications (verification.Record). Records are selected by Key alone.
 //
 // Beyond the contract of the package:
-//   - every write first checks verify.Record.Validate, and fails with
+//   - every write first checks verification.Record.Validate, and fails with
 //     errcode.InvalidArgument without writing;
 //   - a record whose ExpiresAt is at or before the store's clock is gone for
 //     every method (GetVerification answers ErrNotFound, and
@@ -25,7 +25,7 @@ import (
 //
 // A verification, followed through:
 //
-//	r := verify.NewRecord(now, key, org, req, sealed, 0)
+//	r := verification.NewRecord(now, key, org, req, sealed, 0)
 //	CreateVerification(ctx, r)              // ErrAlreadyExists: someone started it; Get and show
 //	...
 //	r, _ := GetVerification(ctx, key)       // a worker, or a poll (r.View(now))
@@ -34,18 +34,18 @@ import (
 //	r.Complete(now, res, checks)            // or Fail, or TimeOut
 //	UpdateVerification(ctx, r)              // ErrConflict: the lease was taken over; drop the result
 //
-// and, when old.Restartable(now, verify.RestartWindow):
+// and, when old.Restartable(now, verification.RestartWindow):
 //
-//	ReplaceVerification(ctx, verify.NewRecord(now, key, ...), old.Version)
+//	ReplaceVerification(ctx, verification.NewRecord(now, key, ...), old.Version)
 type Verifications interface {
 	// CreateVerification stores r as given (a new record has Version 1),
 	// unless a record with its key exists: ErrAlreadyExists. Of many
 	// concurrent creates of one key, exactly one succeeds.
-	CreateVerification(ctx context.Context, r *verify.Record) error
+	CreateVerification(ctx context.Context, r *verification.Record) error
 
 	// GetVerification returns the record with key by one strongly
 	// consistent read, as stored: callers show r.View(now).
-	GetVerification(ctx context.Context, key string) (*verify.Record, error)
+	GetVerification(ctx context.Context, key string) (*verification.Record, error)
 
 	// UpdateVerification replaces every stored field of the record with
 	// r.Key by r's if the stored Version equals r.Version, and then sets
@@ -53,7 +53,7 @@ type Verifications interface {
 	// ErrNotFound; another version is ErrConflict, and then nothing is
 	// written and r.Version is left alone. Of two updates from the same
 	// read, exactly one succeeds.
-	UpdateVerification(ctx context.Context, r *verify.Record) error
+	UpdateVerification(ctx context.Context, r *verification.Record) error
 
 	// ReplaceVerification stores the new record r in place of the stored
 	// one with r.Key if that one's Version equals expectedVersion (the
@@ -62,7 +62,7 @@ type Verifications interface {
 	// growing across restarts and a writer still holding the old record
 	// can never overwrite the new one. Errors are those of
 	// UpdateVerification.
-	ReplaceVerification(ctx context.Context, r *verify.Record, expectedVersion int64) error
+	ReplaceVerification(ctx context.Context, r *verification.Record, expectedVersion int64) error
 
 	// SweepVerifications deletes the records whose ExpiresAt is at or
 	// before now and returns how many it deleted, where the store has to

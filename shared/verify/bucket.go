@@ -24,6 +24,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob"
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // DefaultScanLimit is the bound of VerifyBucket's scan: its list check
@@ -68,7 +69,7 @@ type BucketResult struct {
 	// and "directory" placeholders left out), sorted by key. Name is the
 	// key's base name and FolderName its directory relative to the prefix,
 	// with a trailing slash ("" at the top of the prefix).
-	Files []File
+	Files []verification.File
 	// HasInfoLabelsFile reports a key whose base name is InfoLabelsName
 	// among the keys the scan listed (at most DefaultScanLimit).
 	HasInfoLabelsFile bool
@@ -222,11 +223,11 @@ func scanNote(n, limit int, capped bool, prefix string) string {
 
 // files turns sampled objects into the API's files: base name, size and
 // directory relative to prefix.
-func files(prefix string, objs []blob.Object) []File {
-	out := make([]File, 0, len(objs))
+func files(prefix string, objs []blob.Object) []verification.File {
+	out := make([]verification.File, 0, len(objs))
 	for _, o := range objs {
 		dir, name := path.Split(strings.TrimPrefix(o.Key, prefix))
-		out = append(out, File{Name: name, Size: o.Size, FolderName: dir})
+		out = append(out, verification.File{Name: name, Size: o.Size, FolderName: dir})
 	}
 	return out
 }

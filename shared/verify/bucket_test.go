@@ -18,6 +18,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/anyblobtest"
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
@@ -232,7 +233,7 @@ func TestVerifyBucket(t *testing.T) {
 			t.Run("no labels file", func(t *testing.T) {
 				res := v.VerifyBucket(t.Context(), tg.cfg(plainPrefix), tg.creds)
 				assertConnected(t, res, tg)
-				want := []verify.File{
+				want := []verification.File{
 					{Name: "info.labels.bak", Size: eligible[plainPrefix+"info.labels.bak"]},
 					{Name: "not-info.labels", Size: eligible[plainPrefix+"not-info.labels"]},
 					{Name: "y.json", Size: eligible[plainPrefix+"sub/y.json"], FolderName: "sub/"},

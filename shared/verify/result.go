@@ -11,6 +11,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // The check codes of answers bucketlink does not read or requests it does
@@ -63,7 +64,7 @@ func (v *Verifier) result(r *run) Result {
 		checks = append(checks, namedOutcome{CheckPresign, r.presign})
 	}
 	for _, c := range checks {
-		check := Check{Name: c.name}
+		check := verification.Check{Name: c.name}
 		switch {
 		case c.o.skippedFor != "":
 			check.Code, check.Message = CodeSkipped, "Skipped because the "+c.o.skippedFor+" check failed."

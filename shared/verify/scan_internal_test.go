@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 func objects(keys ...string) []blob.Object {
@@ -118,14 +119,14 @@ func TestFiles(t *testing.T) {
 		name   string
 		prefix string
 		objs   []blob.Object
-		want   []File
+		want   []verification.File
 	}{
 		{name: "under a prefix", prefix: "data/",
 			objs: []blob.Object{{Key: "data/a.jpg", Size: 1}, {Key: "data/img/b.jpg", Size: 2}, {Key: "data/x/y/info.labels", Size: 3}},
-			want: []File{{Name: "a.jpg", Size: 1}, {Name: "b.jpg", Size: 2, FolderName: "img/"}, {Name: "info.labels", Size: 3, FolderName: "x/y/"}}},
+			want: []verification.File{{Name: "a.jpg", Size: 1}, {Name: "b.jpg", Size: 2, FolderName: "img/"}, {Name: "info.labels", Size: 3, FolderName: "x/y/"}}},
 		{name: "no prefix", objs: []blob.Object{{Key: "a.jpg"}, {Key: "img/b.jpg", Size: 5}},
-			want: []File{{Name: "a.jpg"}, {Name: "b.jpg", Size: 5, FolderName: "img/"}}},
-		{name: "none", prefix: "p/", want: []File{}},
+			want: []verification.File{{Name: "a.jpg"}, {Name: "b.jpg", Size: 5, FolderName: "img/"}}},
+		{name: "none", prefix: "p/", want: []verification.File{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,21 +9,13 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
-
-// Check is the outcome of one check. Code is stable and machine-readable;
-// Message is for a person and says what to fix. Neither ever holds a secret.
-type Check struct {
-	Name    string `json:"name"`
-	OK      bool   `json:"ok"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
 
 // Result is the outcome of a verification. Errors is empty exactly when
 // every check passed.
 type Result struct {
-	Checks []Check
+	Checks []verification.Check
 	Errors errcode.FieldErrors
 	// Sample holds what the list check saw (used by the bucket-verify API).
 	Sample []blob.Object

@@ -18,7 +18,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/anyblobtest"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // TestNoSecretAtRestDynamoDB runs verifications of every provider the
@@ -36,7 +36,7 @@ func TestNoSecretAtRestDynamoDB(t *testing.T) {
 	connected := func(r map[string]any) {
 		t.Helper()
 		signed, _ := r["signedUrl"].(string)
-		if r["connectionStatus"] != string(verify.StateConnected) || signed == "" {
+		if r["connectionStatus"] != string(verification.StateConnected) || signed == "" {
 			t.Fatalf("answer = %v, want connected with a signed URL", r)
 		}
 		u, err := url.Parse(signed)
@@ -79,7 +79,7 @@ func TestNoSecretAtRestDynamoDB(t *testing.T) {
 			if status := s.do(t, verifyPath, key, body, &r); status != http.StatusOK || r["success"] != true {
 				t.Fatalf("POST: %d %v", status, r)
 			}
-			if r["connectionStatus"] != string(verify.StateConnecting) || time.Now().After(end) {
+			if r["connectionStatus"] != string(verification.StateConnecting) || time.Now().After(end) {
 				return r
 			}
 		}
@@ -91,7 +91,7 @@ func TestNoSecretAtRestDynamoDB(t *testing.T) {
 	_, wrong := testenv.NewCredentials(t)
 	secrets = append(secrets, wrong)
 	s.secrets = append(s.secrets, wrong)
-	if r := poll(s.key, map[string]any{"accessKey": ak, "secretKey": wrong, "bucket": b}); r["connectionStatus"] != string(verify.StateError) {
+	if r := poll(s.key, map[string]any{"accessKey": ak, "secretKey": wrong, "bucket": b}); r["connectionStatus"] != string(verification.StateError) {
 		t.Fatalf("wrong secret: %v", r)
 	}
 	gb, gak, gsk := user(anyblobtest.HMACAccessID)

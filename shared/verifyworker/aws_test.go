@@ -35,6 +35,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/seal/kmsseal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store/dynamostore"
+	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
 	"github.com/bucketlink/bucketlink/shared/verifyworker"
 )
@@ -249,7 +250,7 @@ func (s *awsStack) poll(t *testing.T, body map[string]any, within time.Duration)
 	t.Helper()
 	for end := time.Now().Add(within); ; time.Sleep(100 * time.Millisecond) {
 		r := s.post(t, body)
-		if r.ConnectionStatus != verify.StateConnecting {
+		if r.ConnectionStatus != verification.StateConnecting {
 			return r
 		}
 		if time.Now().After(end) {
@@ -266,7 +267,7 @@ func (s *awsStack) recordKey(t *testing.T, body map[string]any) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return verify.RecordKey(s.vkey, s.orgID, p.Request, p.SecretKey)
+	return verification.RecordKey(s.vkey, s.orgID, p.Request, p.SecretKey)
 }
 
 // queueEmpty waits until neither queue holds a message, visible or not.
@@ -305,11 +306,11 @@ func (s *awsStack) queueEmpty(t *testing.T) {
 func TestSQSAndDynamoDB(t *testing.T) {
 	s := newAWSStack(t, 5*time.Second, nil, nil)
 	body := s.bucketBody(t)
-	if r := s.post(t, body); r.ConnectionStatus != verify.StateConnecting {
+	if r := s.post(t, body); r.ConnectionStatus != verification.StateConnecting {
 		t.Fatalf("first POST: %+v", r)
 	}
 	r := s.poll(t, body, 20*time.Second)
-	if r.ConnectionStatus != verify.StateConnected || r.SignedURL == "" || r.HasInfoLabelsFile == nil || !*r.HasInfoLabelsFile {
+	if r.ConnectionStatus != verification.StateConnected || r.SignedURL == "" || r.HasInfoLabelsFile == nil || !*r.HasInfoLabelsFile {
 		t.Fatalf("answer: %+v", r)
 	}
 	s.queueEmpty(t)
@@ -332,14 +333,14 @@ func TestSQSAndDynamoDB(t *testing.T) {
 	if after.Version != before.Version || s.runs.Load() != 1 {
 		t.Errorf("duplicate message: version %d -> %d, %d runs", before.Version, after.Version, s.runs.Load())
 	}
-	if after.State != verify.StateConnected || len(after.Sealed) != 0 || after.Attempts != 1 {
+	if after.State != verification.StateConnected || len(after.Sealed) != 0 || after.Attempts != 1 {
 		t.Errorf("stored record: state %s, sealed %d bytes, attempts %d", after.State, len(after.Sealed), after.Attempts)
 	}
-	types := []verify.EventType{}
+	types := []verification.EventType{}
 	for _, ev := range after.Events {
 		types = append(types, ev.Type)
 	}
-	if types[0] != verify.EventVerificationStarted || types[len(types)-1] != verify.EventVerificationSucceeded {
+	if types[0] != verification.EventVerificationStarted || types[len(types)-1] != verification.EventVerificationSucceeded {
 		t.Errorf("history = %v", types)
 	}
 }
@@ -370,7 +371,7 @@ func TestSQSRedeliveryTakesOver(t *testing.T) {
 	body := s.bucketBody(t)
 	begin := time.Now()
 	r := s.poll(t, body, 30*time.Second)
-	if r.ConnectionStatus != verify.StateConnected {
+	if r.ConnectionStatus != verification.StateConnected {
 		t.Fatalf("answer: %+v", r)
 	}
 	if took := time.Since(begin); took < lease {

@@ -1,6 +1,6 @@
 // Package verifyworker runs asynchronous bucket verifications: it is the
 // queue.Handler behind the bucket-verify API. A message names a
-// verification record (verify.Record) by its key; the worker takes the
+// verification record (verification.Record) by its key; the worker takes the
 // record's lease with a conditional write, opens the credentials, runs
 // the checks (verify.Verifier.VerifyBucket) within the record's deadline,
 // and writes the outcome with another conditional write.
@@ -40,12 +40,13 @@ import (
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
+	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
 // DefaultLeaseTTL is how long a worker's lease on a record lasts: longer
 // than one verification (verify.DefaultDeadline, 15 s) and well below a
-// record's deadline (verify.DefaultRecordDeadline, 60 s), so that the work
+// record's deadline (verification.DefaultRecordDeadline, 60 s), so that the work
 // of a worker that died can be taken over in time.
 const DefaultLeaseTTL = 20 * time.Second
 
@@ -105,8 +106,8 @@ func (e *LeaseHeldError) Error() string {
 	return fmt.Sprintf("verification %s is leased until %s; deliver again later", e.Key, e.Until.Format(time.RFC3339Nano))
 }
 
-// Unwrap returns verify.ErrLeaseHeld.
-func (e *LeaseHeldError) Unwrap() error { return verify.ErrLeaseHeld }
+// Unwrap returns verification.ErrLeaseHeld.
+func (e *LeaseHeldError) Unwrap() error { return verification.ErrLeaseHeld }
 
 // maxConflicts bounds the re-reads after losing a conditional write to
 // another writer before Handle gives up and lets the queue retry.
@@ -157,16 +158,16 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 // lease takes the lease of rec and stores it, and reports whether it did.
 // ErrConflict means another writer came first; a record that is gone or
 // final needs nothing.
-func (w *Worker) lease(ctx context.Context, rec *verify.Record, now time.Time) (bool, error) {
+func (w *Worker) lease(ctx context.Context, rec *verification.Record, now time.Time) (bool, error) {
 	err := rec.AcquireLease(w.ownerID(), now, w.leaseTTL())
 	switch {
-	case errors.Is(err, verify.ErrLeaseHeld):
+	case errors.Is(err, verification.ErrLeaseHeld):
 		return false, &LeaseHeldError{Key: rec.Key, Until: rec.Lease.Until}
-	case errors.Is(err, verify.ErrPastDeadline):
+	case errors.Is(err, verification.ErrPastDeadline):
 		// The deadline passed since Handle looked: read again and write
 		// the time-out.
 		return false, fmt.Errorf("verifyworker: %w: %w", errcode.ErrConflict, err)
-	case errors.Is(err, verify.ErrFinal):
+	case errors.Is(err, verification.ErrFinal):
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("verifyworker: %w", err)
@@ -181,7 +182,7 @@ func (w *Worker) lease(ctx context.Context, rec *verify.Record, now time.Time) (
 }
 
 // timeOut writes rec, past its deadline, as timed out.
-func (w *Worker) timeOut(ctx context.Context, log *slog.Logger, rec *verify.Record, now time.Time) error {
+func (w *Worker) timeOut(ctx context.Context, log *slog.Logger, rec *verification.Record, now time.Time) error {
 	if err := rec.TimeOut(now); err != nil {
 		return nil // final meanwhile
 	}
@@ -198,7 +199,7 @@ func (w *Worker) timeOut(ctx context.Context, log *slog.Logger, rec *verify.Reco
 
 // run verifies the bucket of rec, whose lease this worker has just
 // stored, and writes the outcome.
-func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) error {
+func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verification.Record) error {
 	log = log.With(slog.Int("attempt", rec.Attempts))
 	// A run on a stored config's own credentials (bucketId, no secretKey)
 	// belongs in that config's history, unless an admin took them beyond
@@ -241,7 +242,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) 
 	}
 	written, err := w.finish(ctx, log, rec, func(now time.Time) error {
 		if res.Verified() {
-			return rec.Complete(now, verify.RecordResult{
+			return rec.Complete(now, verification.RecordResult{
 				Files: res.Files, HasInfoLabelsFile: res.HasInfoLabelsFile,
 				SignedURL: res.SignedURL, SignedURLUnavailable: res.SignedURLUnavailable, Endpoint: res.Endpoint,
 			}, res.Checks)
@@ -249,7 +250,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) 
 		return rec.Fail(now, bucketverify.ConnectionError(res.Errors), res.Checks)
 	})
 	if written && ofStoredConfig {
-		entry := store.NewVerificationEntry(rec.StatusSince, store.TriggerVerify, res.Result)
+		entry := store.NewVerificationEntry(rec.StatusSince, store.TriggerVerify, res.Result.Verified(), res.Result.Checks)
 		if err := w.Store.AppendVerification(ctx, rec.OrgID, rec.Request.BucketID, entry); err != nil {
 			log.Warn("verifyworker: append to the config's history", slog.String("error", err.Error()))
 		}
@@ -266,10 +267,10 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verify.Record) 
 // deadline has passed) and writes it, conditional on the version of the
 // lease write. Losing that race means another worker took the lease over:
 // its result stands and this one is dropped.
-func (w *Worker) finish(ctx context.Context, log *slog.Logger, rec *verify.Record, transition func(time.Time) error) (written bool, err error) {
+func (w *Worker) finish(ctx context.Context, log *slog.Logger, rec *verification.Record, transition func(time.Time) error) (written bool, err error) {
 	now := w.now()
 	err = transition(now)
-	if errors.Is(err, verify.ErrPastDeadline) {
+	if errors.Is(err, verification.ErrPastDeadline) {
 		err = rec.TimeOut(now)
 	}
 	if err != nil {
@@ -299,9 +300,9 @@ func (f *failure) Error() string { return "verifyworker: " + f.msg }
 // a run of the stored config itself (its credentials, no further than the
 // config), which joins the config's history. A *failure is final; other
 // errors are worth a retry.
-func (w *Worker) target(ctx context.Context, rec *verify.Record) (*storageconfig.Config, storageconfig.Credentials, bool, error) {
+func (w *Worker) target(ctx context.Context, rec *verification.Record) (*storageconfig.Config, storageconfig.Credentials, bool, error) {
 	var none storageconfig.Credentials
-	var grant verify.Grant
+	var grant verification.Grant
 	if len(rec.Sealed) > 0 {
 		creds, g, err := rec.OpenRun(ctx, w.Sealer)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store/sqlitestore"
+	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
 	"github.com/bucketlink/bucketlink/shared/verifyworker"
 )
@@ -50,19 +51,19 @@ func newLocal(t *testing.T) *local {
 
 // record stores a new record in connecting for a MinIO bucket with
 // working credentials (sealed into it) and returns it.
-func (l *local) record(t *testing.T, deadline time.Duration) *verify.Record {
+func (l *local) record(t *testing.T, deadline time.Duration) *verification.Record {
 	t.Helper()
 	bucket := testenv.BucketName(t, "w")
 	l.minio.CreateBucket(t, bucket)
 	ak, sk := testenv.NewCredentials(t)
 	l.minio.AddUser(t, ak, sk, testenv.ReadWritePolicy(bucket))
-	req := verify.Request{Provider: "other", AccessKey: ak, Bucket: bucket, Endpoint: l.minio.Endpoint}
+	req := verification.Request{Provider: "other", AccessKey: ak, Bucket: bucket, Endpoint: l.minio.Endpoint}
 	key := randomHex(32)
-	sealed, err := verify.SealCredentials(t.Context(), l.sealer, 1, key, storageconfig.Credentials{AccessKeyID: ak, SecretAccessKey: sk})
+	sealed, err := verification.SealCredentials(t.Context(), l.sealer, 1, key, storageconfig.Credentials{AccessKeyID: ak, SecretAccessKey: sk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := verify.NewRecord(time.Now(), key, 1, req, sealed, deadline)
+	r := verification.NewRecord(time.Now(), key, 1, req, sealed, deadline)
 	if err := r.SealSignedURLTo(testVerifyKey); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func (l *local) record(t *testing.T, deadline time.Duration) *verify.Record {
 	return r
 }
 
-func (l *local) get(t *testing.T, key string) *verify.Record {
+func (l *local) get(t *testing.T, key string) *verification.Record {
 	t.Helper()
 	r, err := l.store.GetVerification(t.Context(), key)
 	if err != nil {
@@ -99,7 +100,7 @@ func TestHandle(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := l.get(t, r.Key)
-		if got.State != verify.StateConnected || got.Attempts != 1 || len(got.Sealed) != 0 || got.Lease.Owner != "" || got.Result.SignedURL == "" {
+		if got.State != verification.StateConnected || got.Attempts != 1 || len(got.Sealed) != 0 || got.Lease.Owner != "" || got.Result.SignedURL == "" {
 			t.Fatalf("record: %+v", got)
 		}
 		// The record holds the signed URL sealed; the server secret opens it.
@@ -137,10 +138,10 @@ func TestHandle(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := l.get(t, r.Key)
-		if got.State != verify.StateError || got.Result.ConnectionError != verify.TimeoutMessage || len(got.Sealed) != 0 || l.runs.Load() != runs {
+		if got.State != verification.StateError || got.Result.ConnectionError != verification.TimeoutMessage || len(got.Sealed) != 0 || l.runs.Load() != runs {
 			t.Errorf("record: %+v, runs %d -> %d", got, runs, l.runs.Load())
 		}
-		if last := got.Events[len(got.Events)-1]; last.Type != verify.EventVerificationTimedOut || !last.At.Equal(r.Deadline) {
+		if last := got.Events[len(got.Events)-1]; last.Type != verification.EventVerificationTimedOut || !last.At.Equal(r.Deadline) {
 			t.Errorf("last event %+v, want VerificationTimedOut at the deadline %s", last, r.Deadline)
 		}
 	})
@@ -155,16 +156,16 @@ func TestHandle(t *testing.T) {
 		}
 		err := l.worker.Handle(ctx, msg(r.Key))
 		var held *verifyworker.LeaseHeldError
-		if !errors.As(err, &held) || !errors.Is(err, verify.ErrLeaseHeld) || !held.Until.Equal(r.Lease.Until) {
+		if !errors.As(err, &held) || !errors.Is(err, verification.ErrLeaseHeld) || !held.Until.Equal(r.Lease.Until) {
 			t.Fatalf("err = %v, want a LeaseHeldError until %s", err, r.Lease.Until)
 		}
-		if got := l.get(t, r.Key); got.Version != r.Version || got.State != verify.StateConnecting {
+		if got := l.get(t, r.Key); got.Version != r.Version || got.State != verification.StateConnecting {
 			t.Errorf("record written: %+v", got)
 		}
 	})
 
 	t.Run("a stored config that is gone", func(t *testing.T) {
-		r := verify.NewRecord(time.Now(), randomHex(32), 1, verify.Request{BucketID: "3f0c9a2e-8d5b-4c61-9a4e-2b7f1d0c6e58"}, nil, 0)
+		r := verification.NewRecord(time.Now(), randomHex(32), 1, verification.Request{BucketID: "3f0c9a2e-8d5b-4c61-9a4e-2b7f1d0c6e58"}, nil, 0)
 		if err := l.store.CreateVerification(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +173,7 @@ func TestHandle(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := l.get(t, r.Key)
-		if got.State != verify.StateError || !strings.Contains(got.Result.ConnectionError, "bucketId: The storage config bucketId names no longer exists.") {
+		if got.State != verification.StateError || !strings.Contains(got.Result.ConnectionError, "bucketId: The storage config bucketId names no longer exists.") {
 			t.Errorf("record: %+v", got)
 		}
 	})
@@ -185,7 +186,7 @@ func TestHandle(t *testing.T) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
 		got := l.get(t, r.Key)
-		if got.State != verify.StateConnecting || got.Lease.Owner == "" || len(got.Sealed) == 0 {
+		if got.State != verification.StateConnecting || got.Lease.Owner == "" || len(got.Sealed) == 0 {
 			t.Errorf("record: %+v", got)
 		}
 	})

@@ -17,7 +17,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 var _ store.Schedules = (*Store)(nil)
@@ -293,9 +293,9 @@ func (s *Store) lastSeq(ctx context.Context, uid string) (int64, error) {
 }
 
 // nonNil stores no checks as [] rather than null.
-func nonNil(checks []verify.Check) []verify.Check {
+func nonNil(checks []verification.Check) []verification.Check {
 	if checks == nil {
-		return []verify.Check{}
+		return []verification.Check{}
 	}
 	return checks
 }

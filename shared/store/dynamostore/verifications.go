@@ -12,7 +12,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/store"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 var _ store.Verifications = (*Store)(nil)
@@ -47,12 +47,12 @@ func verificationKey(key string) map[string]types.AttributeValue {
 
 // verificationItem returns the whole item of r, with version as its
 // version. The request, the history and the result are JSON documents.
-func verificationItem(r *verify.Record, version int64) (map[string]types.AttributeValue, error) {
+func verificationItem(r *verification.Record, version int64) (map[string]types.AttributeValue, error) {
 	req, err := json.Marshal(r.Request)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
 	}
-	events := make([]verify.Event, len(r.Events))
+	events := make([]verification.Event, len(r.Events))
 	for i, e := range r.Events {
 		e.At = e.At.UTC().Truncate(time.Microsecond)
 		events[i] = e
@@ -100,16 +100,16 @@ func ttlSeconds(t time.Time) int64 {
 }
 
 // decodeVerification is the inverse of verificationItem.
-func decodeVerification(item map[string]types.AttributeValue) (*verify.Record, error) {
+func decodeVerification(item map[string]types.AttributeValue) (*verification.Record, error) {
 	rd := reader{item: item}
-	r := &verify.Record{
+	r := &verification.Record{
 		Key:         rd.str(attrKey),
 		OrgID:       rd.num(attrOrgID),
-		State:       verify.State(rd.str(attrState)),
+		State:       verification.State(rd.str(attrState)),
 		StatusSince: rd.time(attrStatusSince),
 		Attempts:    int(rd.num(attrAttempts)),
 		Deadline:    rd.time(attrDeadline),
-		Lease:       verify.Lease{Owner: rd.optionalStr(attrLeaseOwner), Until: rd.optionalTime(attrLeaseUntil)},
+		Lease:       verification.Lease{Owner: rd.optionalStr(attrLeaseOwner), Until: rd.optionalTime(attrLeaseUntil)},
 		Sealed:      rd.optionalBytes(attrSealed),
 		Version:     rd.num(attrVersion),
 		ExpiresAt:   rd.time(attrExpiresMicro),
@@ -142,7 +142,7 @@ func (r *reader) optionalStr(name string) string {
 // CreateVerification stores r as given, unless a live record has its key:
 // one PutItem conditional on no item, or an expired one that TTL has not
 // deleted yet.
-func (s *Store) CreateVerification(ctx context.Context, r *verify.Record) error {
+func (s *Store) CreateVerification(ctx context.Context, r *verification.Record) error {
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("create verification: %w", errcode.Wrap(errcode.InvalidArgument, err, "invalid record"))
 	}
@@ -169,7 +169,7 @@ func (s *Store) CreateVerification(ctx context.Context, r *verify.Record) error 
 // GetVerification returns the live record with key: one strongly
 // consistent GetItem. An item past its expiry that TTL has not deleted
 // yet is NotFound.
-func (s *Store) GetVerification(ctx context.Context, key string) (*verify.Record, error) {
+func (s *Store) GetVerification(ctx context.Context, key string) (*verification.Record, error) {
 	item, err := s.get(ctx, verificationKey(key))
 	if err != nil {
 		return nil, fmt.Errorf("get verification %s: %w", key, err)
@@ -190,7 +190,7 @@ func (s *Store) GetVerification(ctx context.Context, key string) (*verify.Record
 // UpdateVerification overwrites the record if its stored version equals
 // r.Version, and then sets r.Version to r.Version+1: one conditional
 // PutItem.
-func (s *Store) UpdateVerification(ctx context.Context, r *verify.Record) error {
+func (s *Store) UpdateVerification(ctx context.Context, r *verification.Record) error {
 	if err := s.putVerification(ctx, r, r.Version); err != nil {
 		return fmt.Errorf("update verification %s: %w", r.Key, err)
 	}
@@ -200,7 +200,7 @@ func (s *Store) UpdateVerification(ctx context.Context, r *verify.Record) error 
 // ReplaceVerification overwrites the record at expectedVersion with the
 // new record r, and then sets r.Version to expectedVersion+1: one
 // conditional PutItem.
-func (s *Store) ReplaceVerification(ctx context.Context, r *verify.Record, expectedVersion int64) error {
+func (s *Store) ReplaceVerification(ctx context.Context, r *verification.Record, expectedVersion int64) error {
 	if err := s.putVerification(ctx, r, expectedVersion); err != nil {
 		return fmt.Errorf("replace verification %s: %w", r.Key, err)
 	}
@@ -212,7 +212,7 @@ func (s *Store) ReplaceVerification(ctx context.Context, r *verify.Record, expec
 // condition fails, the stored item returned with the failure (ALL_OLD)
 // tells a missing or expired record (NotFound) from a newer version
 // (Conflict).
-func (s *Store) putVerification(ctx context.Context, r *verify.Record, expected int64) error {
+func (s *Store) putVerification(ctx context.Context, r *verification.Record, expected int64) error {
 	next := *r
 	next.Version = expected + 1
 	if err := next.Validate(); err != nil {

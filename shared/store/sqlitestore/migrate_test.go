@@ -9,7 +9,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // TestMigrateFromVersion1 opens a database written by the first schema
@@ -50,7 +50,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if _, err := s.GetOrgBySlug(ctx, "acme"); err != nil {
 		t.Errorf("the org of the version 1 database: %v", err)
 	}
-	r := verify.NewRecord(storageconfig.Now(), "k", 1, verify.Request{Provider: "s3", Bucket: "b"}, nil, 0)
+	r := verification.NewRecord(storageconfig.Now(), "k", 1, verification.Request{Provider: "s3", Bucket: "b"}, nil, 0)
 	if err := s.CreateVerification(ctx, r); err != nil {
 		t.Fatalf("create a verification after migrating: %v", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 var _ store.Schedules = (*Store)(nil)
@@ -188,9 +188,9 @@ func (s *Store) ListVerifications(ctx context.Context, orgID int64, uid string, 
 
 // encodeChecks is how an entry's checks are stored: a JSON list, [] for
 // none.
-func encodeChecks(checks []verify.Check) (string, error) {
+func encodeChecks(checks []verification.Check) (string, error) {
 	if checks == nil {
-		checks = []verify.Check{}
+		checks = []verification.Check{}
 	}
 	b, err := json.Marshal(checks)
 	if err != nil {

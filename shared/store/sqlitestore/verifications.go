@@ -10,7 +10,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/store"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 var _ store.Verifications = (*Store)(nil)
@@ -44,12 +44,12 @@ const putVerificationSQL = `UPDATE verifications SET
 
 // verificationArgs returns r's values in the order of verificationColumns,
 // with version as its version.
-func verificationArgs(r *verify.Record, version int64) ([]any, error) {
+func verificationArgs(r *verification.Record, version int64) ([]any, error) {
 	req, err := json.Marshal(r.Request)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
 	}
-	events := make([]verify.Event, len(r.Events))
+	events := make([]verification.Event, len(r.Events))
 	for i, e := range r.Events {
 		e.At = e.At.UTC().Truncate(time.Microsecond)
 		events[i] = e
@@ -68,9 +68,9 @@ func verificationArgs(r *verify.Record, version int64) ([]any, error) {
 }
 
 // scanVerification reads one row selected with verificationColumns.
-func scanVerification(row scanner) (*verify.Record, error) {
+func scanVerification(row scanner) (*verification.Record, error) {
 	var (
-		r                                        verify.Record
+		r                                        verification.Record
 		state, req, events, result               string
 		statusSince, deadline, expires, creation int64
 		leaseUntil                               sql.NullInt64
@@ -90,7 +90,7 @@ func scanVerification(row scanner) (*verify.Record, error) {
 	if err := json.Unmarshal([]byte(result), &r.Result); err != nil {
 		return nil, fmt.Errorf("decode result: %w", err)
 	}
-	r.State = verify.State(state)
+	r.State = verification.State(state)
 	r.StatusSince, r.Deadline = fromMicros(statusSince), fromMicros(deadline)
 	r.Lease.Until = fromNullMicros(leaseUntil)
 	r.ExpiresAt, r.CreatedAt = fromMicros(expires), fromMicros(creation)
@@ -100,7 +100,7 @@ func scanVerification(row scanner) (*verify.Record, error) {
 // CreateVerification stores r as given, unless a live record has its key.
 // It is one INSERT … ON CONFLICT DO UPDATE … WHERE, whose update part only
 // takes over an expired record.
-func (s *Store) CreateVerification(ctx context.Context, r *verify.Record) error {
+func (s *Store) CreateVerification(ctx context.Context, r *verification.Record) error {
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("create verification: %w", errcode.Wrap(errcode.InvalidArgument, err, "invalid record"))
 	}
@@ -124,7 +124,7 @@ func (s *Store) CreateVerification(ctx context.Context, r *verify.Record) error 
 
 // GetVerification returns the live record with key: one SELECT by primary
 // key.
-func (s *Store) GetVerification(ctx context.Context, key string) (*verify.Record, error) {
+func (s *Store) GetVerification(ctx context.Context, key string) (*verification.Record, error) {
 	r, err := scanVerification(s.r.QueryRowContext(ctx,
 		`SELECT `+verificationColumns+` FROM verifications WHERE key = ? AND expires_at > ?`,
 		key, micros(time.Now())))
@@ -139,7 +139,7 @@ func (s *Store) GetVerification(ctx context.Context, key string) (*verify.Record
 
 // UpdateVerification overwrites the record if its stored version equals
 // r.Version, and then sets r.Version to r.Version+1.
-func (s *Store) UpdateVerification(ctx context.Context, r *verify.Record) error {
+func (s *Store) UpdateVerification(ctx context.Context, r *verification.Record) error {
 	if err := s.putVerification(ctx, r, r.Version); err != nil {
 		return fmt.Errorf("update verification %s: %w", r.Key, err)
 	}
@@ -148,7 +148,7 @@ func (s *Store) UpdateVerification(ctx context.Context, r *verify.Record) error 
 
 // ReplaceVerification overwrites the record at expectedVersion with the
 // new record r, and then sets r.Version to expectedVersion+1.
-func (s *Store) ReplaceVerification(ctx context.Context, r *verify.Record, expectedVersion int64) error {
+func (s *Store) ReplaceVerification(ctx context.Context, r *verification.Record, expectedVersion int64) error {
 	if err := s.putVerification(ctx, r, expectedVersion); err != nil {
 		return fmt.Errorf("replace verification %s: %w", r.Key, err)
 	}
@@ -160,7 +160,7 @@ func (s *Store) ReplaceVerification(ctx context.Context, r *verify.Record, expec
 // just become final it also checkpoints the write-ahead log, so that the
 // erased sealed credentials do not live on in older copies of the page
 // (secure_delete zeroes them in the database file itself).
-func (s *Store) putVerification(ctx context.Context, r *verify.Record, expected int64) error {
+func (s *Store) putVerification(ctx context.Context, r *verification.Record, expected int64) error {
 	next := *r
 	next.Version = expected + 1
 	if err := next.Validate(); err != nil {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/store"
 	"github.com/bucketlink/bucketlink/shared/store/storetest"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 func TestVerificationConformance(t *testing.T) {
@@ -31,7 +31,7 @@ func TestVerificationErasesSealed(t *testing.T) {
 	finished, abandoned := storetest.NewVerification(1), storetest.NewVerification(1)
 	finished.Sealed, abandoned.Sealed = randomMarker(t), randomMarker(t)
 	abandoned.ExpiresAt = time.Now().Add(time.Second).UTC()
-	for _, r := range []*verify.Record{storetest.NewVerification(1), finished, abandoned, storetest.NewVerification(1)} {
+	for _, r := range []*verification.Record{storetest.NewVerification(1), finished, abandoned, storetest.NewVerification(1)} {
 		if err := s.CreateVerification(ctx, r); err != nil {
 			t.Fatalf("create: %v", err)
 		}

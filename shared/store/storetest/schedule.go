@@ -12,7 +12,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // runSchedules covers store.Schedules: finding due configs, claiming them,
@@ -266,11 +266,11 @@ func testClaimConcurrent(t *testing.T, s store.Store) {
 func entry(at time.Time, trigger store.Trigger, verified bool, n int) store.VerificationEntry {
 	v := store.VerificationEntry{At: at, Verified: verified, Trigger: trigger}
 	for i := range n {
-		code := verify.CodeOK
+		code := "ok"
 		if !verified {
-			code = verify.CodeAccessDenied
+			code = "access_denied"
 		}
-		v.Checks = append(v.Checks, verify.Check{Name: fmt.Sprintf("check-%d", i), OK: verified, Code: code, Message: "message ✓"})
+		v.Checks = append(v.Checks, verification.Check{Name: fmt.Sprintf("check-%d", i), OK: verified, Code: code, Message: "message ✓"})
 	}
 	return v
 }

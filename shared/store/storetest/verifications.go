@@ -15,7 +15,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // SweepMode says what SweepVerifications does in the store under test.
@@ -74,12 +74,12 @@ func RunVerifications(t *testing.T, newStore func(t *testing.T) store.Verificati
 // NewVerification returns a new record of orgID, as the service would
 // create it: a random key, a request for an S3-compatible bucket, 64 random
 // sealed bytes, created now with the default deadline.
-func NewVerification(orgID int64) *verify.Record {
-	req := verify.Request{
+func NewVerification(orgID int64) *verification.Record {
+	req := verification.Request{
 		Provider: "other", AccessKey: "AKIA" + hex.EncodeToString(randomBytes(8)),
 		Bucket: "bucket", Endpoint: "https://minio.example.com:9000", Region: "us-east-1",
 	}
-	return verify.NewRecord(storageconfig.Now(), randomKey(), orgID, req, randomBytes(64), 0)
+	return verification.NewRecord(storageconfig.Now(), randomKey(), orgID, req, randomBytes(64), 0)
 }
 
 func randomKey() string { return hex.EncodeToString(randomBytes(32)) }
@@ -87,29 +87,29 @@ func randomKey() string { return hex.EncodeToString(randomBytes(32)) }
 // fullVerification returns a record with every field set to a non-zero
 // value and times in a non-UTC zone, for round-trip tests. (Its state and
 // fields need not make sense together: stores do not interpret them.)
-func fullVerification(t *testing.T) *verify.Record {
+func fullVerification(t *testing.T) *verification.Record {
 	t.Helper()
 	zone := time.FixedZone("UTC-3:30", -(3*3600 + 1800))
 	now := storageconfig.Now().In(zone)
 	r := NewVerification(42)
-	r.State = verify.StateConnected
+	r.State = verification.StateConnected
 	r.StatusSince = now.Add(3 * time.Second)
 	r.Attempts = 3
 	r.Deadline = now.Add(time.Minute)
-	r.Lease = verify.Lease{Owner: "worker-7 ✓", Until: now.Add(20 * time.Second)}
-	r.Request = verify.Request{
+	r.Lease = verification.Lease{Owner: "worker-7 ✓", Until: now.Add(20 * time.Second)}
+	r.Request = verification.Request{
 		Provider: "azure", AccessKey: "account", BucketID: "5d0c7e4e-6c2a-4a39-8b1a-0d7c2f5b9e11",
 		Bucket: "container", Endpoint: "https://account.blob.core.windows.net/", Region: "westeurope",
 		Prefix: "data/\"quoted\"/ünï/",
 	}
-	r.Events = []verify.Event{
-		{Type: verify.EventVerificationStarted, At: now},
-		{Type: verify.EventCheckSucceeded, At: now.Add(time.Second), Check: "list", Code: "ok", Message: "listed 3"},
-		{Type: verify.EventCheckFailed, At: now.Add(2 * time.Second), Check: "write", Code: "access_denied", Message: "no <PutObject> & \"more\""},
-		{Type: verify.EventVerificationSucceeded, At: now.Add(3 * time.Second)},
+	r.Events = []verification.Event{
+		{Type: verification.EventVerificationStarted, At: now},
+		{Type: verification.EventCheckSucceeded, At: now.Add(time.Second), Check: "list", Code: "ok", Message: "listed 3"},
+		{Type: verification.EventCheckFailed, At: now.Add(2 * time.Second), Check: "write", Code: "access_denied", Message: "no <PutObject> & \"more\""},
+		{Type: verification.EventVerificationSucceeded, At: now.Add(3 * time.Second)},
 	}
-	r.Result = verify.RecordResult{
-		Files: []verify.File{
+	r.Result = verification.RecordResult{
+		Files: []verification.File{
 			{Name: "data/a.jpg", Size: 1 << 40, FolderName: "data/"},
 			{Name: "data/sub/b c.json", Size: 0, FolderName: "data/sub/"},
 		},
@@ -135,7 +135,7 @@ func fullVerification(t *testing.T) *verify.Record {
 // diffRecord lists where got differs from want, field by field and into
 // nested values: times must be equal instants in UTC, and nil and empty
 // slices are equal.
-func diffRecord(want, got *verify.Record) []string {
+func diffRecord(want, got *verification.Record) []string {
 	var diffs []string
 	diffValue("", reflect.ValueOf(want).Elem(), reflect.ValueOf(got).Elem(), &diffs)
 	return diffs
@@ -174,7 +174,7 @@ func diffValue(path string, w, g reflect.Value, diffs *[]string) {
 }
 
 // wantRecord fails t unless the stored record with want.Key equals want.
-func wantRecord(t *testing.T, s store.Verifications, want *verify.Record) {
+func wantRecord(t *testing.T, s store.Verifications, want *verification.Record) {
 	t.Helper()
 	got := mustGetVerification(t, s, want.Key)
 	for _, d := range diffRecord(want, got) {
@@ -182,7 +182,7 @@ func wantRecord(t *testing.T, s store.Verifications, want *verify.Record) {
 	}
 }
 
-func mustCreateVerification(t testing.TB, s store.Verifications, rs ...*verify.Record) {
+func mustCreateVerification(t testing.TB, s store.Verifications, rs ...*verification.Record) {
 	t.Helper()
 	for _, r := range rs {
 		if err := s.CreateVerification(context.Background(), r); err != nil {
@@ -191,7 +191,7 @@ func mustCreateVerification(t testing.TB, s store.Verifications, rs ...*verify.R
 	}
 }
 
-func mustGetVerification(t testing.TB, s store.Verifications, key string) *verify.Record {
+func mustGetVerification(t testing.TB, s store.Verifications, key string) *verification.Record {
 	t.Helper()
 	r, err := s.GetVerification(context.Background(), key)
 	if err != nil {
@@ -203,7 +203,7 @@ func mustGetVerification(t testing.TB, s store.Verifications, key string) *verif
 	return r
 }
 
-func mustUpdateVerification(t testing.TB, s store.Verifications, r *verify.Record) {
+func mustUpdateVerification(t testing.TB, s store.Verifications, r *verification.Record) {
 	t.Helper()
 	if err := s.UpdateVerification(context.Background(), r); err != nil {
 		t.Fatalf("update verification %s: %v", r.Key, err)
@@ -211,22 +211,22 @@ func mustUpdateVerification(t testing.TB, s store.Verifications, r *verify.Recor
 }
 
 // cloneRecord returns a deep copy of r.
-func cloneRecord(r *verify.Record) *verify.Record {
+func cloneRecord(r *verification.Record) *verification.Record {
 	c := *r
 	c.Sealed = bytes.Clone(r.Sealed)
-	c.Events = append([]verify.Event(nil), r.Events...)
-	c.Result.Files = append([]verify.File(nil), r.Result.Files...)
+	c.Events = append([]verification.Event(nil), r.Events...)
+	c.Result.Files = append([]verification.File(nil), r.Result.Files...)
 	return &c
 }
 
 func testVerificationRoundTrip(t *testing.T, s store.Verifications) {
 	tests := []struct {
 		name string
-		r    *verify.Record
+		r    *verification.Record
 	}{
 		{"every field", fullVerification(t)},
 		{"new", NewVerification(1)},
-		{"empty", func() *verify.Record {
+		{"empty", func() *verification.Record {
 			r := NewVerification(1)
 			r.Sealed, r.Events, r.Attempts = nil, nil, 0
 			return r
@@ -260,7 +260,7 @@ func testVerificationConcurrentCreate(t *testing.T, s store.Verifications) {
 	const clients = 8
 	key := randomKey()
 	errs := make([]error, clients)
-	rs := make([]*verify.Record, clients)
+	rs := make([]*verification.Record, clients)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range clients {
@@ -304,7 +304,7 @@ func testVerificationUpdate(t *testing.T, s store.Verifications) {
 			t.Errorf("after update: Version = %d, want 2", u.Version)
 		}
 		wantRecord(t, s, u)
-		if err := u.Complete(time.Now(), verify.RecordResult{SignedURL: "https://x/y?sig=1"}, nil); err != nil {
+		if err := u.Complete(time.Now(), verification.RecordResult{SignedURL: "https://x/y?sig=1"}, nil); err != nil {
 			t.Fatal(err)
 		}
 		mustUpdateVerification(t, s, u)
@@ -312,7 +312,7 @@ func testVerificationUpdate(t *testing.T, s store.Verifications) {
 			t.Errorf("after second update: Version = %d, want 3", u.Version)
 		}
 		wantRecord(t, s, u)
-		if got := mustGetVerification(t, s, r.Key); len(got.Sealed) != 0 || got.Lease != (verify.Lease{}) {
+		if got := mustGetVerification(t, s, r.Key); len(got.Sealed) != 0 || got.Lease != (verification.Lease{}) {
 			t.Errorf("completed record still stores sealed credentials (%d bytes) or a lease %+v", len(got.Sealed), got.Lease)
 		}
 	})
@@ -353,7 +353,7 @@ func testVerificationLeaseRace(t *testing.T, s store.Verifications) {
 		r := NewVerification(1)
 		mustCreateVerification(t, s, r)
 		read := mustGetVerification(t, s, r.Key)
-		workers := []*verify.Record{cloneRecord(read), cloneRecord(read)}
+		workers := []*verification.Record{cloneRecord(read), cloneRecord(read)}
 		errs := make([]error, len(workers))
 		now := time.Now()
 		var wg sync.WaitGroup
@@ -389,7 +389,7 @@ func testVerificationLeaseRace(t *testing.T, s store.Verifications) {
 		}
 		wantRecord(t, s, workers[won])
 		again := mustGetVerification(t, s, r.Key)
-		if err := again.AcquireLease(lost.Lease.Owner, time.Now(), 20*time.Second); !errors.Is(err, verify.ErrLeaseHeld) {
+		if err := again.AcquireLease(lost.Lease.Owner, time.Now(), 20*time.Second); !errors.Is(err, verification.ErrLeaseHeld) {
 			t.Errorf("round %d: the loser reads again and takes the lease: got %v, want ErrLeaseHeld", round, err)
 		}
 	}
@@ -407,16 +407,16 @@ func testVerificationFinal(t *testing.T, s store.Verifications) {
 	}
 	mustUpdateVerification(t, s, w)
 	stale := cloneRecord(w) // a second worker that read the leased record
-	if err := w.Complete(time.Now(), verify.RecordResult{Files: []verify.File{{Name: "a", Size: 1}}}, nil); err != nil {
+	if err := w.Complete(time.Now(), verification.RecordResult{Files: []verification.File{{Name: "a", Size: 1}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	mustUpdateVerification(t, s, w)
 
 	fresh := mustGetVerification(t, s, r.Key)
-	if err := fresh.Fail(time.Now(), "late", nil); !errors.Is(err, verify.ErrFinal) {
+	if err := fresh.Fail(time.Now(), "late", nil); !errors.Is(err, verification.ErrFinal) {
 		t.Errorf("fail a stored connected record: got %v, want ErrFinal", err)
 	}
-	if err := fresh.Complete(time.Now(), verify.RecordResult{}, nil); !errors.Is(err, verify.ErrFinal) {
+	if err := fresh.Complete(time.Now(), verification.RecordResult{}, nil); !errors.Is(err, verification.ErrFinal) {
 		t.Errorf("complete a stored connected record again: got %v, want ErrFinal", err)
 	}
 
@@ -464,7 +464,7 @@ func testVerificationReplace(t *testing.T, s store.Verifications) {
 	wantRecord(t, s, next)
 
 	// A worker of the old run wakes up: whatever it writes conflicts.
-	if err := holder.Complete(time.Now(), verify.RecordResult{}, nil); err != nil {
+	if err := holder.Complete(time.Now(), verification.RecordResult{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	wantCode(t, s.UpdateVerification(ctx, holder), errcode.ErrConflict, "a worker of the replaced run writes")
@@ -499,7 +499,7 @@ func testVerificationExpired(t *testing.T, s store.Verifications) {
 func testVerificationSweep(t *testing.T, s store.Verifications, mode SweepMode) {
 	ctx := context.Background()
 	at := storageconfig.Now().Add(-10 * time.Second)
-	record := func(expires time.Time) *verify.Record {
+	record := func(expires time.Time) *verification.Record {
 		r := NewVerification(1)
 		r.ExpiresAt = expires
 		mustCreateVerification(t, s, r)
@@ -509,7 +509,7 @@ func testVerificationSweep(t *testing.T, s store.Verifications, mode SweepMode) 
 		record(at.Add(d))
 	}
 	record(at.Add(time.Second)) // expired by the clock, not at the sweep time
-	live := []*verify.Record{record(at.Add(time.Hour)), record(at.Add(2 * time.Hour))}
+	live := []*verification.Record{record(at.Add(time.Hour)), record(at.Add(2 * time.Hour))}
 
 	sweeps := []struct {
 		at   time.Time
@@ -545,11 +545,11 @@ func testVerificationInvalid(t *testing.T, s store.Verifications) {
 	mustCreateVerification(t, s, r)
 	bad := []struct {
 		name   string
-		change func(*verify.Record)
+		change func(*verification.Record)
 	}{
-		{"no key", func(r *verify.Record) { r.Key = "" }},
-		{"unknown state", func(r *verify.Record) { r.State = "paused" }},
-		{"no expiry", func(r *verify.Record) { r.ExpiresAt = time.Time{} }},
+		{"no key", func(r *verification.Record) { r.Key = "" }},
+		{"unknown state", func(r *verification.Record) { r.State = "paused" }},
+		{"no expiry", func(r *verification.Record) { r.ExpiresAt = time.Time{} }},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package verify
+package verification
 
 // Verification records: the persisted state machine behind the
 // asynchronous bucket-verify API, in the style of a Step Functions

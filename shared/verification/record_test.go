@@ -1,4 +1,4 @@
-package verify_test
+package verification_test
 
 import (
 	"crypto/rand"
@@ -13,14 +13,14 @@ import (
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
 // t0 is the creation time of the records of these tests.
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 123456000, time.UTC)
 
-func testRequest() verify.Request {
-	return verify.Request{
+func testRequest() verification.Request {
+	return verification.Request{
 		Provider:  "other",
 		AccessKey: "AKIAEXAMPLE",
 		Bucket:    "data",
@@ -41,27 +41,27 @@ func randomSecret(t *testing.T) []byte {
 
 // newRecord returns a new record created at t0 with a 60 s deadline and
 // some sealed bytes.
-func newRecord(t *testing.T) *verify.Record {
+func newRecord(t *testing.T) *verification.Record {
 	t.Helper()
-	return verify.NewRecord(t0, "key-1", 7, testRequest(), []byte{1, 2, 3}, time.Minute)
+	return verification.NewRecord(t0, "key-1", 7, testRequest(), []byte{1, 2, 3}, time.Minute)
 }
 
 func TestRecordKey(t *testing.T) {
 	secret := randomSecret(t)
 	userSecret := rand.Text()
 	base := testRequest()
-	baseKey := verify.RecordKey(secret, 7, base, userSecret)
+	baseKey := verification.RecordKey(secret, 7, base, userSecret)
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(baseKey) {
 		t.Fatalf("key %q: want 64 lower-case hex digits", baseKey)
 	}
-	if again := verify.RecordKey(secret, 7, base, userSecret); again != baseKey {
+	if again := verification.RecordKey(secret, 7, base, userSecret); again != baseKey {
 		t.Fatalf("the same request gave keys %s and %s", baseKey, again)
 	}
 	if strings.Contains(baseKey, userSecret) {
 		t.Fatal("the key contains the secret key")
 	}
 
-	with := func(f func(*verify.Request)) verify.Request {
+	with := func(f func(*verification.Request)) verification.Request {
 		r := base
 		f(&r)
 		return r
@@ -71,32 +71,32 @@ func TestRecordKey(t *testing.T) {
 		name      string
 		secret    []byte
 		org       int64
-		req       verify.Request
+		req       verification.Request
 		secretKey string
 	}{
 		{"server secret", randomSecret(t), 7, base, userSecret},
 		{"org", secret, 8, base, userSecret},
-		{"provider", secret, 7, with(func(r *verify.Request) { r.Provider = "s3" }), userSecret},
-		{"access key", secret, 7, with(func(r *verify.Request) { r.AccessKey += "X" }), userSecret},
+		{"provider", secret, 7, with(func(r *verification.Request) { r.Provider = "s3" }), userSecret},
+		{"access key", secret, 7, with(func(r *verification.Request) { r.AccessKey += "X" }), userSecret},
 		{"secret key", secret, 7, base, userSecret + "x"},
 		{"no secret key", secret, 7, base, ""},
-		{"bucket id with the secret key", secret, 7, with(func(r *verify.Request) { r.BucketID = "12" }), userSecret},
-		{"bucket", secret, 7, with(func(r *verify.Request) { r.Bucket = "data2" }), userSecret},
-		{"endpoint", secret, 7, with(func(r *verify.Request) { r.Endpoint = "https://other.example.com" }), userSecret},
-		{"region", secret, 7, with(func(r *verify.Request) { r.Region = "eu-west-2" }), userSecret},
-		{"prefix", secret, 7, with(func(r *verify.Request) { r.Prefix = "images/2025/" }), userSecret},
+		{"bucket id with the secret key", secret, 7, with(func(r *verification.Request) { r.BucketID = "12" }), userSecret},
+		{"bucket", secret, 7, with(func(r *verification.Request) { r.Bucket = "data2" }), userSecret},
+		{"endpoint", secret, 7, with(func(r *verification.Request) { r.Endpoint = "https://other.example.com" }), userSecret},
+		{"region", secret, 7, with(func(r *verification.Request) { r.Region = "eu-west-2" }), userSecret},
+		{"prefix", secret, 7, with(func(r *verification.Request) { r.Prefix = "images/2025/" }), userSecret},
 		// Length prefixes: moving a boundary between fields changes the key.
-		{"bucket/endpoint boundary", secret, 7, with(func(r *verify.Request) {
+		{"bucket/endpoint boundary", secret, 7, with(func(r *verification.Request) {
 			r.Bucket, r.Endpoint = base.Bucket+base.Endpoint[:1], base.Endpoint[1:]
 		}), userSecret},
-		{"region/prefix boundary", secret, 7, with(func(r *verify.Request) {
+		{"region/prefix boundary", secret, 7, with(func(r *verification.Request) {
 			r.Region, r.Prefix = base.Region+base.Prefix, ""
 		}), userSecret},
 	}
 	seen := map[string]string{baseKey: "base"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			k := verify.RecordKey(tt.secret, tt.org, tt.req, tt.secretKey)
+			k := verification.RecordKey(tt.secret, tt.org, tt.req, tt.secretKey)
 			if prev, dup := seen[k]; dup {
 				t.Fatalf("same key as %q", prev)
 			}
@@ -107,21 +107,21 @@ func TestRecordKey(t *testing.T) {
 	t.Run("stored credentials are not a secret key", func(t *testing.T) {
 		// A bucket id without a secret key uses the stored credentials;
 		// a request whose secret key is the marker text must not collide.
-		stored := with(func(r *verify.Request) { r.BucketID = "12" })
-		a := verify.RecordKey(secret, 7, stored, "")
+		stored := with(func(r *verification.Request) { r.BucketID = "12" })
+		a := verification.RecordKey(secret, 7, stored, "")
 		for _, sk := range []string{"credentials:stored", "12", "credentials:none"} {
-			if verify.RecordKey(secret, 7, stored, sk) == a {
+			if verification.RecordKey(secret, 7, stored, sk) == a {
 				t.Errorf("secret key %q gives the key of the stored credentials", sk)
 			}
 		}
-		if verify.RecordKey(secret, 7, with(func(r *verify.Request) { r.BucketID = "13" }), "") == a {
+		if verification.RecordKey(secret, 7, with(func(r *verification.Request) { r.BucketID = "13" }), "") == a {
 			t.Error("two bucket ids give the same key")
 		}
 	})
 }
 
 func TestRecordRequestHoldsNoSecret(t *testing.T) {
-	typ := reflect.TypeFor[verify.Request]()
+	typ := reflect.TypeFor[verification.Request]()
 	for i := range typ.NumField() {
 		if name := strings.ToLower(typ.Field(i).Name); strings.Contains(name, "secret") || strings.Contains(name, "password") {
 			t.Errorf("Request has a field %s: secrets go to Sealed and RecordKey only", typ.Field(i).Name)
@@ -132,19 +132,19 @@ func TestRecordRequestHoldsNoSecret(t *testing.T) {
 func TestRecordNew(t *testing.T) {
 	zone := time.FixedZone("UTC+2", 2*3600)
 	now := time.Date(2025, 6, 1, 14, 0, 0, 123456789, zone)
-	r := verify.NewRecord(now, "k", 7, testRequest(), []byte{9}, 0)
-	want := verify.Record{
+	r := verification.NewRecord(now, "k", 7, testRequest(), []byte{9}, 0)
+	want := verification.Record{
 		Key:         "k",
 		OrgID:       7,
-		State:       verify.StateConnecting,
+		State:       verification.StateConnecting,
 		StatusSince: t0,
 		Attempts:    1,
-		Deadline:    t0.Add(verify.DefaultRecordDeadline),
+		Deadline:    t0.Add(verification.DefaultRecordDeadline),
 		Request:     testRequest(),
 		Sealed:      []byte{9},
-		Events:      []verify.Event{{Type: verify.EventVerificationStarted, At: t0}},
+		Events:      []verification.Event{{Type: verification.EventVerificationStarted, At: t0}},
 		Version:     1,
-		ExpiresAt:   t0.Add(verify.RecordRetention),
+		ExpiresAt:   t0.Add(verification.RecordRetention),
 		CreatedAt:   t0,
 	}
 	if !reflect.DeepEqual(*r, want) {
@@ -153,7 +153,7 @@ func TestRecordNew(t *testing.T) {
 	if err := r.Validate(); err != nil {
 		t.Errorf("a new record does not validate: %v", err)
 	}
-	if d := verify.NewRecord(now, "k", 7, testRequest(), nil, 5*time.Second).Deadline; !d.Equal(t0.Add(5 * time.Second)) {
+	if d := verification.NewRecord(now, "k", 7, testRequest(), nil, 5*time.Second).Deadline; !d.Equal(t0.Add(5 * time.Second)) {
 		t.Errorf("deadline with 5s: got %v", d)
 	}
 }
@@ -161,14 +161,14 @@ func TestRecordNew(t *testing.T) {
 func TestRecordValidate(t *testing.T) {
 	tests := []struct {
 		name   string
-		change func(r *verify.Record)
+		change func(r *verification.Record)
 		ok     bool
 	}{
-		{"new", func(*verify.Record) {}, true},
-		{"no key", func(r *verify.Record) { r.Key = "" }, false},
-		{"unknown state", func(r *verify.Record) { r.State = "done" }, false},
-		{"version 0", func(r *verify.Record) { r.Version = 0 }, false},
-		{"no expiry", func(r *verify.Record) { r.ExpiresAt = time.Time{} }, false},
+		{"new", func(*verification.Record) {}, true},
+		{"no key", func(r *verification.Record) { r.Key = "" }, false},
+		{"unknown state", func(r *verification.Record) { r.State = "done" }, false},
+		{"version 0", func(r *verification.Record) { r.Version = 0 }, false},
+		{"no expiry", func(r *verification.Record) { r.ExpiresAt = time.Time{} }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,17 +182,17 @@ func TestRecordValidate(t *testing.T) {
 }
 
 func TestRecordAcquireLease(t *testing.T) {
-	leased := func(owner string, until time.Time) func(*verify.Record) {
-		return func(r *verify.Record) { r.Lease = verify.Lease{Owner: owner, Until: until} }
+	leased := func(owner string, until time.Time) func(*verification.Record) {
+		return func(r *verification.Record) { r.Lease = verification.Lease{Owner: owner, Until: until} }
 	}
-	completed := func(r *verify.Record) {
-		if err := r.Complete(t0.Add(time.Second), verify.RecordResult{}, nil); err != nil {
+	completed := func(r *verification.Record) {
+		if err := r.Complete(t0.Add(time.Second), verification.RecordResult{}, nil); err != nil {
 			panic(err)
 		}
 	}
 	tests := []struct {
 		name         string
-		setup        func(*verify.Record)
+		setup        func(*verification.Record)
 		owner        string
 		at           time.Duration // after t0
 		ttl          time.Duration
@@ -200,12 +200,12 @@ func TestRecordAcquireLease(t *testing.T) {
 		wantAttempts int
 	}{
 		{"free", nil, "w1", time.Second, 10 * time.Second, nil, 1},
-		{"held by another", leased("w0", t0.Add(20*time.Second)), "w1", time.Second, 10 * time.Second, verify.ErrLeaseHeld, 1},
-		{"held by the same owner", leased("w1", t0.Add(20*time.Second)), "w1", time.Second, 10 * time.Second, verify.ErrLeaseHeld, 1},
+		{"held by another", leased("w0", t0.Add(20*time.Second)), "w1", time.Second, 10 * time.Second, verification.ErrLeaseHeld, 1},
+		{"held by the same owner", leased("w1", t0.Add(20*time.Second)), "w1", time.Second, 10 * time.Second, verification.ErrLeaseHeld, 1},
 		{"expired: a takeover is a new attempt", leased("w0", t0.Add(20*time.Second)), "w1", 20 * time.Second, 10 * time.Second, nil, 2},
-		{"final", completed, "w1", 2 * time.Second, 10 * time.Second, verify.ErrFinal, 1},
-		{"past deadline", nil, "w1", time.Minute, 10 * time.Second, verify.ErrPastDeadline, 1},
-		{"past deadline is final", nil, "w1", 2 * time.Minute, 10 * time.Second, verify.ErrFinal, 1},
+		{"final", completed, "w1", 2 * time.Second, 10 * time.Second, verification.ErrFinal, 1},
+		{"past deadline", nil, "w1", time.Minute, 10 * time.Second, verification.ErrPastDeadline, 1},
+		{"past deadline is final", nil, "w1", 2 * time.Minute, 10 * time.Second, verification.ErrFinal, 1},
 		{"no owner", nil, "", time.Second, 10 * time.Second, errAny, 1},
 		{"no duration", nil, "w1", time.Second, 0, errAny, 1},
 	}
@@ -229,13 +229,13 @@ func TestRecordAcquireLease(t *testing.T) {
 				}
 				return
 			}
-			if want := (verify.Lease{Owner: tt.owner, Until: now.Add(tt.ttl)}); r.Lease != want {
+			if want := (verification.Lease{Owner: tt.owner, Until: now.Add(tt.ttl)}); r.Lease != want {
 				t.Errorf("lease: got %+v, want %+v", r.Lease, want)
 			}
 			if r.Attempts != tt.wantAttempts {
 				t.Errorf("attempts: got %d, want %d", r.Attempts, tt.wantAttempts)
 			}
-			if r.State != verify.StateConnecting || len(r.Events) != 1 {
+			if r.State != verification.StateConnecting || len(r.Events) != 1 {
 				t.Errorf("a lease changed the state or history: %s, %v", r.State, r.Events)
 			}
 		})
@@ -245,11 +245,11 @@ func TestRecordAcquireLease(t *testing.T) {
 // errAny stands for "some error" in tables.
 var errAny = errors.New("any error")
 
-func cloneRecord(r *verify.Record) *verify.Record {
+func cloneRecord(r *verification.Record) *verification.Record {
 	c := *r
 	c.Sealed = append([]byte(nil), r.Sealed...)
-	c.Events = append([]verify.Event(nil), r.Events...)
-	c.Result.Files = append([]verify.File(nil), r.Result.Files...)
+	c.Events = append([]verification.Event(nil), r.Events...)
+	c.Result.Files = append([]verification.File(nil), r.Result.Files...)
 	if r.Sealed == nil {
 		c.Sealed = nil
 	}
@@ -259,9 +259,9 @@ func cloneRecord(r *verify.Record) *verify.Record {
 	return &c
 }
 
-var testChecks = []verify.Check{
-	{Name: verify.CheckList, OK: true, Code: verify.CodeOK, Message: "listed 3 objects"},
-	{Name: verify.CheckWrite, OK: false, Code: verify.CodeAccessDenied, Message: "no s3:PutObject"},
+var testChecks = []verification.Check{
+	{Name: "list", OK: true, Code: "ok", Message: "listed 3 objects"},
+	{Name: "write", OK: false, Code: "access_denied", Message: "no s3:PutObject"},
 }
 
 func TestRecordComplete(t *testing.T) {
@@ -269,8 +269,8 @@ func TestRecordComplete(t *testing.T) {
 	if err := r.AcquireLease("w1", t0.Add(time.Second), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	res := verify.RecordResult{
-		Files:             []verify.File{{Name: "a.jpg", Size: 10, FolderName: "images/"}},
+	res := verification.RecordResult{
+		Files:             []verification.File{{Name: "a.jpg", Size: 10, FolderName: "images/"}},
 		HasInfoLabelsFile: true,
 		SignedURL:         "https://minio.example.com/data/images/x?X-Amz-Signature=abc",
 		Endpoint:          "https://acct.blob.core.windows.net",
@@ -285,22 +285,22 @@ func TestRecordComplete(t *testing.T) {
 	wantRes.ConnectionError = ""
 	wantRes.SignedURL = "" // no key to seal it to (SealSignedURLTo): dropped, never kept plain
 	switch {
-	case r.State != verify.StateConnected, !r.StatusSince.Equal(at):
+	case r.State != verification.StateConnected, !r.StatusSince.Equal(at):
 		t.Errorf("state %s since %v, want connected since %v", r.State, r.StatusSince, at)
 	case !reflect.DeepEqual(r.Result, wantRes):
 		t.Errorf("result: got %+v, want %+v", r.Result, wantRes)
 	case r.Sealed != nil:
 		t.Errorf("sealed credentials kept: %x", r.Sealed)
-	case r.Lease != verify.Lease{}:
+	case r.Lease != verification.Lease{}:
 		t.Errorf("lease kept: %+v", r.Lease)
 	case r.Attempts != 1:
 		t.Errorf("attempts: %d, want 1", r.Attempts)
 	}
-	wantEvents := []verify.Event{
-		{Type: verify.EventVerificationStarted, At: t0},
-		{Type: verify.EventCheckSucceeded, At: at, Check: "list", Code: "ok", Message: "listed 3 objects"},
-		{Type: verify.EventCheckFailed, At: at, Check: "write", Code: "access_denied", Message: "no s3:PutObject"},
-		{Type: verify.EventVerificationSucceeded, At: at},
+	wantEvents := []verification.Event{
+		{Type: verification.EventVerificationStarted, At: t0},
+		{Type: verification.EventCheckSucceeded, At: at, Check: "list", Code: "ok", Message: "listed 3 objects"},
+		{Type: verification.EventCheckFailed, At: at, Check: "write", Code: "access_denied", Message: "no s3:PutObject"},
+		{Type: verification.EventVerificationSucceeded, At: at},
 	}
 	if !reflect.DeepEqual(r.Events, wantEvents) {
 		t.Errorf("events:\n got %+v\nwant %+v", r.Events, wantEvents)
@@ -310,7 +310,7 @@ func TestRecordComplete(t *testing.T) {
 
 // wantFinal checks that no transition moves the final record r, and that
 // each failure leaves it unchanged.
-func wantFinal(t *testing.T, r *verify.Record) {
+func wantFinal(t *testing.T, r *verification.Record) {
 	t.Helper()
 	before := cloneRecord(r)
 	later := r.StatusSince.Add(time.Second)
@@ -318,13 +318,13 @@ func wantFinal(t *testing.T, r *verify.Record) {
 		name string
 		call func() error
 	}{
-		{"Complete", func() error { return r.Complete(later, verify.RecordResult{}, nil) }},
+		{"Complete", func() error { return r.Complete(later, verification.RecordResult{}, nil) }},
 		{"Fail", func() error { return r.Fail(later, "boom", nil) }},
 		{"TimeOut", func() error { return r.TimeOut(later) }},
 		{"AcquireLease", func() error { return r.AcquireLease("w9", later, time.Second) }},
 	}
 	for _, tr := range transitions {
-		if err := tr.call(); !errors.Is(err, verify.ErrFinal) {
+		if err := tr.call(); !errors.Is(err, verification.ErrFinal) {
 			t.Errorf("%s of a %s record: got %v, want ErrFinal", tr.name, before.State, err)
 		}
 		if !reflect.DeepEqual(r, before) {
@@ -347,15 +347,15 @@ func TestRecordFail(t *testing.T) {
 			if err := r.Fail(at, tt.message, testChecks[:1]); err != nil {
 				t.Fatalf("Fail: %v", err)
 			}
-			wantEvents := []verify.Event{
-				{Type: verify.EventVerificationStarted, At: t0},
-				{Type: verify.EventCheckSucceeded, At: at, Check: "list", Code: "ok", Message: "listed 3 objects"},
-				{Type: verify.EventVerificationFailed, At: at, Message: tt.want},
+			wantEvents := []verification.Event{
+				{Type: verification.EventVerificationStarted, At: t0},
+				{Type: verification.EventCheckSucceeded, At: at, Check: "list", Code: "ok", Message: "listed 3 objects"},
+				{Type: verification.EventVerificationFailed, At: at, Message: tt.want},
 			}
 			switch {
-			case r.State != verify.StateError, !r.StatusSince.Equal(at):
+			case r.State != verification.StateError, !r.StatusSince.Equal(at):
 				t.Errorf("state %s since %v, want error since %v", r.State, r.StatusSince, at)
-			case !reflect.DeepEqual(r.Result, verify.RecordResult{ConnectionError: tt.want}):
+			case !reflect.DeepEqual(r.Result, verification.RecordResult{ConnectionError: tt.want}):
 				t.Errorf("result: %+v", r.Result)
 			case r.Sealed != nil:
 				t.Errorf("sealed credentials kept")
@@ -371,9 +371,9 @@ func TestRecordFail(t *testing.T) {
 		before := cloneRecord(r)
 		for name, call := range map[string]func() error{
 			"Fail":     func() error { return r.Fail(r.Deadline, "late", nil) },
-			"Complete": func() error { return r.Complete(r.Deadline.Add(time.Second), verify.RecordResult{}, nil) },
+			"Complete": func() error { return r.Complete(r.Deadline.Add(time.Second), verification.RecordResult{}, nil) },
 		} {
-			if err := call(); !errors.Is(err, verify.ErrPastDeadline) || !errors.Is(err, verify.ErrFinal) {
+			if err := call(); !errors.Is(err, verification.ErrPastDeadline) || !errors.Is(err, verification.ErrFinal) {
 				t.Errorf("%s past the deadline: got %v, want ErrPastDeadline (and ErrFinal)", name, err)
 			}
 		}
@@ -405,13 +405,13 @@ func TestRecordTimeOut(t *testing.T) {
 			at := t0.Add(tt.wantAt)
 			last := r.Events[len(r.Events)-1]
 			switch {
-			case r.State != verify.StateError, !r.StatusSince.Equal(at):
+			case r.State != verification.StateError, !r.StatusSince.Equal(at):
 				t.Errorf("state %s since %v, want error since %v", r.State, r.StatusSince, at)
-			case r.Result.ConnectionError != verify.TimeoutMessage:
+			case r.Result.ConnectionError != verification.TimeoutMessage:
 				t.Errorf("connection error %q", r.Result.ConnectionError)
-			case last != verify.Event{Type: verify.EventVerificationTimedOut, At: at, Message: verify.TimeoutMessage}:
+			case last != verification.Event{Type: verification.EventVerificationTimedOut, At: at, Message: verification.TimeoutMessage}:
 				t.Errorf("last event %+v", last)
-			case r.Sealed != nil, r.Lease != verify.Lease{}:
+			case r.Sealed != nil, r.Lease != verification.Lease{}:
 				t.Errorf("sealed %x or lease %+v kept", r.Sealed, r.Lease)
 			}
 			wantFinal(t, r)
@@ -438,9 +438,9 @@ func TestRecordView(t *testing.T) {
 		r := newRecord(t)
 		before := cloneRecord(r)
 		v := r.View(t0.Add(10 * time.Minute))
-		if v.State != verify.StateError || !v.StatusSince.Equal(r.Deadline) || v.Result.ConnectionError != verify.TimeoutMessage {
+		if v.State != verification.StateError || !v.StatusSince.Equal(r.Deadline) || v.Result.ConnectionError != verification.TimeoutMessage {
 			t.Errorf("view: %s since %v (%q), want error since the deadline %v with %q",
-				v.State, v.StatusSince, v.Result.ConnectionError, r.Deadline, verify.TimeoutMessage)
+				v.State, v.StatusSince, v.Result.ConnectionError, r.Deadline, verification.TimeoutMessage)
 		}
 		if v.Sealed != nil {
 			t.Error("the view holds the sealed credentials")
@@ -475,8 +475,8 @@ func TestRecordView(t *testing.T) {
 }
 
 func TestRecordRestartable(t *testing.T) {
-	failed := func(at time.Duration) func(*verify.Record) {
-		return func(r *verify.Record) {
+	failed := func(at time.Duration) func(*verification.Record) {
+		return func(r *verification.Record) {
 			if err := r.Fail(t0.Add(at), "nope", nil); err != nil {
 				panic(err)
 			}
@@ -484,15 +484,15 @@ func TestRecordRestartable(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		setup func(*verify.Record)
+		setup func(*verification.Record)
 		at    time.Duration // after t0
 		want  bool
 	}{
 		{"connecting", nil, 10 * time.Second, false},
 		{"connecting with the deadline just passed", nil, time.Minute + time.Second, false},
-		{"connecting, past the deadline by the window", nil, time.Minute + verify.RestartWindow, true},
-		{"final within the window", failed(5 * time.Second), 5*time.Second + verify.RestartWindow - time.Microsecond, false},
-		{"final for the window", failed(5 * time.Second), 5*time.Second + verify.RestartWindow, true},
+		{"connecting, past the deadline by the window", nil, time.Minute + verification.RestartWindow, true},
+		{"final within the window", failed(5 * time.Second), 5*time.Second + verification.RestartWindow - time.Microsecond, false},
+		{"final for the window", failed(5 * time.Second), 5*time.Second + verification.RestartWindow, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -500,7 +500,7 @@ func TestRecordRestartable(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(r)
 			}
-			if got := r.Restartable(t0.Add(tt.at), verify.RestartWindow); got != tt.want {
+			if got := r.Restartable(t0.Add(tt.at), verification.RestartWindow); got != tt.want {
 				t.Errorf("Restartable: got %v, want %v", got, tt.want)
 			}
 		})
@@ -514,15 +514,15 @@ func TestRecordCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	creds := storageconfig.Credentials{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: rand.Text()}
-	key := verify.RecordKey(randomSecret(t), 7, testRequest(), creds.SecretAccessKey)
-	sealed, err := verify.SealCredentials(ctx, s, 7, key, creds)
+	key := verification.RecordKey(randomSecret(t), 7, testRequest(), creds.SecretAccessKey)
+	sealed, err := verification.SealCredentials(ctx, s, 7, key, creds)
 	if err != nil {
 		t.Fatalf("seal: %v", err)
 	}
 	if strings.Contains(string(sealed), creds.SecretAccessKey) {
 		t.Fatal("the sealed envelope holds the secret in plain text")
 	}
-	r := verify.NewRecord(t0, key, 7, testRequest(), sealed, 0)
+	r := verification.NewRecord(t0, key, 7, testRequest(), sealed, 0)
 	got, err := r.OpenCredentials(ctx, s)
 	if err != nil || got != creds {
 		t.Fatalf("open: got %v, %v; want the sealed credentials", got == creds, err)
@@ -535,15 +535,15 @@ func TestRecordCredentials(t *testing.T) {
 	}
 	other := cloneRecord(r)
 	other.OrgID = 8
-	for name, m := range map[string]*verify.Record{"another key": moved, "another org": other} {
+	for name, m := range map[string]*verification.Record{"another key": moved, "another org": other} {
 		if _, err := m.OpenCredentials(ctx, s); !errors.Is(err, seal.ErrOpen) {
 			t.Errorf("open under %s: got %v, want seal.ErrOpen", name, err)
 		}
 	}
-	if b := verify.RecordBinding(7, key); b.ConfigUID == key {
+	if b := verification.RecordBinding(7, key); b.ConfigUID == key {
 		t.Error("the record binding could equal a config's binding")
 	}
-	if err := r.Complete(t0.Add(time.Second), verify.RecordResult{}, nil); err != nil {
+	if err := r.Complete(t0.Add(time.Second), verification.RecordResult{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.OpenCredentials(ctx, s); err == nil {
@@ -558,8 +558,8 @@ func TestRecordCredentials(t *testing.T) {
 func TestRecordSignedURL(t *testing.T) {
 	secret := randomSecret(t)
 	const signed = "https://minio.example.com/data/images/.bucketlink-cors-test-1?X-Amz-Credential=AKIAEXAMPLE%2F20250601&X-Amz-Signature=0123456789abcdef"
-	key := verify.RecordKey(secret, 7, testRequest(), "s3cr3t")
-	r := verify.NewRecord(t0, key, 7, testRequest(), nil, time.Minute)
+	key := verification.RecordKey(secret, 7, testRequest(), "s3cr3t")
+	r := verification.NewRecord(t0, key, 7, testRequest(), nil, time.Minute)
 	if err := r.SealSignedURLTo(secret); err != nil {
 		t.Fatal(err)
 	}
@@ -576,7 +576,7 @@ func TestRecordSignedURL(t *testing.T) {
 	if err := r.AcquireLease("w1", t0.Add(time.Second), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Complete(t0.Add(2*time.Second), verify.RecordResult{SignedURL: signed}, nil); err != nil {
+	if err := r.Complete(t0.Add(2*time.Second), verification.RecordResult{SignedURL: signed}, nil); err != nil {
 		t.Fatal(err)
 	}
 	stored := r.Result.SignedURL
@@ -604,11 +604,11 @@ func TestRecordSignedURL(t *testing.T) {
 		t.Error("the sealed URL opens as another record's")
 	}
 	// Sealing is randomised: the same URL seals differently each time.
-	again := verify.NewRecord(t0, key, 7, testRequest(), nil, time.Minute)
+	again := verification.NewRecord(t0, key, 7, testRequest(), nil, time.Minute)
 	if err := again.SealSignedURLTo(secret); err != nil {
 		t.Fatal(err)
 	}
-	if err := again.Complete(t0.Add(time.Second), verify.RecordResult{SignedURL: signed}, nil); err != nil {
+	if err := again.Complete(t0.Add(time.Second), verification.RecordResult{SignedURL: signed}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if again.Result.SignedURL == stored {
@@ -627,20 +627,20 @@ func TestRecordGrant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := verify.SealRun(ctx, s, 7, "key-1", storageconfig.Credentials{}, verify.Grant{ReplaceStored: true})
+	sealed, err := verification.SealRun(ctx, s, 7, "key-1", storageconfig.Credentials{}, verification.Grant{ReplaceStored: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := verify.NewRecord(t0, "key-1", 7, testRequest(), sealed, 0)
+	r := verification.NewRecord(t0, "key-1", 7, testRequest(), sealed, 0)
 	creds, grant, err := r.OpenRun(ctx, s)
 	if err != nil || creds != (storageconfig.Credentials{}) || !grant.ReplaceStored {
 		t.Fatalf("OpenRun = %+v, %+v, %v; want no credentials and the grant", creds, grant, err)
 	}
 	plainCreds := storageconfig.Credentials{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "s"}
-	if sealed, err = verify.SealCredentials(ctx, s, 7, "key-1", plainCreds); err != nil {
+	if sealed, err = verification.SealCredentials(ctx, s, 7, "key-1", plainCreds); err != nil {
 		t.Fatal(err)
 	}
-	r = verify.NewRecord(t0, "key-1", 7, testRequest(), sealed, 0)
+	r = verification.NewRecord(t0, "key-1", 7, testRequest(), sealed, 0)
 	if creds, grant, err = r.OpenRun(ctx, s); err != nil || creds != plainCreds || grant.ReplaceStored {
 		t.Fatalf("OpenRun of sealed credentials = %+v, %+v, %v", creds, grant, err)
 	}
@@ -650,11 +650,11 @@ func TestRecordGrant(t *testing.T) {
 // show its signed URL (no key service call).
 func BenchmarkOpenSignedURL(b *testing.B) {
 	secret := make([]byte, 32)
-	r := verify.NewRecord(t0, "key-1", 7, testRequest(), nil, time.Minute)
+	r := verification.NewRecord(t0, "key-1", 7, testRequest(), nil, time.Minute)
 	if err := r.SealSignedURLTo(secret); err != nil {
 		b.Fatal(err)
 	}
-	if err := r.Complete(t0.Add(time.Second), verify.RecordResult{SignedURL: "https://minio.example.com/data/x?X-Amz-Signature=0123"}, nil); err != nil {
+	if err := r.Complete(t0.Add(time.Second), verification.RecordResult{SignedURL: "https://minio.example.com/data/x?X-Amz-Signature=0123"}, nil); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
