@@ -41,6 +41,24 @@ type Bucket interface {
 	PresignPut(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
 
+// PresignHeaders is implemented by a Bucket whose presigned PUT URLs must
+// be used with request headers (Azure's Put Blob needs x-ms-blob-type), so
+// that callers learn them without knowing the provider.
+type PresignHeaders interface {
+	// PresignPutHeaders returns the headers an HTTP PUT to a URL from
+	// PresignPut must carry, in a map the caller may keep.
+	PresignPutHeaders() map[string]string
+}
+
+// PresignPutHeaders returns the headers a PUT to a URL from b.PresignPut
+// must carry: nil unless b implements PresignHeaders.
+func PresignPutHeaders(b Bucket) map[string]string {
+	if h, ok := b.(PresignHeaders); ok {
+		return h.PresignPutHeaders()
+	}
+	return nil
+}
+
 // MaxListObjects is the most objects List returns: one page of the S3 and
 // GCS listings, and what the checks ask for at most (a scan of 1,000 keys).
 // A provider that sends more than asked for is cut short; what it sends is

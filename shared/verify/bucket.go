@@ -22,7 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
-	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
 )
@@ -79,14 +79,15 @@ type BucketResult struct {
 	// SignedURLKey is the key SignedURL allows to PUT.
 	SignedURLKey string
 	// SignedURLHeaders are the headers a PUT to SignedURL must carry
-	// (Azure: x-ms-blob-type); nil when none are needed.
+	// (blob.PresignHeaders; Azure: x-ms-blob-type); nil when none are
+	// needed.
 	SignedURLHeaders map[string]string
 	// SignedURLUnavailable says why SignedURL is empty although every
 	// check passed (NoSignedURLForSAS); "" otherwise.
 	SignedURLUnavailable string
 	// Endpoint is, for azure_blob only, the reformatted blob endpoint of
 	// the account: https://{account}.blob.core.windows.net/ or the
-	// config's normalised endpoint override (see azureblob.Endpoint).
+	// config's normalised endpoint override (see azrules.Endpoint).
 	Endpoint string
 }
 
@@ -104,7 +105,9 @@ func (v *Verifier) VerifyBucket(ctx context.Context, c *storageconfig.Config, cr
 	r := &run{cfg: c, creds: creds, probeKey: prefix + ProbeMarker + uuid.NewString(), withPresign: true}
 	putKey := prefix + CORSTestMarker + uuid.NewString()
 	sasOnly := c.Provider == storageconfig.ProviderAzureBlob && creds.AzureAccountKey == ""
+	var putHeaders map[string]string
 	v.verify(ctx, r, func(b blob.Bucket) []lane {
+		putHeaders = blob.PresignPutHeaders(b)
 		presign := v.presignLane(putKey, b)
 		if sasOnly {
 			presign = noPresignLane()
@@ -112,9 +115,8 @@ func (v *Verifier) VerifyBucket(ctx context.Context, c *storageconfig.Config, cr
 		return []lane{v.scanLane(prefix, b), v.writeLane(r.probeKey, b), presign}
 	})
 	res := BucketResult{Result: v.result(r)}
-	azure := c.Provider == storageconfig.ProviderAzureBlob
-	if azure {
-		res.Endpoint = azureblob.Endpoint(c.AzureAccountName, c.AzureEndpointURL)
+	if c.Provider == storageconfig.ProviderAzureBlob {
+		res.Endpoint = azrules.Endpoint(c.AzureAccountName, c.AzureEndpointURL)
 	}
 	if !res.Verified() {
 		return res
@@ -125,10 +127,7 @@ func (v *Verifier) VerifyBucket(ctx context.Context, c *storageconfig.Config, cr
 		res.SignedURLUnavailable = NoSignedURLForSAS
 		return res
 	}
-	res.SignedURL, res.SignedURLKey = r.signedURL, putKey
-	if azure {
-		res.SignedURLHeaders = azureblob.PresignPutHeaders()
-	}
+	res.SignedURL, res.SignedURLKey, res.SignedURLHeaders = r.signedURL, putKey, putHeaders
 	return res
 }
 

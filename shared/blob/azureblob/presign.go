@@ -22,6 +22,10 @@ func PresignPutHeaders() map[string]string {
 	return map[string]string{"x-ms-blob-type": "BlockBlob"}
 }
 
+// PresignPutHeaders implements blob.PresignHeaders: the headers of the
+// package's PresignPutHeaders.
+func (b *Bucket) PresignPutHeaders() map[string]string { return PresignPutHeaders() }
+
 // PresignPut implements blob.Bucket. It does no network I/O. The PUT must
 // carry the headers of PresignPutHeaders.
 //
