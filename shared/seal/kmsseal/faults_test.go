@@ -158,7 +158,7 @@ func TestKMSThrottlingRetried(t *testing.T) {
 	}
 	for _, op := range []string{"GenerateDataKey", "Decrypt"} {
 		if n := p.count(op); n != throttles+1 {
-			t.Errorf("proxy saw %d %s requests, want %d: SDK retries must be off", n, op, throttles+1)
+			t.Errorf("proxy saw %d %s requests, want %d: one retry policy, the Sealer's, must decide", n, op, throttles+1)
 		}
 	}
 }

@@ -23,8 +23,8 @@
 //
 // Errors: an envelope that does not open (tampered, another binding,
 // another key) matches seal.ErrOpen. Throttling, KMS internal errors,
-// timeouts and network failures are retried with capped exponential
-// backoff and jitter; when the attempts run out the error matches
+// timeouts and network failures are retried by the SDK's standard retryer
+// with capped exponential backoff and jitter (package backoff); when the attempts run out the error matches
 // errcode.ErrUnavailable. A cancelled ctx gives an error matching
 // context.Canceled. All of this is decided in one place, classify.
 package kmsseal
@@ -60,8 +60,11 @@ const (
 )
 
 // KMS is the part of the AWS KMS API a Sealer uses. *kms.Client implements
-// it. The Sealer passes an option that turns off the SDK's own retries on
-// every call: it retries itself, so that one policy decides.
+// it. The Sealer passes an option on every call that replaces the client's
+// retryer with the Sealer's (the SDK's standard retryer, configured by
+// WithRetry and deciding through classify) and bounds and counts each
+// attempt, so that one policy decides whatever the client was built with.
+// An implementation that ignores the options makes one attempt per call.
 type KMS interface {
 	GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
 	Decrypt(ctx context.Context, in *kms.DecryptInput, optFns ...func(*kms.Options)) (*kms.DecryptOutput, error)
@@ -73,10 +76,11 @@ var _ KMS = (*kms.Client)(nil)
 // It holds no secret: the master key stays in KMS and data keys are wiped
 // after each call.
 type Sealer struct {
-	client KMS
-	keyID  string
-	cfg    config
-	stats  counters
+	client  KMS
+	keyID   string
+	cfg     config
+	retryer aws.Retryer
+	stats   counters
 }
 
 var _ seal.Sealer = (*Sealer)(nil)
@@ -90,7 +94,7 @@ func New(client KMS, keyID string, opts ...Option) *Sealer {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return &Sealer{client: client, keyID: keyID, cfg: cfg}
+	return &Sealer{client: client, keyID: keyID, cfg: cfg, retryer: newRetryer(cfg)}
 }
 
 // KeyID returns the KMS key id the Sealer was built with.
@@ -103,13 +107,13 @@ func (s *Sealer) String() string { return "kmsseal.Sealer{key:" + s.keyID + "}" 
 // the envelope: one GenerateDataKey call (more if KMS must be retried).
 func (s *Sealer) Seal(ctx context.Context, plaintext []byte, b seal.Binding) ([]byte, error) {
 	var out *kms.GenerateDataKeyOutput
-	err := s.do(ctx, opGenerateDataKey, func(ctx context.Context) error {
+	err := s.do(ctx, opGenerateDataKey, func(ctx context.Context, opt func(*kms.Options)) error {
 		var err error
 		out, err = s.client.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
 			KeyId:             aws.String(s.keyID),
 			KeySpec:           kmstypes.DataKeySpecAes256,
 			EncryptionContext: b.Context(),
-		}, noSDKRetries)
+		}, opt)
 		return err
 	})
 	if err != nil {
@@ -152,13 +156,13 @@ func (s *Sealer) Open(ctx context.Context, envelope []byte, b seal.Binding) ([]b
 	}
 
 	var out *kms.DecryptOutput
-	err = s.do(ctx, opDecrypt, func(ctx context.Context) error {
+	err = s.do(ctx, opDecrypt, func(ctx context.Context, opt func(*kms.Options)) error {
 		var err error
 		out, err = s.client.Decrypt(ctx, &kms.DecryptInput{
 			CiphertextBlob:    blob,
 			KeyId:             aws.String(s.keyID),
 			EncryptionContext: b.Context(),
-		}, noSDKRetries)
+		}, opt)
 		return err
 	})
 	if err != nil {
@@ -214,9 +218,6 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	}
 	return aead, nil
 }
-
-// noSDKRetries turns off the SDK's retryer for one call; Sealer.do retries.
-func noSDKRetries(o *kms.Options) { o.Retryer = aws.NopRetryer{} }
 
 // Stats counts the KMS requests a Sealer has sent since it was built.
 type Stats struct {

@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
+	"github.com/bucketlink/bucketlink/shared/backoff"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/seal"
 )
@@ -65,8 +68,9 @@ var retryCodes = map[string]bool{
 var retryStatus = map[int]bool{429: true, 500: true, 502: true, 503: true, 504: true}
 
 // classify decides what a failed request of operation o means. It is the
-// one place where KMS and network errors are interpreted. The caller has
-// already ruled out its own ctx being done.
+// one place where KMS and network errors are interpreted: the retryer asks
+// it (through transient) whether to retry, and do what the caller sees.
+// The caller has already ruled out its own ctx being done.
 func classify(o op, err error) class {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
@@ -94,79 +98,112 @@ func classify(o op, err error) class {
 	return classFail
 }
 
-// do calls attempt until it succeeds, fails for good, runs out of attempts
-// or ctx is done, and returns the error the caller should see.
-func (s *Sealer) do(ctx context.Context, o op, attempt func(context.Context) error) error {
+// transient reports whether err, the failure of one KMS request, is worth
+// retrying: throttling, a KMS internal error or timeout, a 5xx or 429, a
+// request that could not be sent or an attempt that timed out. The
+// retryer asks it about every failed attempt; nothing else decides.
+func transient(err error) bool {
+	var timeout *attemptTimeoutError
+	if errors.As(err, &timeout) {
+		return true
+	}
+	var canceled *smithy.CanceledError
+	if errors.As(err, &canceled) {
+		// The caller's ctx ended: no retry can succeed.
+		return false
+	}
+	// Decrypt's open codes and the retry codes are disjoint, so the
+	// operation does not matter here.
+	return classify(opGenerateDataKey, err) == classRetry
+}
+
+// newRetryer returns the SDK retryer of a Sealer with cfg: at most
+// maxAttempts requests per Seal or Open, equal jitter over a capped
+// exponential between them, only transient failures retried, and no
+// retry quota (the token bucket of the SDK's default would turn a long
+// outage into "retry quota exceeded" rather than attempts).
+func newRetryer(cfg config) aws.Retryer {
+	return retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = cfg.maxAttempts
+		so.Backoff = backoff.Exponential{Base: cfg.baseDelay, Max: cfg.maxDelay, Jitter: backoff.Equal}
+		so.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			return aws.BoolTernary(transient(err))
+		})}
+		so.RateLimiter = ratelimit.None
+	})
+}
+
+// do makes one KMS call through call with the Sealer's retryer, and
+// returns the error the caller should see.
+func (s *Sealer) do(ctx context.Context, o op, call func(context.Context, func(*kms.Options)) error) error {
+	if err := ctx.Err(); err != nil {
+		return ctxError(o, err, nil, 0)
+	}
+	var attempts int
+	err := call(ctx, s.callOptions(o, &attempts))
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		// Our caller's ctx ended during a request or a backoff: that is
+		// why the call failed.
+		return ctxError(o, ctx.Err(), err, attempts)
+	}
+	switch classify(o, err) {
+	case classOpen:
+		return fmt.Errorf("%w: kms %s: %w", seal.ErrOpen, o, err)
+	case classFail:
+		return fmt.Errorf("kms %s: %w", o, err)
+	}
+	return errcode.Wrap(errcode.Unavailable, err, "kms %s unavailable after %d attempts", o, attempts)
+}
+
+// callOptions are the per-call options of a KMS request of operation o:
+// the Sealer's retryer, and a middleware under it that bounds each attempt
+// by the attempt timeout and counts it in *attempts and the Stats.
+func (s *Sealer) callOptions(o op, attempts *int) func(*kms.Options) {
 	counter := &s.stats.decrypt
 	if o == opGenerateDataKey {
 		counter = &s.stats.generateDataKey
 	}
-	var last error
-	for n := 1; ; n++ {
-		if err := ctx.Err(); err != nil {
-			return ctxError(o, err, last, n-1)
-		}
-		if n > 1 {
+	each := middleware.FinalizeMiddlewareFunc("kmssealAttempt", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		*attempts++
+		counter.Add(1)
+		if *attempts > 1 {
 			s.stats.retries.Add(1)
 		}
-		counter.Add(1)
-		err := s.attempt(ctx, attempt)
-		if err == nil {
-			return nil
+		if s.cfg.attemptTimeout <= 0 {
+			return next.HandleFinalize(ctx, in)
 		}
-		if ctx.Err() != nil {
-			// Our caller's ctx ended during the request: that is why it
-			// failed, and KMS had not answered by then.
-			return ctxError(o, ctx.Err(), err, n)
+		actx, cancel := context.WithTimeout(ctx, s.cfg.attemptTimeout)
+		defer cancel()
+		out, md, err := next.HandleFinalize(actx, in)
+		if err != nil && ctx.Err() == nil && actx.Err() != nil {
+			err = &attemptTimeoutError{limit: s.cfg.attemptTimeout, err: err}
 		}
-		switch classify(o, err) {
-		case classOpen:
-			return fmt.Errorf("%w: kms %s: %w", seal.ErrOpen, o, err)
-		case classFail:
-			return fmt.Errorf("kms %s: %w", o, err)
-		}
-		last = err
-		if n >= s.cfg.maxAttempts {
-			return errcode.Wrap(errcode.Unavailable, last, "kms %s unavailable after %d attempts", o, n)
-		}
-		t := time.NewTimer(s.backoff(n))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctxError(o, ctx.Err(), last, n)
-		case <-t.C:
-		}
+		return out, md, err
+	})
+	return func(ko *kms.Options) {
+		ko.Retryer = s.retryer
+		ko.APIOptions = append(ko.APIOptions, func(st *middleware.Stack) error {
+			return st.Finalize.Insert(each, "Retry", middleware.After)
+		})
 	}
 }
 
-// attempt makes one request under the per-attempt timeout.
-func (s *Sealer) attempt(ctx context.Context, attempt func(context.Context) error) error {
-	if s.cfg.attemptTimeout <= 0 {
-		return attempt(ctx)
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.attemptTimeout)
-	defer cancel()
-	return attempt(ctx)
+// attemptTimeoutError is a KMS request abandoned after the attempt
+// timeout while the caller's ctx was still live: retried like a network
+// failure.
+type attemptTimeoutError struct {
+	limit time.Duration
+	err   error
 }
 
-// backoff returns the wait before retry n (n >= 1): "equal jitter" over a
-// capped exponential, so between half and all of min(maxDelay, base·2^(n-1)).
-func (s *Sealer) backoff(n int) time.Duration {
-	d := s.cfg.baseDelay
-	for i := 1; i < n && d < s.cfg.maxDelay; i++ {
-		if d > s.cfg.maxDelay/2 {
-			d = s.cfg.maxDelay
-			break
-		}
-		d *= 2
-	}
-	d = min(d, s.cfg.maxDelay)
-	if d <= 1 {
-		return d
-	}
-	half := d / 2
-	return half + rand.N(d-half+1)
+func (e *attemptTimeoutError) Error() string {
+	return fmt.Sprintf("no answer within %v: %v", e.limit, e.err)
 }
+
+func (e *attemptTimeoutError) Unwrap() error { return e.err }
 
 // ctxError is the error for a Seal or Open whose ctx ended; last is the
 // failure of the latest request, if any. It matches ctx's error. A deadline
