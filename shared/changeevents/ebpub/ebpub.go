@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/bucketlink/bucketlink/shared/backoff"
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 )
@@ -32,6 +33,10 @@ type API interface {
 // failed on its side (InternalFailure, throttling) before giving up. The
 // SDK retries failed requests on its own.
 const MaxAttempts = 3
+
+// retryBackoff spaces those attempts: up to 100ms, doubling, fully
+// jittered.
+var retryBackoff = backoff.Exponential{Base: 100 * time.Millisecond}
 
 // Publisher is a changeevents.Publisher on one EventBridge bus.
 type Publisher struct {
@@ -63,7 +68,6 @@ func (p *Publisher) Publish(ctx context.Context, c changeevents.Change) error {
 		Detail:       aws.String(string(detail)),
 		Time:         aws.Time(c.Time),
 	}
-	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		out, err := p.api.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{entry}})
 		if err != nil {
@@ -83,12 +87,9 @@ func (p *Publisher) Publish(ctx context.Context, c changeevents.Change) error {
 			return fmt.Errorf("publish change of %s: %w", c.UID,
 				errcode.New(errcode.Unavailable, "eventbridge failed the event %d times: %s: %s", attempt, code, msg))
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("publish change of %s: %w", c.UID, ctx.Err())
-		case <-time.After(backoff):
+		if err := backoff.Sleep(ctx, retryBackoff.Delay(attempt)); err != nil {
+			return fmt.Errorf("publish change of %s: %w", c.UID, err)
 		}
-		backoff *= 2
 	}
 }
 

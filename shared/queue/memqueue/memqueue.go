@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bucketlink/bucketlink/shared/backoff"
 	"github.com/bucketlink/bucketlink/shared/queue"
 )
 
@@ -97,12 +98,12 @@ type Options struct {
 
 // DefaultRetryDelay doubles from 100ms per failed delivery, up to 10s.
 func DefaultRetryDelay(attempt int) time.Duration {
-	d := 100 * time.Millisecond
-	for i := 1; i < attempt && d < 10*time.Second; i++ {
-		d *= 2
-	}
-	return min(d, 10*time.Second)
+	return defaultRetry.Ceiling(attempt)
 }
+
+// defaultRetry is DefaultRetryDelay's schedule, without jitter: a
+// redelivery time is part of the queue's documented behaviour.
+var defaultRetry = backoff.Exponential{Base: 100 * time.Millisecond, Max: 10 * time.Second, Jitter: backoff.None}
 
 // DeadLetter is a message given up on after Options.MaxAttempts failed
 // deliveries (or Options.MaxRecoveries recoveries).

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/bucketlink/bucketlink/shared/backoff"
 	"github.com/bucketlink/bucketlink/shared/store"
 )
 
@@ -94,6 +95,10 @@ func decodeEntry(item map[string]types.AttributeValue) (store.VerificationEntry,
 // deletes.
 const purgeAttempts = 5
 
+// purgeBackoff spaces those calls: up to 20ms, doubling, fully jittered
+// (unprocessed items mean throttling).
+var purgeBackoff = backoff.Exponential{Base: 20 * time.Millisecond}
+
 // purgeHistory deletes every history entry of config uid: a Query of
 // their keys, then BatchWriteItem deletes of 25. It runs after the config
 // item is gone, when no append can add an entry any more (an append checks
@@ -134,7 +139,6 @@ func (s *Store) deleteBatch(ctx context.Context, keys []map[string]types.Attribu
 		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}})
 	}
 	pending := map[string][]types.WriteRequest{*s.table: reqs}
-	backoff := 20 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		out, err := s.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
 		if err != nil {
@@ -147,11 +151,8 @@ func (s *Store) deleteBatch(ctx context.Context, keys []map[string]types.Attribu
 			return fmt.Errorf("%d deletes still unprocessed after %d attempts", len(out.UnprocessedItems[*s.table]), attempt)
 		}
 		pending = out.UnprocessedItems
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
+		if err := backoff.Sleep(ctx, purgeBackoff.Delay(attempt)); err != nil {
+			return err
 		}
-		backoff *= 2
 	}
 }

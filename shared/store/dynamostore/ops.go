@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/bucketlink/bucketlink/shared/backoff"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 )
 
@@ -47,6 +48,10 @@ func mustExist(table *string, k map[string]types.AttributeValue) types.TransactW
 // another one on the same items (cancellation reason TransactionConflict).
 const transactAttempts = 5
 
+// transactBackoff spaces those retries: up to 10ms, doubling, fully
+// jittered so that the colliding writers do not collide again.
+var transactBackoff = backoff.Exponential{Base: 10 * time.Millisecond}
+
 // transact runs TransactWriteItems. When a condition failed it returns the
 // cancellation reasons, one per item in order, and a nil error; when the
 // transaction succeeded both are nil. A transaction cancelled only by
@@ -54,7 +59,6 @@ const transactAttempts = 5
 // does not retry those); other failures are returned classified.
 func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) ([]string, error) {
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
-	backoff := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		_, err := s.client.TransactWriteItems(ctx, in)
 		if err == nil {
@@ -73,11 +77,8 @@ func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) 
 		case attempt == transactAttempts:
 			return nil, errcode.Wrap(errcode.Unavailable, err, "dynamodb transaction conflicts after %d attempts", attempt)
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", ctx.Err(), err)
-		case <-time.After(backoff):
+		if werr := backoff.Sleep(ctx, transactBackoff.Delay(attempt)); werr != nil {
+			return nil, fmt.Errorf("%w: %w", werr, err)
 		}
-		backoff *= 2
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/bucketlink/bucketlink/shared/backoff"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/store"
 )
@@ -215,13 +216,7 @@ func decodeSlots(item map[string]types.AttributeValue) (map[string]int64, error)
 // jitter waits a few milliseconds, more for later attempts, so that racing
 // acquisitions spread out.
 func jitter(ctx context.Context, attempt int) error {
-	d := time.Duration(rand.IntN(5*attempt)+1) * time.Millisecond
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
+	return backoff.Sleep(ctx, time.Duration(rand.IntN(5*attempt)+1)*time.Millisecond)
 }
 
 // ReleaseVerificationSlot removes key from the org's map: one UpdateItem,
