@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/bucketlink/bucketlink/shared/backoff"
 	"github.com/bucketlink/bucketlink/shared/store"
 )
 
@@ -16,14 +17,8 @@ func RetryDelay(leaseTTL time.Duration) func(attempt int) time.Duration {
 	if leaseTTL <= 0 {
 		leaseTTL = DefaultLeaseTTL
 	}
-	ceiling := max(leaseTTL/2, 50*time.Millisecond)
-	return func(attempt int) time.Duration {
-		d := 250 * time.Millisecond
-		for i := 1; i < attempt && d < ceiling; i++ {
-			d *= 2
-		}
-		return min(d, ceiling)
-	}
+	schedule := backoff.Exponential{Base: 250 * time.Millisecond, Max: max(leaseTTL/2, 50*time.Millisecond), Jitter: backoff.None}
+	return schedule.Ceiling
 }
 
 // MaxAttempts returns how many deliveries an in-process queue with
