@@ -2,6 +2,13 @@
 // container and endpoint validation, and reading a SAS token (se=, sp=...)
 // before connecting. storageconfig and verify use it so that importing
 // them does not link the Azure SDK; package azureblob re-exports it.
+//
+// ParseSAS does not call azblob/sas: that package imports azcore and its
+// HTTP pipeline (84 packages more for storageconfig, which every function
+// links), and it validates nothing (an unreadable expiry becomes a zero
+// time). The SDK's reading is the contract instead: sas_sdk_test.go checks,
+// on tokens the SDK signs and under a fuzzer, that every field ParseSAS
+// reads is the one sas.QueryParameters reads.
 package azrules
 
 import (
