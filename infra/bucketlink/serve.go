@@ -19,23 +19,19 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
-	"github.com/bucketlink/bucketlink/shared/netguard"
-	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/queue/memqueue"
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/reverify"
-	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
+	"github.com/bucketlink/bucketlink/shared/service"
 	"github.com/bucketlink/bucketlink/shared/store"
 	"github.com/bucketlink/bucketlink/shared/store/sqlitestore"
 	"github.com/bucketlink/bucketlink/shared/verification"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/verifier"
 	"github.com/bucketlink/bucketlink/shared/verifyworker"
 )
 
@@ -227,10 +223,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("AWS configuration (for STS AssumeRole): %w", err)
 	}
-	roles, err := awsrole.NewFromConfig(awsCfg, cfg.AWSSTSEndpoint, awsrole.Options{})
-	if err != nil {
-		return fmt.Errorf("--aws-sts-endpoint: %w", err)
-	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -251,18 +243,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Created org %q and an admin API key (shown once; also saved to %s):\n\n    %s\n\n",
 			provision.DefaultOrgSlug, filepath.Join(cfg.Data, provision.AdminKeyFile), key)
 	}
-	policy := netguard.Policy{AllowPrivate: cfg.AllowPrivate}
-	verifier := &verify.Verifier{
-		// Every provider's driver, over one SSRF-safe client.
-		Opener: &anyblob.Opener{
-			HTTPClient:        policy.HTTPClient(),
-			S3:                &s3blob.Opener{AWSEndpoint: cfg.AWSS3Endpoint, Roles: roles, Orgs: st},
-			GCSEndpoint:       cfg.GCSEndpoint,
-			GCSHMACEndpoint:   cfg.GCSHMACEndpoint,
-			GCSHMACRegion:     cfg.GCSHMACRegion,
-			AzureBlobEndpoint: cfg.AzureBlobEndpoint,
-		},
-		Deadline: cfg.VerifyDeadline,
+	// Every provider's driver, over one SSRF-safe client.
+	v, err := verifier.New(awsCfg, st, verifier.Options{
+		AllowPrivate:      cfg.AllowPrivate,
+		AWSS3Endpoint:     cfg.AWSS3Endpoint,
+		AWSSTSEndpoint:    cfg.AWSSTSEndpoint,
+		GCSEndpoint:       cfg.GCSEndpoint,
+		GCSHMACEndpoint:   cfg.GCSHMACEndpoint,
+		GCSHMACRegion:     cfg.GCSHMACRegion,
+		AzureBlobEndpoint: cfg.AzureBlobEndpoint,
+		Deadline:          cfg.VerifyDeadline,
+	})
+	if err != nil {
+		return fmt.Errorf("--aws-sts-endpoint: %w", err)
 	}
 	// The bucket-verify API's worker pool: the in-process stand-in for
 	// SQS and the verify-worker function, and the sweep that stands in
@@ -271,30 +264,33 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if serveEvents != nil {
 		events = append(events, serveEvents)
 	}
-	pool, err := startVerifyPool(ctx, cfg, st, sealer, verifier, events, log)
+	parts := service.Parts{
+		Store:                st,
+		Sealer:               sealer,
+		Verifier:             v,
+		Events:               events,
+		CursorKey:            sealer.DeriveKey("pagination-cursor"),
+		VerifyKey:            sealer.DeriveKey("verification-record-key"),
+		AWSAccountID:         cfg.AWSAccountID,
+		VerifyRecordDeadline: cfg.VerifyRecordDeadline,
+		VerifyOrgCap:         cfg.VerifyOrgCap,
+		LeaseTTL:             cfg.VerifyLease,
+		Clock:                serveClock,
+		Logger:               log,
+	}
+	// Rate limits: each key's token buckets in this process's memory.
+	if cfg.RateLimits != (ratelimit.Limits{}) {
+		if parts.Limiter, err = ratelimit.NewMemory(cfg.RateLimits); err != nil {
+			return err
+		}
+	}
+	pool, err := startVerifyPool(ctx, cfg, st, parts, log)
 	if err != nil {
 		return err
 	}
 	defer pool.stop()
-	api := &httpapi.Server{
-		Store:                st,
-		Sealer:               sealer,
-		Verifier:             verifier,
-		CursorKey:            sealer.DeriveKey("pagination-cursor"),
-		AWSAccountID:         cfg.AWSAccountID,
-		Logger:               log,
-		Queue:                pool.queue,
-		VerifyKey:            sealer.DeriveKey("verification-record-key"),
-		VerifyRecordDeadline: cfg.VerifyRecordDeadline,
-		VerifyOrgCap:         cfg.VerifyOrgCap,
-		Events:               events,
-	}
-	// Rate limits: each key's token buckets in this process's memory.
-	if cfg.RateLimits != (ratelimit.Limits{}) {
-		if api.Limiter, err = ratelimit.NewMemory(cfg.RateLimits); err != nil {
-			return err
-		}
-	}
+	parts.Queue = pool.queue
+	api := parts.API()
 	log.Info("rate limits per API key", slog.String("limits", cfg.RateLimits.String()))
 	ln, scheme, err := listen(cfg)
 	if err != nil {
@@ -347,10 +343,8 @@ type verifyPool struct {
 // the re-verification scheduler that feeds the queue. The queue keeps its
 // journal in the SQLite file and starts by delivering what a previous
 // process left there.
-func startVerifyPool(ctx context.Context, cfg serveConfig, st *sqlitestore.Store, sealer seal.Sealer, v *verify.Verifier, events changeevents.Publisher, log *slog.Logger) (*verifyPool, error) {
-	w := &verifyworker.Worker{Store: st, Sealer: sealer, Verifier: v, LeaseTTL: cfg.VerifyLease, Logger: log}
-	r := &reverify.Reverifier{Store: st, Sealer: sealer, Verifier: v, Events: events, Clock: serveClock, Logger: log}
-	mux := queue.Mux{queue.KindVerify: w.Handle, queue.KindReverify: r.Handle}
+func startVerifyPool(ctx context.Context, cfg serveConfig, st *sqlitestore.Store, parts service.Parts, log *slog.Logger) (*verifyPool, error) {
+	_, _, mux := parts.Consumer()
 	q, err := memqueue.New(mux.Handle, memqueue.Options{
 		Workers:     cfg.VerifyWorkers,
 		MaxAttempts: verifyworker.MaxAttempts(cfg.VerifyLease, cfg.VerifyRecordDeadline),

@@ -1,0 +1,61 @@
+// Package verifier builds the verifier that opens buckets: verify.Verifier
+// over every provider's driver (anyblob), one SSRF-safe client (netguard),
+// and STS AssumeRole for iam_role configs (awsrole). It is the one part
+// that links the drivers, the Google and Azure SDKs and STS: only the
+// processes that run checks ask for it (`bucketlink serve`, and the create,
+// test and verify-worker functions).
+package verifier
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/bucketlink/bucketlink/shared/awsrole"
+	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
+	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
+	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/verify"
+)
+
+// Options are the operator's settings of the verifier.
+type Options struct {
+	// AllowPrivate lets user endpoints reach loopback, private and other
+	// special-purpose addresses, and plain http (tests and development).
+	AllowPrivate bool
+	// AWSS3Endpoint, when set, receives all aws_s3 traffic.
+	AWSS3Endpoint string
+	// AWSSTSEndpoint, when set, receives the AssumeRole calls of iam_role
+	// configs instead of STS.
+	AWSSTSEndpoint string
+	// The emulator overrides of `bucketlink serve` (see anyblob.Opener);
+	// a deployment leaves them empty and talks to the real services.
+	GCSEndpoint, GCSHMACEndpoint, GCSHMACRegion, AzureBlobEndpoint string
+	// Deadline bounds one verification; 0 means verify's default.
+	Deadline time.Duration
+}
+
+// New returns the verifier of every provider. awsCfg holds the service's
+// own AWS credentials, used for STS AssumeRole only; orgs gives the org
+// of an iam_role config (its external id and slug). It makes no call.
+func New(awsCfg aws.Config, orgs s3blob.OrgFinder, opts Options) (*verify.Verifier, error) {
+	roles, err := awsrole.NewFromConfig(awsCfg, opts.AWSSTSEndpoint, awsrole.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("STS endpoint: %w", err)
+	}
+	policy := netguard.Policy{AllowPrivate: opts.AllowPrivate}
+	return &verify.Verifier{
+		// The customer's credentials only (keys, or their role's
+		// temporary ones), over one SSRF-safe client.
+		Opener: &anyblob.Opener{
+			HTTPClient:        policy.HTTPClient(),
+			S3:                &s3blob.Opener{AWSEndpoint: opts.AWSS3Endpoint, Roles: roles, Orgs: orgs},
+			GCSEndpoint:       opts.GCSEndpoint,
+			GCSHMACEndpoint:   opts.GCSHMACEndpoint,
+			GCSHMACRegion:     opts.GCSHMACRegion,
+			AzureBlobEndpoint: opts.AzureBlobEndpoint,
+		},
+		Deadline: opts.Deadline,
+	}, nil
+}
