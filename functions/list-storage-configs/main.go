@@ -30,7 +30,9 @@ func main() {
 	if err != nil {
 		log.Fatalf("list-storage-configs: aws configuration: %v", err)
 	}
-	app, err := awsapp.New(ctx, cfg, awsCfg, awsapp.Options{})
+	// The store, the rate limiter and the keys: no sealer, no verifier,
+	// no queue, no event bus.
+	app, err := awsapp.NewParts(cfg, awsCfg, awsapp.Options{}).App(ctx, awsapp.With{})
 	if err != nil {
 		log.Fatalf("list-storage-configs: %v", err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsqueue"
 	"github.com/bucketlink/bucketlink/shared/reverify"
 )
 
@@ -42,10 +43,12 @@ func main() {
 	if err != nil {
 		log.Fatalf("reverify-scheduler: aws configuration: %v", err)
 	}
-	s, err := awsapp.NewScheduler(cfg, awsCfg, awsapp.Options{})
+	p := awsapp.NewParts(cfg, awsCfg, awsapp.Options{})
+	q, err := awsqueue.New(p)
 	if err != nil {
 		log.Fatalf("reverify-scheduler: %v", err)
 	}
+	s := awsapp.NewScheduler(p, q)
 	slog.SetDefault(s.Logger)
 	lambda.Start(handler(s))
 }

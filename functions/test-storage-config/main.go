@@ -18,6 +18,8 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsevents"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsverify"
 )
 
 func main() {
@@ -30,7 +32,16 @@ func main() {
 	if err != nil {
 		log.Fatalf("test-storage-config: aws configuration: %v", err)
 	}
-	app, err := awsapp.New(ctx, cfg, awsCfg, awsapp.Options{})
+	p := awsapp.NewParts(cfg, awsCfg, awsapp.Options{})
+	v, err := awsverify.New(p)
+	if err != nil {
+		log.Fatalf("test-storage-config: %v", err)
+	}
+	events, err := awsevents.New(p) // test/ publishes the flips it causes
+	if err != nil {
+		log.Fatalf("test-storage-config: %v", err)
+	}
+	app, err := p.App(ctx, awsapp.With{Sealer: p.Sealer(), Verifier: v, Events: events})
 	if err != nil {
 		log.Fatalf("test-storage-config: %v", err)
 	}

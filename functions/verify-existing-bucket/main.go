@@ -26,6 +26,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsqueue"
 )
 
 func main() {
@@ -38,7 +39,14 @@ func main() {
 	if err != nil {
 		log.Fatalf("verify-existing-bucket: aws configuration: %v", err)
 	}
-	app, err := awsapp.New(ctx, cfg, awsCfg, awsapp.Options{})
+	// Seals the run's credentials and sends it to the worker's queue; the
+	// worker opens the bucket.
+	p := awsapp.NewParts(cfg, awsCfg, awsapp.Options{})
+	q, err := awsqueue.New(p)
+	if err != nil {
+		log.Fatalf("verify-existing-bucket: %v", err)
+	}
+	app, err := p.App(ctx, awsapp.With{Sealer: p.Sealer(), Queue: q})
 	if err != nil {
 		log.Fatalf("verify-existing-bucket: %v", err)
 	}

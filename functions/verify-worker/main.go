@@ -31,6 +31,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsevents"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsverify"
 	"github.com/bucketlink/bucketlink/shared/queue/sqsqueue"
 )
 
@@ -50,10 +52,16 @@ func main() {
 	}
 	// One queue, two kinds of work: bucket verifications and scheduled
 	// re-verifications of stored configs, dispatched by message kind.
-	w, err := awsapp.NewConsumer(cfg, awsCfg, awsapp.Options{})
+	p := awsapp.NewParts(cfg, awsCfg, awsapp.Options{})
+	v, err := awsverify.New(p)
 	if err != nil {
 		log.Fatalf("verify-worker: %v", err)
 	}
+	events, err := awsevents.New(p)
+	if err != nil {
+		log.Fatalf("verify-worker: %v", err)
+	}
+	w := awsapp.NewConsumer(p, v, events)
 	slog.SetDefault(w.Logger) // BatchHandler logs failed records here
 	lambda.Start(sqsqueue.BatchHandler(w.Handle, batchConcurrency))
 }

@@ -16,20 +16,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/bucketlink/bucketlink/shared/awsrole"
-	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
+	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
-	"github.com/bucketlink/bucketlink/shared/netguard"
-	"github.com/bucketlink/bucketlink/shared/queue/sqsqueue"
+	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/ratelimit/dynamolimit"
+	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/seal/kmsseal"
+	"github.com/bucketlink/bucketlink/shared/service"
 	"github.com/bucketlink/bucketlink/shared/store/dynamostore"
-	"github.com/bucketlink/bucketlink/shared/verify"
-	"github.com/bucketlink/bucketlink/shared/verifyworker"
 )
 
 // MinCursorSecretLen is the shortest accepted cursor secret value, in
@@ -46,86 +42,134 @@ type App struct {
 	Server *httpapi.Server
 }
 
-// Options change what New builds; the zero value is production.
+// Options change what NewParts builds; the zero value is production.
 type Options struct {
 	// Log receives the JSON log; nil means os.Stderr (CloudWatch Logs in
 	// Lambda).
 	Log io.Writer
 }
 
-// New builds the SDK clients from awsCfg (the service's own configuration,
-// from config.LoadDefaultConfig; the AWS_ENDPOINT_URL_<SERVICE> variables
-// redirect them, which tests use) and wires the API: the DynamoDB store,
-// the KMS sealer, and the verifier's drivers with the STS role assumer for
-// iam_role configs. Its only call to AWS reads the cursor secret, when
-// cfg names one.
-func New(ctx context.Context, cfg Config, awsCfg aws.Config, opts Options) (*App, error) {
-	log := newLogger(cfg, opts)
-	key, err := secretKey(ctx, awsCfg, cfg.CursorSecretID, cursorKeyUse)
-	if err != nil {
-		return nil, err
+// Parts are the AWS parts of one function, each built when the function
+// first asks for it, and once: a function builds only the clients of the
+// parts it asks for. The parts that link more (the verifier with every
+// driver and STS, the SQS sender, the EventBridge publisher) are not here
+// but in packages of their own (awsverify, awsqueue, awsevents), so that
+// a function that does not ask for them does not link them either.
+type Parts struct {
+	cfg    Config
+	awsCfg aws.Config
+	log    *slog.Logger
+	ddb    *dynamodb.Client
+	store  *dynamostore.Store
+	sealer *kmsseal.Sealer
+}
+
+// NewParts returns the parts of a function with configuration cfg and the
+// service's own AWS configuration awsCfg (from config.LoadDefaultConfig;
+// the AWS_ENDPOINT_URL_<SERVICE> variables redirect its clients, which
+// tests use). It builds nothing yet.
+func NewParts(cfg Config, awsCfg aws.Config, opts Options) *Parts {
+	return &Parts{cfg: cfg, awsCfg: awsCfg, log: newLogger(cfg, opts)}
+}
+
+// Config is the function's typed configuration.
+func (p *Parts) Config() Config { return p.cfg }
+
+// AWS is the service's own AWS configuration.
+func (p *Parts) AWS() aws.Config { return p.awsCfg }
+
+// Logger is the function's JSON logger.
+func (p *Parts) Logger() *slog.Logger { return p.log }
+
+// dynamoDB is the one DynamoDB client of the function.
+func (p *Parts) dynamoDB() *dynamodb.Client {
+	if p.ddb == nil {
+		p.ddb = dynamodb.NewFromConfig(p.awsCfg)
 	}
-	st, sealer, verifier, err := newParts(cfg, awsCfg)
-	if err != nil {
-		return nil, err
+	return p.ddb
+}
+
+// Store is the DynamoDB store on Config.Table.
+func (p *Parts) Store() *dynamostore.Store {
+	if p.store == nil {
+		p.store = dynamostore.New(p.dynamoDB(), p.cfg.Table)
 	}
-	srv := &httpapi.Server{
-		Store:        st,
-		Sealer:       sealer,
-		Verifier:     verifier,
-		CursorKey:    key,
-		AWSAccountID: cfg.AWSAccountID,
-		Logger:       log,
+	return p.store
+}
+
+// Sealer is the KMS sealer with Config.KMSKeyID.
+func (p *Parts) Sealer() *kmsseal.Sealer {
+	if p.sealer == nil {
+		p.sealer = kmsseal.New(kms.NewFromConfig(p.awsCfg), p.cfg.KMSKeyID)
 	}
-	// test/ publishes the flips it causes, like the re-verifier.
-	if srv.Events, err = publisher(cfg, awsCfg, log); err != nil {
+	return p.sealer
+}
+
+// With are the parts of the API that only some functions ask for; the
+// store, the rate limiter and the keys every HTTP function has. A nil
+// part is one the function does not use.
+type With struct {
+	// Sealer seals and opens credentials (create, test, the bucket-verify
+	// API): Parts.Sealer.
+	Sealer seal.Sealer
+	// Verifier runs the checks (create, test): awsverify.New.
+	Verifier service.Verifier
+	// Queue receives bucket verifications (the bucket-verify API):
+	// awsqueue.New.
+	Queue queue.Sender
+	// Events receives the flips test/ causes: awsevents.New.
+	Events changeevents.Publisher
+}
+
+// Service returns the service parts of the function: the store, the
+// logger, the lease of a worker (VerifyDeadline plus LeaseOverDeadline),
+// and those of with.
+func (p *Parts) Service(with With) service.Parts {
+	return service.Parts{
+		Store:        p.Store(),
+		Sealer:       with.Sealer,
+		Verifier:     with.Verifier,
+		Queue:        with.Queue,
+		Events:       with.Events,
+		AWSAccountID: p.cfg.AWSAccountID,
+		LeaseTTL:     p.cfg.VerifyDeadline + LeaseOverDeadline,
+		Logger:       p.log,
+	}
+}
+
+// App wires the API of an HTTP function: the DynamoDB store, the cursor
+// key (from Config.CursorSecretID, else random), the verification record
+// key (when Config.VerifyKeySecretID is set), the rate limiter in the
+// table (unless every limit is off) and the parts of with. Its only calls
+// to AWS read those secrets.
+func (p *Parts) App(ctx context.Context, with With) (*App, error) {
+	sp := p.Service(with)
+	var err error
+	if sp.CursorKey, err = secretKey(ctx, p.awsCfg, p.cfg.CursorSecretID, cursorKeyUse); err != nil {
 		return nil, err
 	}
 	// The bucket-verify API: records keyed with the secret every instance
-	// shares, verifications sent to the worker's queue.
-	if cfg.VerifyKeySecretID != "" {
-		if srv.VerifyKey, err = secretKey(ctx, awsCfg, cfg.VerifyKeySecretID, verifyKeyUse); err != nil {
+	// shares.
+	if p.cfg.VerifyKeySecretID != "" {
+		if sp.VerifyKey, err = secretKey(ctx, p.awsCfg, p.cfg.VerifyKeySecretID, verifyKeyUse); err != nil {
 			return nil, err
-		}
-	}
-	if cfg.VerifyQueueURL != "" {
-		if srv.Queue, err = sqsqueue.NewSender(sqs.NewFromConfig(awsCfg), cfg.VerifyQueueURL, sqsqueue.SenderOptions{}); err != nil {
-			return nil, fmt.Errorf("awsapp: %s: %w", EnvVerifyQueueURL, err)
 		}
 	}
 	// Rate limits: each key's token buckets, in the table, shared by
 	// every instance of every function; a DynamoDB failure lets the
 	// request through (httpapi).
-	if cfg.RateLimits != (ratelimit.Limits{}) {
-		if srv.Limiter, err = dynamolimit.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, cfg.RateLimits, dynamolimit.Options{}); err != nil {
+	if p.cfg.RateLimits != (ratelimit.Limits{}) {
+		if sp.Limiter, err = dynamolimit.New(p.dynamoDB(), p.cfg.Table, p.cfg.RateLimits, dynamolimit.Options{}); err != nil {
 			return nil, fmt.Errorf("awsapp: %w", err)
 		}
 	}
-	return &App{Server: srv}, nil
+	return &App{Server: sp.API()}, nil
 }
 
 // LeaseOverDeadline is how much longer than one verification
 // (Config.VerifyDeadline) the worker's lease on a record lasts: time to
 // open the credentials with KMS and write the result.
 const LeaseOverDeadline = 5 * time.Second
-
-// NewWorker wires the verify-worker function: the worker that runs the
-// bucket-verify API's verifications, with the same store, sealer and
-// verifier as New, and a lease of VerifyDeadline plus LeaseOverDeadline.
-// It makes no call to AWS.
-func NewWorker(cfg Config, awsCfg aws.Config, opts Options) (*verifyworker.Worker, error) {
-	st, sealer, verifier, err := newParts(cfg, awsCfg)
-	if err != nil {
-		return nil, err
-	}
-	return &verifyworker.Worker{
-		Store:    st,
-		Sealer:   sealer,
-		Verifier: verifier,
-		LeaseTTL: cfg.VerifyDeadline + LeaseOverDeadline,
-		Logger:   newLogger(cfg, opts),
-	}, nil
-}
 
 // newLogger returns the JSON logger of a function.
 func newLogger(cfg Config, opts Options) *slog.Logger {
@@ -134,30 +178,6 @@ func newLogger(cfg Config, opts Options) *slog.Logger {
 		out = os.Stderr
 	}
 	return slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}))
-}
-
-// newParts builds the DynamoDB store, the KMS sealer and the verifier with
-// every provider's driver and the STS role assumer for iam_role configs.
-func newParts(cfg Config, awsCfg aws.Config) (*dynamostore.Store, *kmsseal.Sealer, *verify.Verifier, error) {
-	roles, err := awsrole.NewFromConfig(awsCfg, cfg.AWSSTSEndpoint, awsrole.Options{})
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("awsapp: %s: %w", EnvAWSSTSEndpoint, err)
-	}
-	st := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table)
-	policy := netguard.Policy{AllowPrivate: cfg.AllowPrivate}
-	verifier := &verify.Verifier{
-		// Every provider's driver, with the customer's credentials only
-		// (keys, or their role's temporary ones), over one SSRF-safe
-		// client. The emulator overrides of `bucketlink serve` (GCS,
-		// Azure) are not offered here: a deployment talks to the real
-		// services.
-		Opener: &anyblob.Opener{
-			HTTPClient: policy.HTTPClient(),
-			S3:         &s3blob.Opener{AWSEndpoint: cfg.AWSS3Endpoint, Roles: roles, Orgs: st},
-		},
-		Deadline: cfg.VerifyDeadline,
-	}
-	return st, kmsseal.New(kms.NewFromConfig(awsCfg), cfg.KMSKeyID), verifier, nil
 }
 
 // DeadlineMargin is how much earlier than its context's deadline (in

@@ -20,8 +20,12 @@ import (
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsevents"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsqueue"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsverify"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
+	"github.com/bucketlink/bucketlink/shared/reverify"
 	"github.com/bucketlink/bucketlink/shared/store/dynamostore"
 )
 
@@ -116,7 +120,7 @@ func TestNewWiresTheAPI(t *testing.T) {
 	ctx := ctxFor(t)
 	w.cfg.CursorSecretID = w.newSecret(t, randomHex(32))
 	var logs syncBuffer
-	app, err := awsapp.New(ctx, w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
+	app, err := newApp(ctx, w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +190,7 @@ func TestCursorKey(t *testing.T) {
 	keyOf := func(secretID string) ([]byte, error) {
 		c := w.cfg
 		c.CursorSecretID = secretID
-		app, err := awsapp.New(ctx, c, w.awsCfg, awsapp.Options{Log: io.Discard})
+		app, err := newApp(ctx, c, w.awsCfg, awsapp.Options{Log: io.Discard})
 		if err != nil {
 			return nil, err
 		}
@@ -221,4 +225,51 @@ func TestCursorKey(t *testing.T) {
 	if _, err := keyOf("no-such-secret"); err == nil || !strings.Contains(err.Error(), "read cursor secret no-such-secret") {
 		t.Errorf("unknown secret: %v", err)
 	}
+}
+
+// newApp wires every route of the API into one App, from the parts each
+// function asks for on its own (the sealer, the verifier, the event bus
+// and, when configured, the queue), so that a test reaches them all
+// through one server.
+func newApp(ctx context.Context, cfg awsapp.Config, awsCfg aws.Config, opts awsapp.Options) (*awsapp.App, error) {
+	p := awsapp.NewParts(cfg, awsCfg, opts)
+	v, err := awsverify.New(p)
+	if err != nil {
+		return nil, err
+	}
+	events, err := awsevents.New(p)
+	if err != nil {
+		return nil, err
+	}
+	with := awsapp.With{Sealer: p.Sealer(), Verifier: v, Events: events}
+	if cfg.VerifyQueueURL != "" {
+		if with.Queue, err = awsqueue.New(p); err != nil {
+			return nil, err
+		}
+	}
+	return p.App(ctx, with)
+}
+
+// newConsumer wires the verify-worker function as its main does.
+func newConsumer(cfg awsapp.Config, awsCfg aws.Config, opts awsapp.Options) (*awsapp.Consumer, error) {
+	p := awsapp.NewParts(cfg, awsCfg, opts)
+	v, err := awsverify.New(p)
+	if err != nil {
+		return nil, err
+	}
+	events, err := awsevents.New(p)
+	if err != nil {
+		return nil, err
+	}
+	return awsapp.NewConsumer(p, v, events), nil
+}
+
+// newScheduler wires the reverify-scheduler function as its main does.
+func newScheduler(cfg awsapp.Config, awsCfg aws.Config, opts awsapp.Options) (*reverify.Scheduler, error) {
+	p := awsapp.NewParts(cfg, awsCfg, opts)
+	q, err := awsqueue.New(p)
+	if err != nil {
+		return nil, err
+	}
+	return awsapp.NewScheduler(p, q), nil
 }

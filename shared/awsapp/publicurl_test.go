@@ -25,7 +25,7 @@ func TestLinksOnTheGatewayDomain(t *testing.T) {
 	w := newWorld(t)
 	ctx := ctxFor(t)
 	w.cfg.CursorSecretID = w.newSecret(t, randomHex(32))
-	app, err := awsapp.New(ctx, w.cfg, w.awsCfg, awsapp.Options{})
+	app, err := newApp(ctx, w.cfg, w.awsCfg, awsapp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func TestNewLimitsRates(t *testing.T) {
 	w := newWorld(t)
 	ctx := ctxFor(t)
 	w.cfg.RateLimits = ratelimit.Limits{Read: ratelimit.Rate{Count: 1, Per: time.Hour, Burst: 2}}
-	app, err := awsapp.New(ctx, w.cfg, w.awsCfg, awsapp.Options{Log: io.Discard})
+	app, err := newApp(ctx, w.cfg, w.awsCfg, awsapp.Options{Log: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,20 +2,12 @@ package awsapp
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/bucketlink/bucketlink/shared/changeevents"
-	"github.com/bucketlink/bucketlink/shared/changeevents/ebpub"
 	"github.com/bucketlink/bucketlink/shared/queue"
-	"github.com/bucketlink/bucketlink/shared/queue/sqsqueue"
 	"github.com/bucketlink/bucketlink/shared/reverify"
-	"github.com/bucketlink/bucketlink/shared/store/dynamostore"
+	"github.com/bucketlink/bucketlink/shared/service"
 	"github.com/bucketlink/bucketlink/shared/verifyworker"
 )
 
@@ -36,56 +28,18 @@ type Consumer struct {
 // to the handler of its kind.
 func (c *Consumer) Handle(ctx context.Context, m queue.Message) error { return c.mux.Handle(ctx, m) }
 
-// NewConsumer wires the verify-worker function: the worker of NewWorker
-// and a reverify.Reverifier on the same store, sealer and verifier, which
-// publishes verification changes to the EventBridge bus cfg.EventBus (or,
-// when it is empty, only logs them). It makes no call to AWS.
-func NewConsumer(cfg Config, awsCfg aws.Config, opts Options) (*Consumer, error) {
-	st, sealer, verifier, err := newParts(cfg, awsCfg)
-	if err != nil {
-		return nil, err
-	}
-	log := newLogger(cfg, opts)
-	events, err := publisher(cfg, awsCfg, log)
-	if err != nil {
-		return nil, err
-	}
-	w := &verifyworker.Worker{Store: st, Sealer: sealer, Verifier: verifier, LeaseTTL: cfg.VerifyDeadline + LeaseOverDeadline, Logger: log}
-	r := &reverify.Reverifier{Store: st, Sealer: sealer, Verifier: verifier, Events: events, Logger: log}
-	return &Consumer{
-		Verify: w, Reverify: r, Logger: log,
-		mux: queue.Mux{queue.KindVerify: w.Handle, queue.KindReverify: r.Handle},
-	}, nil
+// NewConsumer wires the verify-worker function: the bucket-verify worker
+// and a reverify.Reverifier (service.Parts.Consumer) on the store and
+// sealer of p, the verifier v (awsverify.New) and the publisher of
+// verification changes events (awsevents.New). It makes no call to AWS.
+func NewConsumer(p *Parts, v service.Verifier, events changeevents.Publisher) *Consumer {
+	w, r, mux := p.Service(With{Sealer: p.Sealer(), Verifier: v, Events: events}).Consumer()
+	return &Consumer{Verify: w, Reverify: r, Logger: p.Logger(), mux: mux}
 }
 
 // NewScheduler wires the reverify-scheduler function: a reverify.Scheduler
 // that finds the due configs through the table's gsi2 and sends them to
-// the verify queue (cfg.VerifyQueueURL, required). It makes no call to
-// AWS.
-func NewScheduler(cfg Config, awsCfg aws.Config, opts Options) (*reverify.Scheduler, error) {
-	if cfg.VerifyQueueURL == "" {
-		return nil, fmt.Errorf("awsapp: %s is required by the scheduler", EnvVerifyQueueURL)
-	}
-	sender, err := sqsqueue.NewSender(sqs.NewFromConfig(awsCfg), cfg.VerifyQueueURL, sqsqueue.SenderOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("awsapp: %s: %w", EnvVerifyQueueURL, err)
-	}
-	return &reverify.Scheduler{
-		Store:  dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table),
-		Sender: sender,
-		Logger: newLogger(cfg, opts),
-	}, nil
-}
-
-// publisher is where verification changes go: the EventBridge bus
-// cfg.EventBus, or only a log line when it is empty.
-func publisher(cfg Config, awsCfg aws.Config, log *slog.Logger) (changeevents.Publisher, error) {
-	if cfg.EventBus == "" {
-		return changeevents.LogPublisher{Logger: log}, nil
-	}
-	p, err := ebpub.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBus)
-	if err != nil {
-		return nil, fmt.Errorf("awsapp: %s: %w", EnvEventBus, err)
-	}
-	return p, nil
+// the verify queue through sender (awsqueue.New). It makes no call to AWS.
+func NewScheduler(p *Parts, sender queue.Sender) *reverify.Scheduler {
+	return &reverify.Scheduler{Store: p.Store(), Sender: sender, Logger: p.Logger()}
 }

@@ -43,17 +43,17 @@ func TestReverifyOnAWS(t *testing.T) {
 	w.cfg.VerifyQueueURL = aws.ToString(q.QueueUrl)
 	w.cfg.EventBus = sub.Bus
 	var logs syncBuffer
-	app, err := awsapp.New(ctx, w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
+	app, err := newApp(ctx, w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(app.Handler())
 	defer srv.Close()
-	sched, err := awsapp.NewScheduler(w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
+	sched, err := newScheduler(w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	consumer, err := awsapp.NewConsumer(w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
+	consumer, err := newConsumer(w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,21 +77,22 @@ func TestNewWiresBucketVerify(t *testing.T) {
 	w.cfg.VerifyQueueURL = aws.ToString(q.QueueUrl)
 	w.cfg.VerifyKeySecretID = w.newSecret(t, randomHex(32))
 	var logs syncBuffer
-	app, err := awsapp.New(ctx, w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
+	app, err := newApp(ctx, w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := awsapp.New(ctx, w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
+	other, err := newApp(ctx, w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(app.Server.VerifyKey) != 32 || !bytes.Equal(app.Server.VerifyKey, other.Server.VerifyKey) || bytes.Equal(app.Server.VerifyKey, app.Server.CursorKey) {
 		t.Fatal("the record key is not 32 bytes shared by every instance, apart from the cursor key")
 	}
-	worker, err := awsapp.NewWorker(w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
+	consumer, err := newConsumer(w.cfg, w.awsCfg, awsapp.Options{Log: &logs})
 	if err != nil {
 		t.Fatal(err)
 	}
+	worker := consumer.Verify
 	if worker.LeaseTTL != w.cfg.VerifyDeadline+awsapp.LeaseOverDeadline {
 		t.Errorf("lease %s", worker.LeaseTTL)
 	}

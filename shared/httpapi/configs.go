@@ -133,6 +133,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg.UID = uuid.NewString()
 	cfg.OrgID = org.ID
+	if err := s.checksConfigured(); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	res := s.Verifier.Verify(r.Context(), cfg, creds)
 	logChecks(r, "create", cfg, res)
 	if !res.Verified() {
@@ -260,6 +264,10 @@ func (s *Server) test(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if err := s.checksConfigured(); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	creds, err := s.openCredentials(r, c)
 	if err != nil {
 		writeError(w, r, err)
@@ -358,4 +366,14 @@ func (s *Server) publishChange(r *http.Request, c *storageconfig.Config, res ver
 	if err := s.Events.Publish(r.Context(), change); err != nil {
 		logger(r.Context()).Error("publish change", slog.String("config", c.UID), slog.String("error", err.Error()))
 	}
+}
+
+// checksConfigured reports a server that cannot run the checks of create
+// and test: a process wired without a Verifier or a Sealer (an AWS
+// function that serves other routes) answers them 500 and logs why.
+func (s *Server) checksConfigured() error {
+	if s.Verifier == nil || s.Sealer == nil {
+		return errors.New("storage-config checks are not configured: Server.Verifier or Server.Sealer is missing")
+	}
+	return nil
 }
