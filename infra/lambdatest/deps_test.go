@@ -36,21 +36,89 @@ var requiredDeps = []string{
 	"github.com/bucketlink/bucketlink/shared/seal/kmsseal",
 }
 
-// requiredDepsOf are further packages each kind of function must link:
-// the API Gateway adapter for the HTTP functions, the SQS batch handler,
-// the worker and the reverifier with its EventBridge publisher for the
-// queue consumer, the SQS sender and the scheduler for the scheduler.
-func requiredDepsOf(name string) []string {
-	if slices.Contains(httpFunctions, name) {
-		return append(slices.Clone(requiredDeps), "github.com/awslabs/aws-lambda-go-api-proxy/httpadapter")
+const module = "github.com/bucketlink/bucketlink/"
+
+// What a function that opens no bucket, sends to no queue or publishes no
+// event must not link; an entry ending in "/" names every package under
+// it. service/sts is not listed: config.LoadDefaultConfig links it (its
+// assume-role and web-identity credential providers), in every function
+// and in the baseline of the benchmarks alike; what must not be linked is
+// our STS client (awsrole), which alone builds an STS client.
+var (
+	// linksDrivers: the blob drivers, the provider SDKs, and what picks
+	// them.
+	linksDrivers = []string{
+		module + "shared/blob/s3blob", module + "shared/blob/gcsblob", module + "shared/blob/azureblob",
+		module + "shared/blob/anyblob", module + "shared/verifier", module + "shared/awsapp/awsverify",
+		"github.com/Azure/azure-sdk-for-go/", "cloud.google.com/go/storage",
 	}
-	if name == "reverify-scheduler" {
-		return append(slices.Clone(requiredDeps), "github.com/bucketlink/bucketlink/shared/queue/sqsqueue",
-			"github.com/bucketlink/bucketlink/shared/reverify")
+	// linksSTS: AssumeRole for iam_role configs.
+	linksSTS = []string{module + "shared/awsrole"}
+	// linksSQS: the queue's SQS sender.
+	linksSQS = []string{"github.com/aws/aws-sdk-go-v2/service/sqs", module + "shared/queue/sqsqueue", module + "shared/awsapp/awsqueue"}
+	// linksEventBridge: the publisher of verification changes.
+	linksEventBridge = []string{"github.com/aws/aws-sdk-go-v2/service/eventbridge", module + "shared/changeevents/ebpub", module + "shared/awsapp/awsevents"}
+	// ourDrivers are the drivers and what picks them, without the SDKs
+	// (which drivers link as they choose).
+	ourDrivers = linksDrivers[:6]
+)
+
+const httpadapter = "github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+// linking is, per function, what it must not link beyond forbiddenDeps,
+// and what it must link beyond requiredDeps: each links what its endpoint
+// calls and nothing else.
+var linking = map[string]struct{ forbidden, required [][]string }{
+	"list-storage-configs":      {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
+	"get-storage-config":        {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
+	"patch-storage-config":      {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
+	"delete-storage-config":     {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
+	"get-setup-info":            {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
+	"list-config-verifications": {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
+	// The bucket-verify API seals the run and queues it; the worker opens
+	// the bucket.
+	"verify-bucket":          {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge}, required: [][]string{{httpadapter}, linksSQS}},
+	"verify-existing-bucket": {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge}, required: [][]string{{httpadapter}, linksSQS}},
+	"create-storage-config":  {forbidden: [][]string{linksSQS, linksEventBridge}, required: [][]string{{httpadapter}, ourDrivers, linksSTS}},
+	"test-storage-config":    {forbidden: [][]string{linksSQS}, required: [][]string{{httpadapter}, ourDrivers, linksSTS, linksEventBridge}},
+	"verify-worker": {required: [][]string{ourDrivers, linksSTS, linksEventBridge,
+		{module + "shared/queue/sqsqueue", module + "shared/verifyworker", module + "shared/reverify"}}},
+	"reverify-scheduler": {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge}, required: [][]string{linksSQS, {module + "shared/reverify"}}},
+}
+
+// matches reports whether the package path names entry: equal to it, or
+// under it when entry ends in "/".
+func matches(path, entry string) bool {
+	if strings.HasSuffix(entry, "/") {
+		return strings.HasPrefix(path, entry)
 	}
-	return append(slices.Clone(requiredDeps), "github.com/bucketlink/bucketlink/shared/queue/sqsqueue",
-		"github.com/bucketlink/bucketlink/shared/verifyworker", "github.com/bucketlink/bucketlink/shared/reverify",
-		"github.com/bucketlink/bucketlink/shared/changeevents/ebpub")
+	return path == entry
+}
+
+// importChain returns how root reaches target in imports (root, ...,
+// target).
+func importChain(imports map[string][]string, root, target string) []string {
+	prev := map[string]string{root: ""}
+	queue := []string{root}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if p == target {
+			var chain []string
+			for ; p != ""; p = prev[p] {
+				chain = append(chain, p)
+			}
+			slices.Reverse(chain)
+			return chain
+		}
+		for _, q := range imports[p] {
+			if _, seen := prev[q]; !seen {
+				prev[q] = p
+				queue = append(queue, q)
+			}
+		}
+	}
+	return nil
 }
 
 func TestFunctionsAreTheTemplates(t *testing.T) {
@@ -69,31 +137,52 @@ func TestFunctionsAreTheTemplates(t *testing.T) {
 	}
 }
 
-func TestFunctionsLinkNoLocalCode(t *testing.T) {
+// TestFunctionsLinkOnlyWhatTheyCall checks with `go list -deps` what each
+// function links: no local code or test scaffolding (forbiddenDeps), and,
+// per function (linking), none of the drivers, STS, SQS or EventBridge
+// that its endpoint does not call, and what it does call. A forbidden
+// package is reported with the import chain that brings it in.
+func TestFunctionsLinkOnlyWhatTheyCall(t *testing.T) {
 	root := repoRoot(t)
 	for _, name := range functionNames {
 		t.Run(name, func(t *testing.T) {
+			table, ok := linking[name]
+			if !ok {
+				t.Fatalf("no linking entry for %s", name)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			// The build of template.yaml: linux/arm64, no cgo, lambda.norpc.
-			cmd := exec.CommandContext(ctx, "go", "list", "-deps", "-tags", "lambda.norpc", "./functions/"+name)
+			cmd := exec.CommandContext(ctx, "go", "list", "-deps", "-tags", "lambda.norpc",
+				"-f", `{{.ImportPath}} {{join .Imports " "}}`, "./functions/"+name)
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 			out, err := cmd.Output()
 			if err != nil {
 				t.Fatalf("go list: %v", err)
 			}
-			deps := strings.Fields(string(out))
-			for _, f := range forbiddenDeps {
-				if slices.Contains(deps, f) {
-					t.Errorf("links %s", f)
+			imports := map[string][]string{}
+			var deps []string
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				f := strings.Fields(line)
+				deps = append(deps, f[0])
+				imports[f[0]] = f[1:]
+			}
+			for _, group := range append([][]string{forbiddenDeps}, table.forbidden...) {
+				for _, f := range group {
+					if i := slices.IndexFunc(deps, func(d string) bool { return matches(d, f) }); i >= 0 {
+						t.Errorf("links %s: %s", deps[i], strings.Join(importChain(imports, module+"functions/"+name, deps[i]), " → "))
+					}
 				}
 			}
-			for _, r := range requiredDepsOf(name) {
-				if !slices.Contains(deps, r) {
-					t.Errorf("does not link %s", r)
+			for _, group := range append([][]string{requiredDeps}, table.required...) {
+				for _, r := range group {
+					if !slices.ContainsFunc(deps, func(d string) bool { return matches(d, r) }) {
+						t.Errorf("does not link %s", r)
+					}
 				}
 			}
+			t.Logf("%d packages", len(deps))
 		})
 	}
 }
