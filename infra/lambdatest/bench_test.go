@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -26,7 +27,11 @@ import (
 //	                        unzipped (MB) and as Lambda's zip (zip-MB)
 //	BenchmarkInit           process start to the first GET next (init-ms),
 //	                        including the list function's read of the cursor
-//	                        secret from moto
+//	                        secret from moto, against a baseline (base-ms,
+//	                        and the ratio of medians init/base): a bare
+//	                        function that loads the AWS configuration and
+//	                        builds the clients that function builds
+//	                        (baselineClients), run alternately with it
 //	BenchmarkWarmInvoke     one API Gateway event through the Runtime API
 //	                        and a warm function, against DynamoDB Local,
 //	                        moto's KMS and SQS, and MinIO (verify-bucket:
@@ -145,21 +150,36 @@ func BenchmarkInit(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			bootstrap := lambdatest.BuildFunction(b, s.root, name, lambdatest.HostTarget())
 			env := s.env(name)
-			var inits []time.Duration
-			for b.Loop() {
-				f := lambdatest.Start(b, bootstrap, lambdatest.Options{Name: name, Env: env})
+			baseline := buildBaseline(b, s.root, name, env)
+			initOf := func(path string) time.Duration {
+				f := lambdatest.Start(b, path, lambdatest.Options{Name: name, Env: env})
+				defer f.Stop()
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
 				d, err := f.WaitInit(ctx)
-				cancel()
 				if err != nil {
 					b.Fatal(err)
 				}
-				inits = append(inits, d)
-				f.Stop()
+				return d
+			}
+			// The function and its baseline, one after the other (A B A
+			// B), so that both see the same machine.
+			var inits, bases []time.Duration
+			for b.Loop() {
+				inits = append(inits, initOf(bootstrap))
+				bases = append(bases, initOf(baseline))
 			}
 			reportDurations(b, "init", inits)
+			reportDurations(b, "base", bases)
+			b.ReportMetric(median(inits)/median(bases), "init/base")
 		})
 	}
+}
+
+// median is the median of ds in ms.
+func median(ds []time.Duration) float64 {
+	s := slices.Sorted(slices.Values(ds))
+	return float64(s[len(s)/2]) / float64(time.Millisecond)
 }
 
 // reportDurations reports the mean, median and maximum of ds in ms.
