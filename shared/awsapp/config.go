@@ -1,14 +1,20 @@
-// Package awsapp wires the storage-configs and bucket-verify APIs for AWS:
-// the DynamoDB store, the KMS sealer, the pagination cursor key and the
-// verification record key from Secrets Manager, the SQS sender of
-// verifications, the verifier with every provider's driver, and the
-// verification worker (NewWorker), built once per process from a typed
-// configuration read from the environment. It returns a plain http.Handler, the same one the local
-// process serves (httpapi.Server), and knows nothing of Lambda, and of API
-// Gateway only the domain name of a request's context, which the adapter
-// puts there and the links are built on (publicurl.go): each
-// functions/<name>/main.go loads the SDK configuration, calls New and
-// hands the handler to the Lambda adapter.
+// Package awsapp wires the storage-configs and bucket-verify APIs for AWS,
+// once per process, from a typed configuration read from the environment.
+// A function asks Parts for what its endpoint calls, and builds only
+// that: the DynamoDB store, the KMS sealer, the pagination cursor key and
+// the verification record key from Secrets Manager, the rate limiter. The
+// parts that link more are in packages of their own, so that a function
+// that does not ask for them does not link them: awsverify (the verifier
+// with every provider's driver, and STS), awsqueue (the SQS sender of
+// verifications), awsevents (the EventBridge publisher). Parts.App
+// assembles them with service.Parts, as `bucketlink serve` does, into a
+// plain http.Handler, the same one the local process serves
+// (httpapi.Server); NewConsumer and NewScheduler wire the queue functions.
+// It knows nothing of Lambda, and of API Gateway only the domain name of a
+// request's context, which the adapter puts there and the links are built
+// on (publicurl.go): each functions/<name>/main.go loads the SDK
+// configuration, asks for its parts and hands the handler to the Lambda
+// adapter.
 //
 // The service's own AWS credentials reach DynamoDB, KMS, Secrets Manager
 // and, for iam_role configs, STS AssumeRole only. The drivers that check a
