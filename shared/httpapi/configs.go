@@ -268,7 +268,7 @@ func (s *Server) test(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	creds, err := s.openCredentials(r, c)
+	creds, err := storageconfig.OpenCredentials(r.Context(), s.Sealer, c)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -285,19 +285,6 @@ func (s *Server) test(w http.ResponseWriter, r *http.Request) {
 		s.publishChange(r, c, res)
 	}
 	writeJSON(w, http.StatusOK, testResponse{Verified: res.Verified(), Errors: res.Errors, Checks: res.Checks})
-}
-
-func (s *Server) openCredentials(r *http.Request, c *storageconfig.Config) (storageconfig.Credentials, error) {
-	var creds storageconfig.Credentials
-	plain, err := s.Sealer.Open(r.Context(), c.Sealed, seal.Binding{OrgID: c.OrgID, ConfigUID: c.UID})
-	if err != nil {
-		return creds, fmt.Errorf("open credentials of %s: %w", c.UID, err)
-	}
-	defer clear(plain)
-	if err := json.Unmarshal(plain, &creds); err != nil {
-		return creds, fmt.Errorf("decode credentials of %s: %w", c.UID, err)
-	}
-	return creds, nil
 }
 
 // recordVerification stores the outcome (and the next re-verification it

@@ -2,7 +2,6 @@ package reverify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,7 +89,7 @@ func (r *Reverifier) Reverify(ctx context.Context, uid string) (Outcome, error) 
 	if !c.Reverifies() {
 		return Outcome{Skipped: true}, nil
 	}
-	creds, err := r.open(ctx, c)
+	creds, err := storageconfig.OpenCredentials(ctx, r.Sealer, c)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("reverify %s: %w", uid, err)
 	}
@@ -149,21 +148,6 @@ func (r *Reverifier) record(ctx context.Context, c *storageconfig.Config, ok boo
 		}
 		*c = *fresh
 	}
-}
-
-// open returns the config's credentials.
-func (r *Reverifier) open(ctx context.Context, c *storageconfig.Config) (storageconfig.Credentials, error) {
-	var creds storageconfig.Credentials
-	plain, err := r.Sealer.Open(ctx, c.Sealed, seal.Binding{OrgID: c.OrgID, ConfigUID: c.UID})
-	if err != nil {
-		return creds, fmt.Errorf("open credentials: %w", err)
-	}
-	defer clear(plain)
-	if err := json.Unmarshal(plain, &creds); err != nil {
-		// The error of encoding/json can quote the input: never include it.
-		return creds, errors.New("decode credentials: not the JSON of storageconfig.Credentials")
-	}
-	return creds, nil
 }
 
 // orgSlug returns the org's slug for an event, or "" when it cannot be

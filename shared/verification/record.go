@@ -310,13 +310,11 @@ func (r *Record) OpenRun(ctx context.Context, s seal.Sealer) (storageconfig.Cred
 	if len(r.Sealed) == 0 {
 		return doc.Credentials, doc.Grant, errors.New("open verification credentials: the record holds none")
 	}
-	plain, err := s.Open(ctx, r.Sealed, RecordBinding(r.OrgID, r.Key))
-	if err != nil {
-		return doc.Credentials, doc.Grant, fmt.Errorf("open verification credentials: %w", err)
-	}
-	defer clear(plain)
-	if err := json.Unmarshal(plain, &doc); err != nil {
+	switch err := seal.OpenJSON(ctx, s, r.Sealed, RecordBinding(r.OrgID, r.Key), &doc); {
+	case errors.Is(err, seal.ErrNotJSON):
 		return storageconfig.Credentials{}, Grant{}, errors.New("open verification credentials: not a credentials document")
+	case err != nil:
+		return storageconfig.Credentials{}, Grant{}, fmt.Errorf("open verification credentials: %w", err)
 	}
 	return doc.Credentials, doc.Grant, nil
 }

@@ -25,7 +25,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -338,7 +337,7 @@ func (w *Worker) target(ctx context.Context, rec *verification.Record) (*storage
 	if err != nil {
 		return nil, none, false, &failure{msg: bucketverify.Message(err)}
 	}
-	creds, err := openConfig(ctx, w.Sealer, stored)
+	creds, err := storageconfig.OpenCredentials(ctx, w.Sealer, stored)
 	if err != nil {
 		return nil, none, false, openFailure(ctx, err, "bucketId: The stored credentials of this storage config could not be opened.")
 	}
@@ -356,20 +355,6 @@ func openFailure(ctx context.Context, err error, msg string) error {
 		return fmt.Errorf("verifyworker: %w", err)
 	}
 	return &failure{msg: msg}
-}
-
-// openConfig opens the sealed credentials of a stored config.
-func openConfig(ctx context.Context, s seal.Sealer, c *storageconfig.Config) (storageconfig.Credentials, error) {
-	var creds storageconfig.Credentials
-	plain, err := s.Open(ctx, c.Sealed, seal.Binding{OrgID: c.OrgID, ConfigUID: c.UID})
-	if err != nil {
-		return creds, fmt.Errorf("open credentials of %s: %w", c.UID, err)
-	}
-	defer clear(plain)
-	if err := json.Unmarshal(plain, &creds); err != nil {
-		return creds, fmt.Errorf("open credentials of %s: not a credentials document", c.UID)
-	}
-	return creds, nil
 }
 
 func (w *Worker) leaseTTL() time.Duration {
