@@ -8,13 +8,18 @@ import (
 	"net/http"
 	"strings"
 
-	"golang.org/x/oauth2"
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/storage"
+	"github.com/googleapis/gax-go/v2/apierror"
+	"google.golang.org/api/googleapi"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
 )
 
-// This file is the one place where JSON API, OAuth and transport errors
-// become *blob.Error values with portable codes.
+// This file is the one place where the SDK's errors (storage sentinels,
+// *googleapi.Error and *apierror.APIError of the JSON API, *auth.Error of
+// the token exchange) and transport errors become *blob.Error values with
+// portable codes.
 
 // wrap returns nil for nil and otherwise a *blob.Error for op around err.
 func (b *Bucket) wrap(op string, err error) error {
@@ -28,7 +33,7 @@ func (b *Bucket) wrap(op string, err error) error {
 
 // classify maps err to a portable code; isTLS is set for Unreachable
 // when a TLS handshake or certificate failed. Token-exchange failures come
-// first: they may come wrapped in a *url.Error, which would otherwise look
+// first: they come wrapped in a *url.Error, which would otherwise look
 // like a network failure.
 func classify(err error) (code blob.Code, isTLS bool) {
 	if blob.IsResponseTooLarge(err) {
@@ -36,15 +41,18 @@ func classify(err error) (code blob.Code, isTLS bool) {
 		// transport failure.
 		return blob.ResponseTooLarge, false
 	}
-	var ae *oauth2.RetrieveError
+	var ae *auth.Error
 	if errors.As(err, &ae) {
 		if c := classifyToken(ae); c != blob.Unknown {
 			return c, false
 		}
 	}
-	var ge *apiError
-	if errors.As(err, &ge) {
-		if c := classifyAPI(ge); c != blob.Unknown {
+	if errors.Is(err, storage.ErrObjectNotExist) || errors.Is(err, storage.ErrBucketNotExist) {
+		return blob.NotFound, false
+	}
+	status, msg, reasons, isAPI := apiError(err)
+	if isAPI {
+		if c := classifyAPI(status, msg, reasons); c != blob.Unknown {
 			return c, false
 		}
 	}
@@ -53,15 +61,33 @@ func classify(err error) (code blob.Code, isTLS bool) {
 		return blob.Unreachable, true
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || blob.IsNetTimeout(err):
 		return blob.Timeout, false
-	case ae == nil && ge == nil && blob.IsNetError(err):
+	case ae == nil && !isAPI && blob.IsNetError(err):
 		return blob.Unreachable, false
 	}
 	return blob.Unknown, false
 }
 
+// apiError reads the status, message and reasons of an error answer of
+// the JSON API: a *googleapi.Error (what the HTTP client returns), or an
+// *apierror.APIError (what wraps it, and what gRPC returns).
+func apiError(err error) (status int, msg string, reasons []string, ok bool) {
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		for _, it := range ge.Errors {
+			reasons = append(reasons, it.Reason)
+		}
+		return ge.Code, ge.Message, reasons, true
+	}
+	var ae *apierror.APIError
+	if errors.As(err, &ae) && ae.HTTPCode() > 0 {
+		return ae.HTTPCode(), ae.Error(), []string{ae.Reason()}, true
+	}
+	return 0, "", nil, false
+}
+
 // classifyAPI maps an error answer of the JSON API.
-func classifyAPI(ge *apiError) blob.Code {
-	switch ge.Code {
+func classifyAPI(status int, msg string, reasons []string) blob.Code {
+	switch status {
 	case http.StatusNotFound:
 		return blob.NotFound
 	case http.StatusUnauthorized:
@@ -71,8 +97,10 @@ func classifyAPI(ge *apiError) blob.Code {
 	case http.StatusForbidden:
 		return blob.AccessDenied
 	case http.StatusBadRequest:
-		if hasReason(ge, "invalid") && strings.Contains(strings.ToLower(ge.Message), "bucket name") {
-			return blob.InvalidBucketName
+		for _, r := range reasons {
+			if r == "invalid" && strings.Contains(strings.ToLower(msg), "bucket name") {
+				return blob.InvalidBucketName
+			}
 		}
 	}
 	return blob.Unknown
@@ -80,17 +108,14 @@ func classifyAPI(ge *apiError) blob.Code {
 
 // isInvalidRange reports the 416 answer to a range of an empty object.
 func isInvalidRange(err error) bool {
-	var ge *apiError
-	return errors.As(err, &ge) && ge.Code == http.StatusRequestedRangeNotSatisfiable
+	status, _, _, ok := apiError(err)
+	return ok && status == http.StatusRequestedRangeNotSatisfiable
 }
 
-func hasReason(ge *apiError, reason string) bool {
-	for _, it := range ge.Errors {
-		if it.Reason == reason {
-			return true
-		}
-	}
-	return false
+// tokenError is the body of an OAuth 2.0 error answer (RFC 6749 5.2).
+type tokenError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
 }
 
 // classifyToken maps a refused token exchange. Google answers a JWT
@@ -99,12 +124,12 @@ func hasReason(ge *apiError, reason string) bool {
 // invalid_grant "Invalid grant: account not found"; a disabled or deleted
 // account gets invalid_grant or invalid_client. A 5xx is the service's
 // trouble, not the key's.
-func classifyToken(ae *oauth2.RetrieveError) blob.Code {
+func classifyToken(ae *auth.Error) blob.Code {
 	status := 0
 	if ae.Response != nil {
 		status = ae.Response.StatusCode
 	}
-	if status >= 500 {
+	if status >= 500 || (status == 0 && len(ae.Body) == 0) {
 		return blob.Unknown
 	}
 	var te tokenError

@@ -14,8 +14,12 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
-	"golang.org/x/oauth2"
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/storage"
+	"github.com/googleapis/gax-go/v2/apierror"
+	"google.golang.org/api/googleapi"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
 	"github.com/bucketlink/bucketlink/shared/netguard"
@@ -27,7 +31,16 @@ func viaTransport(err error) error {
 }
 
 func tokenErr(status int, body string) error {
-	return viaTransport(&oauth2.RetrieveError{Response: &http.Response{StatusCode: status}, Body: []byte(body)})
+	return viaTransport(&auth.Error{Response: &http.Response{StatusCode: status}, Body: []byte(body)})
+}
+
+// mustAPIError wraps ge in an *apierror.APIError, as the SDK does.
+func mustAPIError(ge *googleapi.Error) error {
+	ae, ok := apierror.FromError(ge)
+	if !ok {
+		panic("apierror.FromError refused a *googleapi.Error")
+	}
+	return ae
 }
 
 func TestClassify(t *testing.T) {
@@ -37,15 +50,18 @@ func TestClassify(t *testing.T) {
 		want    blob.Code
 		wantTLS bool
 	}{
-		{name: "object not exist", err: &apiError{Code: 404, Message: "No such object: b/k", Errors: []apiErrorItem{{Reason: "notFound"}}}, want: blob.NotFound},
-		{name: "bucket not exist wrapped", err: fmt.Errorf("attrs: %w", &apiError{Code: 404, Message: "The specified bucket does not exist."}), want: blob.NotFound},
-		{name: "api 404", err: &apiError{Code: 404, Message: "The specified bucket does not exist."}, want: blob.NotFound},
-		{name: "api 401", err: &apiError{Code: 401, Message: "Invalid Credentials", Errors: []apiErrorItem{{Reason: "authError"}}}, want: blob.InvalidAccessKey},
-		{name: "api 403", err: &apiError{Code: 403, Message: "sa@p.iam.gserviceaccount.com does not have storage.objects.list access"}, want: blob.AccessDenied},
-		{name: "api 400 bucket name", err: &apiError{Code: 400, Message: "Invalid bucket name: 'A B'", Errors: []apiErrorItem{{Reason: "invalid"}}}, want: blob.InvalidBucketName},
-		{name: "api 400 other", err: &apiError{Code: 400, Message: "Invalid argument."}, want: blob.Unknown},
-		{name: "api 429", err: &apiError{Code: 429}, want: blob.Unknown},
-		{name: "api 503", err: &apiError{Code: 503}, want: blob.Unknown},
+		{name: "object not exist", err: fmt.Errorf("read: %w", storage.ErrObjectNotExist), want: blob.NotFound},
+		{name: "bucket not exist wrapped", err: fmt.Errorf("attrs: %w", storage.ErrBucketNotExist), want: blob.NotFound},
+		{name: "api 404", err: &googleapi.Error{Code: 404, Message: "The specified bucket does not exist."}, want: blob.NotFound},
+		{name: "api 401", err: &googleapi.Error{Code: 401, Message: "Invalid Credentials", Errors: []googleapi.ErrorItem{{Reason: "authError"}}}, want: blob.InvalidAccessKey},
+		{name: "api 403", err: &googleapi.Error{Code: 403, Message: "sa@p.iam.gserviceaccount.com does not have storage.objects.list access"}, want: blob.AccessDenied},
+		{name: "api 400 bucket name", err: &googleapi.Error{Code: 400, Message: "Invalid bucket name: 'A B'", Errors: []googleapi.ErrorItem{{Reason: "invalid"}}}, want: blob.InvalidBucketName},
+		{name: "api 400 other", err: &googleapi.Error{Code: 400, Message: "Invalid argument."}, want: blob.Unknown},
+		{name: "api 416", err: &googleapi.Error{Code: 416}, want: blob.Unknown},
+		{name: "api 302 not followed", err: &googleapi.Error{Code: 302}, want: blob.Unknown},
+		{name: "apierror 403", err: fmt.Errorf("list: %w", mustAPIError(&googleapi.Error{Code: 403, Message: "no storage.objects.list access"})), want: blob.AccessDenied},
+		{name: "api 429", err: &googleapi.Error{Code: 429}, want: blob.Unknown},
+		{name: "api 503", err: &googleapi.Error{Code: 503}, want: blob.Unknown},
 		{name: "token invalid signature", err: tokenErr(400, `{"error":"invalid_grant","error_description":"Invalid JWT Signature."}`), want: blob.SignatureMismatch},
 		{name: "token account not found", err: tokenErr(400, `{"error":"invalid_grant","error_description":"Invalid grant: account not found"}`), want: blob.InvalidAccessKey},
 		{name: "token invalid grant other", err: tokenErr(400, `{"error":"invalid_grant","error_description":"Invalid JWT: Token must be a short-lived token"}`), want: blob.InvalidAccessKey},
@@ -90,7 +106,7 @@ func TestWrap(t *testing.T) {
 	if err := b.wrap("list", nil); err != nil {
 		t.Fatalf("wrap(nil) = %v, want nil", err)
 	}
-	notExist := &apiError{Code: 404, Message: "No such object: b/k"}
+	notExist := storage.ErrObjectNotExist
 	cause := fmt.Errorf("read: %w", notExist)
 	err := b.wrap("read", cause)
 	var be *blob.Error
@@ -103,8 +119,8 @@ func TestWrap(t *testing.T) {
 }
 
 func TestCORSRules(t *testing.T) {
-	in := []corsEntry{
-		{Origins: []string{"https://app.example.com"}, Methods: []string{"PUT", "GET"}, ResponseHeaders: []string{"Content-Type"}, MaxAgeSeconds: 3600},
+	in := []storage.CORS{
+		{Origins: []string{"https://app.example.com"}, Methods: []string{"PUT", "GET"}, ResponseHeaders: []string{"Content-Type"}, MaxAge: time.Hour},
 		{Origins: []string{"*"}, Methods: []string{"GET"}},
 	}
 	got := corsRules(in)

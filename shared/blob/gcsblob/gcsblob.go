@@ -1,25 +1,30 @@
-// Package gcsblob is the blob driver for Google Cloud Storage, written on
-// net/http against the JSON API (and V4 signed URLs of the XML API for
-// presigned uploads), without Google's SDK. It authenticates only with the
-// service-account JSON key it is given: it never reads Application
-// Default Credentials, the environment's credential files or the metadata
-// server, and every request (token exchanges included) goes through the
-// caller's *http.Client.
+// Package gcsblob is the blob driver for Google Cloud Storage, on Google's
+// SDK (cloud.google.com/go/storage) over the JSON API, with V4 signed URLs
+// of the XML API for presigned uploads. It authenticates only with the
+// service-account JSON key it is given, through the SDK's own auth library
+// (cloud.google.com/go/auth): it never reads Application Default
+// Credentials, the environment's credential files, STORAGE_EMULATOR_HOST
+// or the metadata server, it fetches tokens only from GoogleTokenURL
+// whatever the key's token_uri says, and every request (token exchanges
+// included) goes through the caller's *http.Client.
 package gcsblob
 
 import (
-	"bytes"
 	"context"
-	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"cloud.google.com/go/storage"
+	"github.com/googleapis/gax-go/v2"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
 	"github.com/bucketlink/bucketlink/shared/blob/gcsblob/gcskey"
@@ -34,19 +39,28 @@ const DefaultMaxAttempts = 2
 // maximum page, and blob.MaxListObjects).
 const DefaultListLimit = 1000
 
-// maxListRequests bounds the requests of one List. The JSON API may send
+// maxListRequests bounds the pages of one List. The JSON API may send
 // fewer items than asked for, with a page token, so a listing of up to
 // 1,000 keys may take more than one page; a server that answered pages
 // with no items and a token forever would otherwise be asked until the
-// deadline.
+// deadline (the SDK's iterator follows tokens without a bound).
 const maxListRequests = 5
 
 // MaxPresignTTL is the longest lifetime of a V4 signed URL.
 const MaxPresignTTL = 7 * 24 * time.Hour
 
-// googleStorageBase is the scheme and host of the JSON API (and of signed
-// URLs) outside tests.
-const googleStorageBase = "https://storage.googleapis.com"
+// googleStorageHost is the host of the JSON API (and of signed URLs)
+// outside tests.
+const googleStorageHost = "storage.googleapis.com"
+
+// Backoff between tries of an idempotent call.
+const (
+	initialBackoff = 100 * time.Millisecond
+	maxBackoff     = time.Second
+)
+
+// castagnoli is the CRC32C table.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Errors New returns before any network I/O.
 var (
@@ -64,15 +78,16 @@ type Options struct {
 	// ServiceAccountJSON is the content of a service-account JSON key
 	// (type "service_account"); required. It must pass
 	// ValidateServiceAccountJSON. Its token_uri is ignored: tokens always
-	// come from Google's token endpoint (or TokenURL in tests).
+	// come from GoogleTokenURL (or TokenURL in tests).
 	ServiceAccountJSON string
 	// HTTPClient carries every request, token exchanges included (in
 	// production, netguard's client). Redirects are never followed.
 	HTTPClient *http.Client
 	// MaxAttempts bounds tries per idempotent call (List, ReadRange, CORS);
-	// 0 means DefaultMaxAttempts. Only answers 429 and 5xx (of the storage
-	// API or the token endpoint) are retried. Uploads and deletes are
-	// never retried.
+	// 0 means DefaultMaxAttempts. The SDK's retry policy decides what is
+	// retried: answers 429 and 5xx (of the storage API or the token
+	// endpoint) and dropped connections. Uploads and deletes carry no
+	// precondition, so the SDK never retries them.
 	MaxAttempts int
 
 	// Endpoint is TEST ONLY and must never be set from a request: it points
@@ -91,15 +106,16 @@ type Options struct {
 
 // Bucket is a blob.Bucket (and blob.CORSReader) on one GCS bucket.
 type Bucket struct {
-	hc       *http.Client // the caller's client, never following redirects
-	tokens   *tokenSource // nil: unauthenticated (emulator)
-	base     string       // scheme://host[/path] of the JSON API, no trailing slash
-	name     string
+	hc     *http.Client // the caller's client, never following redirects
+	client *storage.Client
+	bkt    *storage.BucketHandle
+	name   string
+	// attempts is the tries of an idempotent call.
 	attempts int
 
 	// Presigning.
 	email    string
-	key      *rsa.PrivateKey
+	key      []byte // PEM
 	host     string // host[:port] of signed URLs
 	insecure bool   // presigned URLs use http (an http test endpoint)
 }
@@ -111,7 +127,7 @@ var (
 
 // New returns a Bucket for opts. It checks opts, including the service
 // account key, and does no network I/O.
-func New(_ context.Context, opts Options) (*Bucket, error) {
+func New(ctx context.Context, opts Options) (*Bucket, error) {
 	switch {
 	case strings.TrimSpace(opts.ServiceAccountJSON) == "":
 		return nil, ErrNoServiceAccount
@@ -124,23 +140,19 @@ func New(_ context.Context, opts Options) (*Bucket, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidServiceAccount, strings.Join(problems, " "))
 	}
-	key, err := parseRSAKey(sa.PrivateKey)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidServiceAccount, err)
-	}
 	b := &Bucket{
-		base:  googleStorageBase,
 		name:  opts.Bucket,
 		email: sa.ClientEmail,
-		key:   key,
-		host:  strings.TrimPrefix(googleStorageBase, "https://"),
+		key:   []byte(sa.PrivateKey),
+		host:  googleStorageHost,
 	}
+	endpoint := "https://" + googleStorageHost
 	if opts.Endpoint != "" {
 		u, err := url.Parse(opts.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, ErrBadEndpoint
 		}
-		b.base = strings.TrimSuffix(opts.Endpoint, "/")
+		endpoint = strings.TrimSuffix(opts.Endpoint, "/")
 		b.host = u.Host
 		b.insecure = u.Scheme == "http"
 	}
@@ -149,83 +161,110 @@ func New(_ context.Context, opts Options) (*Bucket, error) {
 	hc := *opts.HTTPClient
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	b.hc = &hc
+	storageHC := &http.Client{Transport: &boundedTransport{base: transportOf(&hc)}, CheckRedirect: hc.CheckRedirect}
+
+	copts := []option.ClientOption{
+		// An explicit endpoint: STORAGE_EMULATOR_HOST must not redirect
+		// the traffic.
+		option.WithEndpoint(endpoint + "/storage/v1/"),
+		// No debug logging from GOOGLE_SDK_GO_LOGGING_LEVEL: it would log
+		// requests.
+		option.WithLogger(slog.New(slog.DiscardHandler)),
+		storage.WithJSONReads(),
+	}
 	if opts.Endpoint == "" || opts.TokenURL != "" {
-		b.tokens = newTokenSource(sa, key, b.hc, opts.TokenURL)
+		creds, err := newCredentials(sa, &hc, opts.TokenURL)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidServiceAccount, err)
+		}
+		if err := addAuth(storageHC, creds); err != nil {
+			return nil, err
+		}
+		// The credentials are given too, so that the SDK does not look for
+		// default ones; with WithHTTPClient it uses the client as it is.
+		copts = append(copts, option.WithAuthCredentials(creds))
+	} else {
+		copts = append(copts, option.WithoutAuthentication())
 	}
-	b.attempts = opts.MaxAttempts
-	if b.attempts <= 0 {
-		b.attempts = DefaultMaxAttempts
+	copts = append(copts, option.WithHTTPClient(storageHC))
+	client, err := storage.NewClient(ctx, copts...)
+	if err != nil {
+		return nil, fmt.Errorf("gcsblob: storage client: %w", err)
 	}
+	attempts := opts.MaxAttempts
+	if attempts <= 0 {
+		attempts = DefaultMaxAttempts
+	}
+	client.SetRetry(
+		storage.WithMaxAttempts(attempts),
+		storage.WithBackoff(gax.Backoff{Initial: initialBackoff, Max: maxBackoff, Multiplier: 2}),
+		storage.WithPolicy(storage.RetryIdempotent),
+	)
+	b.attempts = attempts
+	b.client = client
+	b.bkt = client.Bucket(opts.Bucket)
 	return b, nil
+}
+
+// transportOf is hc's RoundTripper, net/http's default for none.
+func transportOf(hc *http.Client) http.RoundTripper {
+	if hc.Transport != nil {
+		return hc.Transport
+	}
+	return http.DefaultTransport
 }
 
 // Close releases the client's idle connections. The Bucket must not be
 // used afterwards.
 func (b *Bucket) Close() error {
+	err := b.client.Close()
 	b.hc.CloseIdleConnections()
-	return nil
+	return err
 }
 
-// listPage is the part of an objects.list answer List reads.
-type listPage struct {
-	Items []struct {
-		Name string    `json:"name"`
-		Size jsonInt64 `json:"size"`
-	} `json:"items"`
-	NextPageToken string `json:"nextPageToken"`
-}
-
-// List implements blob.Bucket, with at most maxListRequests pages for
+// List implements blob.Bucket with the SDK's iterator, asking for names
+// and sizes only, with at most maxListRequests pages for
 // blob.ListLimit(limit) objects, each read (over netguard's client) under
 // the limit for the keys it asks for.
 func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
 	limit = blob.ListLimit(limit)
+	pageSize := min(limit, DefaultListLimit)
+	ctx = netguard.WithBodyLimit(ctx, netguard.ListingBodyBytes(pageSize))
+	ctx = withRequestBudget(ctx, maxListRequests*b.attempts)
+	q := &storage.Query{Prefix: prefix}
+	if err := q.SetAttrSelection([]string{"Name", "Size"}); err != nil {
+		return nil, b.wrap("list", err)
+	}
+	it := b.bkt.Objects(ctx, q)
+	it.PageInfo().MaxSize = pageSize
 	objs := []blob.Object{}
-	token := ""
-	for req := 0; len(objs) < limit && req < maxListRequests; req++ {
-		n := min(limit-len(objs), DefaultListLimit)
-		q := url.Values{
-			"prefix":     {prefix},
-			"maxResults": {strconv.Itoa(n)},
-			"fields":     {"items(name,size),nextPageToken"},
-		}
-		if token != "" {
-			q.Set("pageToken", token)
-		}
-		var page listPage
-		pageCtx := netguard.WithBodyLimit(ctx, netguard.ListingBodyBytes(n))
-		if err := b.getJSON(pageCtx, b.bucketURL("/o")+"?"+q.Encode(), &page); err != nil {
-			return nil, b.wrap("list", err)
-		}
-		for _, it := range page.Items {
-			if len(objs) == limit {
-				break
-			}
-			objs = append(objs, blob.Object{Key: it.Name, Size: int64(it.Size)})
-		}
-		if page.NextPageToken == "" {
+	for len(objs) < limit {
+		attrs, err := it.Next()
+		if errors.Is(err, iterator.Done) {
 			break
 		}
-		token = page.NextPageToken
+		if errors.Is(err, errBudgetSpent) {
+			break // what the pages allowed for had
+		}
+		if err != nil {
+			return nil, b.wrap("list", err)
+		}
+		objs = append(objs, blob.Object{Key: attrs.Name, Size: attrs.Size})
 	}
 	return objs, nil
 }
 
-// ReadRange implements blob.Bucket. An n of 0 or less checks that key
-// exists and returns no bytes.
+// ReadRange implements blob.Bucket with the SDK's range reader. An n of 0
+// or less checks that key exists and returns no bytes.
 func (b *Bucket) ReadRange(ctx context.Context, key string, n int64) ([]byte, error) {
+	obj := b.bkt.Object(key)
 	if n <= 0 {
-		var meta struct{}
-		if err := b.getJSON(ctx, b.objectURL(key)+"?fields=name", &meta); err != nil {
+		if _, err := obj.Attrs(ctx); err != nil {
 			return nil, b.wrap("read", err)
 		}
 		return []byte{}, nil
 	}
-	resp, err := b.call(ctx, b.attempts, request{
-		method: http.MethodGet,
-		url:    b.objectURL(key) + "?alt=media",
-		header: http.Header{"Range": {fmt.Sprintf("bytes=0-%d", n-1)}},
-	})
+	r, err := obj.NewRangeReader(ctx, 0, n)
 	if isInvalidRange(err) {
 		// A range of an empty object cannot be satisfied; the object exists.
 		return []byte{}, nil
@@ -233,47 +272,38 @@ func (b *Bucket) ReadRange(ctx context.Context, key string, n int64) ([]byte, er
 	if err != nil {
 		return nil, b.wrap("read", err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, n))
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, n))
 	if err != nil {
 		return nil, b.wrap("read", withCtx(ctx, fmt.Errorf("read object: %w", err)))
 	}
 	return data, nil
 }
 
-// Put implements blob.Bucket with one single-request (media) upload,
-// which is never retried.
+// Put implements blob.Bucket with the SDK's writer, in one request
+// (chunking off), which the SDK does not retry (no precondition). The
+// data's CRC32C goes with it, for GCS to refuse an upload that arrives
+// different; the SDK's own check, which compares its checksum with the
+// one in the answer after the object is written, is off.
 func (b *Bucket) Put(ctx context.Context, key string, data []byte) error {
-	q := url.Values{"uploadType": {"media"}, "name": {key}}
-	resp, err := b.call(ctx, 1, request{
-		method: http.MethodPost,
-		url:    b.base + "/upload/storage/v1/b/" + escape(b.name) + "/o?" + q.Encode(),
-		body:   data,
-		header: http.Header{"Content-Type": {"application/octet-stream"}},
-	})
-	if err != nil {
-		return b.wrap("put", err)
+	w := b.bkt.Object(key).NewWriter(ctx)
+	w.ChunkSize = 0
+	w.ContentType = "application/octet-stream"
+	w.CRC32C = crc32.Checksum(data, castagnoli)
+	w.SendCRC32C = true
+	w.DisableAutoChecksum = true
+	if _, err := w.Write(data); err != nil {
+		_ = w.Close()
+		return b.wrap("put", withCtx(ctx, err))
 	}
-	return b.wrap("put", drain(ctx, resp))
+	return b.wrap("put", withCtx(ctx, w.Close()))
 }
 
-// Delete implements blob.Bucket. Deleting a missing key is NotFound. A
-// delete is not retried: a retry after a lost answer would report
-// NotFound for a key that was just deleted.
+// Delete implements blob.Bucket. Deleting a missing key is NotFound. The
+// SDK does not retry a delete without a generation precondition: a retry
+// after a lost answer would report NotFound for a key just deleted.
 func (b *Bucket) Delete(ctx context.Context, key string) error {
-	resp, err := b.call(ctx, 1, request{method: http.MethodDelete, url: b.objectURL(key)})
-	if err != nil {
-		return b.wrap("delete", err)
-	}
-	return b.wrap("delete", drain(ctx, resp))
-}
-
-// corsEntry is one entry of a bucket's cors metadata.
-type corsEntry struct {
-	Origins         []string `json:"origin"`
-	Methods         []string `json:"method"`
-	ResponseHeaders []string `json:"responseHeader"`
-	MaxAgeSeconds   int      `json:"maxAgeSeconds"`
+	return b.wrap("delete", b.bkt.Object(key).Delete(ctx))
 }
 
 // CORS implements blob.CORSReader from the bucket's metadata, which needs
@@ -282,17 +312,15 @@ type corsEntry struct {
 // preflight admits and the headers a browser may read, so it fills both
 // AllowedHeaders and ExposedHeaders.
 func (b *Bucket) CORS(ctx context.Context) ([]blob.CORSRule, error) {
-	var meta struct {
-		CORS []corsEntry `json:"cors"`
-	}
-	if err := b.getJSON(ctx, b.bucketURL("")+"?fields=cors", &meta); err != nil {
+	attrs, err := b.bkt.Attrs(ctx)
+	if err != nil {
 		return nil, b.wrap("cors", err)
 	}
-	return corsRules(meta.CORS), nil
+	return corsRules(attrs.CORS), nil
 }
 
 // corsRules converts GCS CORS entries to the portable shape.
-func corsRules(in []corsEntry) []blob.CORSRule {
+func corsRules(in []storage.CORS) []blob.CORSRule {
 	out := make([]blob.CORSRule, 0, len(in))
 	for _, c := range in {
 		out = append(out, blob.CORSRule{
@@ -300,66 +328,44 @@ func corsRules(in []corsEntry) []blob.CORSRule {
 			AllowedMethods: c.Methods,
 			AllowedHeaders: c.ResponseHeaders,
 			ExposedHeaders: c.ResponseHeaders,
-			MaxAgeSeconds:  c.MaxAgeSeconds,
+			MaxAgeSeconds:  int(c.MaxAge / time.Second),
 		})
 	}
 	return out
 }
 
-// getJSON GETs u (retried) and decodes the JSON answer into v.
-func (b *Bucket) getJSON(ctx context.Context, u string, v any) error {
-	resp, err := b.call(ctx, b.attempts, request{method: http.MethodGet, url: u})
+// PresignPut implements blob.Bucket with the SDK's V4 signed URL
+// (path-style), signed locally with the service account's private key (no
+// network I/O). The signature covers only the method, path and host, so
+// the upload may send any Content-Type.
+func (b *Bucket) PresignPut(_ context.Context, key string, ttl time.Duration) (string, error) {
+	if ttl <= 0 || ttl > MaxPresignTTL {
+		return "", b.wrap("presign", fmt.Errorf("gcsblob: presign ttl %s outside (0, %s]", ttl, MaxPresignTTL))
+	}
+	u, err := b.bkt.SignedURL(key, &storage.SignedURLOptions{
+		GoogleAccessID: b.email,
+		PrivateKey:     b.key,
+		Method:         http.MethodPut,
+		Expires:        time.Now().Add(ttl),
+		Scheme:         storage.SigningSchemeV4,
+		Style:          storage.PathStyle(),
+		Hostname:       b.host,
+		Insecure:       b.insecure,
+	})
 	if err != nil {
-		return err
+		return "", b.wrap("presign", err)
 	}
-	defer resp.Body.Close()
-	body, err := readLimited(resp.Body, maxJSONBody, false)
-	if err != nil {
-		return withCtx(ctx, fmt.Errorf("read answer: %w", err))
-	}
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(v); err != nil {
-		return fmt.Errorf("decode answer: %w", err)
-	}
-	return nil
+	return u, nil
 }
 
-// drain reads and closes the body of an answer whose content is not used.
-func drain(ctx context.Context, resp *http.Response) error {
-	defer resp.Body.Close()
-	n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxJSONBody+1))
-	if err == nil && n > maxJSONBody {
-		err = &tooLargeError{limit: maxJSONBody}
-	}
-	if err != nil {
-		return withCtx(ctx, fmt.Errorf("read answer: %w", err))
-	}
-	return nil
-}
-
-// bucketURL is the JSON API URL of the bucket, followed by suffix.
-func (b *Bucket) bucketURL(suffix string) string {
-	return b.base + "/storage/v1/b/" + escape(b.name) + suffix
-}
-
-// objectURL is the JSON API URL of object key.
-func (b *Bucket) objectURL(key string) string {
-	return b.bucketURL("/o/" + escape(key))
-}
-
-// jsonInt64 is an int64 the JSON API sends as a string ("size": "12"),
-// also accepted as a number.
-type jsonInt64 int64
-
-func (n *jsonInt64) UnmarshalJSON(data []byte) error {
-	s := strings.Trim(string(data), `"`)
-	if s == "" || s == "null" {
-		*n = 0
+// withCtx adds ctx's error to err when ctx is done, so that a body read
+// cut off by the deadline is classified as a timeout.
+func withCtx(ctx context.Context, err error) error {
+	if err == nil {
 		return nil
 	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return fmt.Errorf("gcsblob: integer field: %w", err)
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%w)", err, cerr)
 	}
-	*n = jsonInt64(v)
-	return nil
+	return err
 }

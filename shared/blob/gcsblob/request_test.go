@@ -38,6 +38,10 @@ func newScripted(t *testing.T, answers ...answer) (*scripted, string) {
 		if a.status/100 == 3 {
 			w.Header().Set("Location", "/elsewhere")
 		}
+		if a.status == http.StatusPartialContent {
+			// As GCS sends it; the SDK refuses a 206 without it.
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/%d", len(a.body)-1, len(a.body)))
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(a.status)
 		fmt.Fprint(w, a.body)
