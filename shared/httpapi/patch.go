@@ -1,13 +1,12 @@
 package httpapi
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 
-	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/store"
 )
 
 // actionEdit is what editing a config needs: what creating one does (the
@@ -39,19 +38,12 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	for attempt := 1; p.Apply(c, s.now()); attempt++ {
-		err := s.Store.UpdateConfig(r.Context(), c)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, errcode.ErrConflict) || attempt == patchAttempts {
-			writeError(w, r, fmt.Errorf("patch config %s: %w", c.UID, err))
-			return
-		}
-		if c, err = s.Store.GetConfig(r.Context(), c.UID); err != nil {
-			writeError(w, r, fmt.Errorf("reload config: %w", err)) // deleted meanwhile: 404
-			return
-		}
+	// Deleted meanwhile: the reload's ErrNotFound, 404.
+	if err := store.UpdateConfigWith(r.Context(), s.Store, c, patchAttempts, func(c *storageconfig.Config) bool {
+		return p.Apply(c, s.now())
+	}); err != nil {
+		writeError(w, r, fmt.Errorf("patch: %w", err))
+		return
 	}
 	writeJSON(w, http.StatusOK, storageconfig.ToResponse(c))
 }

@@ -132,22 +132,15 @@ func (r *Reverifier) Reverify(ctx context.Context, uid string) (Outcome, error) 
 // that flipped. A config deleted meanwhile is ErrNotFound: the update
 // never creates.
 func (r *Reverifier) record(ctx context.Context, c *storageconfig.Config, ok bool, now time.Time) (prev, changed bool, err error) {
-	for attempt := 1; ; attempt++ {
+	err = store.UpdateConfigWith(ctx, r.Store, c, updateAttempts, func(c *storageconfig.Config) bool {
 		prev = c.IsVerified
 		changed = c.RecordVerification(now, ok)
-		err := r.Store.UpdateConfig(ctx, c)
-		if err == nil {
-			return prev, changed, nil
-		}
-		if !errors.Is(err, errcode.ErrConflict) || attempt == updateAttempts {
-			return false, false, fmt.Errorf("record outcome: %w", err)
-		}
-		fresh, err := r.Store.GetConfig(ctx, c.UID)
-		if err != nil {
-			return false, false, fmt.Errorf("reload: %w", err)
-		}
-		*c = *fresh
+		return true // the outcome is always written: last_verified_at moves
+	})
+	if err != nil {
+		return false, false, fmt.Errorf("record outcome: %w", err)
 	}
+	return prev, changed, nil
 }
 
 // orgSlug returns the org's slug for an event, or "" when it cannot be
