@@ -39,7 +39,8 @@ const DefaultMaxAttempts = 2
 // maximum page, and blob.MaxListObjects).
 const DefaultListLimit = 1000
 
-// maxListRequests bounds the pages of one List. The JSON API may send
+// maxListRequests bounds the pages of one List: it may send
+// maxListRequests × MaxAttempts requests, tries included. The JSON API may send
 // fewer items than asked for, with a page token, so a listing of up to
 // 1,000 keys may take more than one page; a server that answered pages
 // with no items and a token forever would otherwise be asked until the

@@ -213,3 +213,24 @@ func TestObjectNames(t *testing.T) {
 		}
 	})
 }
+
+// TestListPagesBounded checks that a server answering pages with no items
+// and a page token forever is asked a bounded number of times (the tries of 5
+// pages: 10 requests at the default 2 tries), and the listing ends with what it had.
+func TestListPagesBounded(t *testing.T) {
+	srv, endpoint := newScripted(t, answer{200, `{"kind":"storage#objects","nextPageToken":"more"}`})
+	b, err := gcsblob.New(t.Context(), gcsblob.Options{
+		Bucket: "b", ServiceAccountJSON: gcsblob.ServiceAccountJSON(t, nil), HTTPClient: &http.Client{}, Endpoint: endpoint,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer b.Close()
+	objs, err := b.List(t.Context(), "", 11)
+	if err != nil || len(objs) != 0 {
+		t.Fatalf("List = %v, %v; want no objects and no error", objs, err)
+	}
+	if n := len(srv.requests()); n != 5*gcsblob.DefaultMaxAttempts {
+		t.Fatalf("requests = %d, want %d", n, 5*gcsblob.DefaultMaxAttempts)
+	}
+}
