@@ -28,8 +28,15 @@ import (
 )
 
 // tokenServer is a hand-written stand-in for Google's OAuth token endpoint
-// (https://oauth2.googleapis.com/token): no emulator of it exists, and
-// fake-gcs-server does no OAuth. It checks each JWT-bearer assertion the
+// (https://oauth2.googleapis.com/token), which the driver's token provider
+// (the SDK's, cloud.google.com/go/auth) is pointed at through the
+// test-only Options.TokenURL: no emulator of Google's OAuth exists, and
+// fake-gcs-server does no OAuth. Its answers have the shapes Google
+// documents for the server-to-server flow
+// (https://developers.google.com/identity/protocols/oauth2/service-account#callinganapi:
+// {"access_token", "expires_in", "token_type"}; errors as RFC 6749 5.2,
+// {"error", "error_description"}, e.g. 400 invalid_grant "Invalid JWT
+// Signature."). It checks each JWT-bearer assertion the
 // way Google does (RS256 signature by the key's public half, issuer,
 // audience, scope, lifetime) and either issues a random access token or
 // answers with a fixed rejection.
