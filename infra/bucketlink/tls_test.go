@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -69,24 +70,7 @@ func TestServeTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
 	data := filepath.Join(dir, "data")
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", addr, "--data", data, "--tls-cert", certFile, "--tls-key", keyFile}, out, &lockedBuffer{})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "listening on https://"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start on https: %s", out.String())
-		}
-	}
+	addr := startTLSServe(t, data, certFile, keyFile)
 	key, err := os.ReadFile(filepath.Join(data, provision.AdminKeyFile))
 	if err != nil {
 		t.Fatal(err)
@@ -118,4 +102,51 @@ func TestServeTLS(t *testing.T) {
 			t.Errorf("%s: serve = %v, want an error about TLS at start-up", name, err)
 		}
 	}
+}
+
+// startTLSServe runs serve with the certificate until the test ends and
+// returns its address. freeAddr's port can be taken by another test
+// before serve binds it, so a bind failure is retried on a fresh port.
+func startTLSServe(t *testing.T, data, certFile, keyFile string) string {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		addr, err := tryTLSServe(t, data, certFile, keyFile)
+		if err == nil {
+			return addr
+		}
+		if !strings.Contains(err.Error(), "address already in use") || attempt == 3 {
+			t.Fatal(err)
+		}
+	}
+}
+
+// tryTLSServe starts serve on a free port and waits until it listens.
+func tryTLSServe(t *testing.T, data, certFile, keyFile string) (string, error) {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--data", data, "--tls-cert", certFile, "--tls-key", keyFile}, out, &lockedBuffer{})
+	}()
+	deadline := time.After(10 * time.Second)
+	for !strings.Contains(out.String(), "listening on https://") {
+		select {
+		case err := <-done:
+			cancel()
+			return "", fmt.Errorf("serve ended before listening: %v; output %s", err, out.String())
+		case <-deadline:
+			cancel()
+			return "", fmt.Errorf("serve did not start on https: %s", out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return addr, nil
 }
