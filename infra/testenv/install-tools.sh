@@ -45,19 +45,27 @@ install_minio() {
 # packages of requirements.txt (moto's server, PyYAML). The stamp is the
 # file's hash, so editing the pins reinstalls.
 install_venv() {
-	local req="${REPO}/infra/testenv/requirements.txt"
+	install_pyvenv venv infra/testenv/requirements.txt python
+}
+
+# install_pyvenv NAME REQUIREMENTS BIN: the Python virtualenv .tools/NAME
+# with the pinned packages of REQUIREMENTS (a path in the repo), skipped
+# when its stamp (the file's hash, so editing the pins reinstalls) and
+# .tools/NAME/bin/BIN exist.
+install_pyvenv() {
+	local name="$1" req="${REPO}/$2" bin="$3"
 	local version
 	version="$(sha256sum "${req}" | cut -c1-16)"
-	if [[ -x "${TOOLS_DIR}/venv/bin/python" && -f "${STAMP_DIR}/venv-${version}" ]]; then
-		log "venv ${version} already installed"
+	if [[ -x "${TOOLS_DIR}/${name}/bin/${bin}" && -f "${STAMP_DIR}/${name}-${version}" ]]; then
+		log "${name} ${version} already installed"
 		return
 	fi
-	log "creating ${TOOLS_DIR}/venv from requirements.txt"
-	rm -rf "${TOOLS_DIR}/venv"
-	python3 -m venv "${TOOLS_DIR}/venv"
-	"${TOOLS_DIR}/venv/bin/pip" install --quiet --disable-pip-version-check -r "${req}"
-	rm -f "${STAMP_DIR}/venv-"*
-	touch "${STAMP_DIR}/venv-${version}"
+	log "creating ${TOOLS_DIR}/${name} from $2"
+	rm -rf "${TOOLS_DIR:?}/${name}"
+	python3 -m venv "${TOOLS_DIR}/${name}"
+	"${TOOLS_DIR}/${name}/bin/pip" install --quiet --disable-pip-version-check -r "${req}"
+	rm -f "${STAMP_DIR}/${name}-"*
+	touch "${STAMP_DIR}/${name}-${version}"
 }
 
 # install_clientvenv: the Python virtualenv at .tools/clientvenv with the
@@ -67,19 +75,7 @@ install_venv() {
 # never meet moto's. The stamp is the file's hash, so editing the pins
 # reinstalls.
 install_clientvenv() {
-	local req="${REPO}/infra/contract/requirements.txt"
-	local version
-	version="$(sha256sum "${req}" | cut -c1-16)"
-	if [[ -x "${TOOLS_DIR}/clientvenv/bin/python" && -f "${STAMP_DIR}/clientvenv-${version}" ]]; then
-		log "clientvenv ${version} already installed"
-		return
-	fi
-	log "creating ${TOOLS_DIR}/clientvenv from infra/contract/requirements.txt"
-	rm -rf "${TOOLS_DIR}/clientvenv"
-	python3 -m venv "${TOOLS_DIR}/clientvenv"
-	"${TOOLS_DIR}/clientvenv/bin/pip" install --quiet --disable-pip-version-check -r "${req}"
-	rm -f "${STAMP_DIR}/clientvenv-"*
-	touch "${STAMP_DIR}/clientvenv-${version}"
+	install_pyvenv clientvenv infra/contract/requirements.txt python
 }
 
 # install_dynamodb: DynamoDB Local (com.amazonaws:DynamoDBLocal, from Maven
@@ -161,19 +157,7 @@ install_fake_gcs() {
 # apart from .tools/venv because aws-sam-cli's pins conflict with moto's.
 # The stamp is the file's hash, so editing the pins reinstalls.
 install_samvenv() {
-	local req="${REPO}/infra/testenv/requirements-sam.txt"
-	local version
-	version="$(sha256sum "${req}" | cut -c1-16)"
-	if [[ -x "${TOOLS_DIR}/samvenv/bin/sam" && -f "${STAMP_DIR}/samvenv-${version}" ]]; then
-		log "samvenv ${version} already installed"
-		return
-	fi
-	log "creating ${TOOLS_DIR}/samvenv from requirements-sam.txt"
-	rm -rf "${TOOLS_DIR}/samvenv"
-	python3 -m venv "${TOOLS_DIR}/samvenv"
-	"${TOOLS_DIR}/samvenv/bin/pip" install --quiet --disable-pip-version-check -r "${req}"
-	rm -f "${STAMP_DIR}/samvenv-"*
-	touch "${STAMP_DIR}/samvenv-${version}"
+	install_pyvenv samvenv infra/testenv/requirements-sam.txt sam
 }
 
 # install_azurite: Azurite, Microsoft's Azure Storage emulator (npm
