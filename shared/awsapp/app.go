@@ -132,6 +132,7 @@ func (p *Parts) Service(with With) service.Parts {
 		Queue:        with.Queue,
 		Events:       with.Events,
 		AWSAccountID: p.cfg.AWSAccountID,
+		VerifyOrgCap: p.cfg.VerifyOrgCap,
 		LeaseTTL:     p.cfg.VerifyDeadline + LeaseOverDeadline,
 		Logger:       p.log,
 	}

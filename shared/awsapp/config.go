@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
+	"github.com/bucketlink/bucketlink/shared/store"
 )
 
 // Environment variables read by LoadConfig. The names shared with
@@ -77,6 +78,11 @@ const (
 	EnvRateVerify = "BUCKETLINK_RATE_VERIFY"
 	EnvRateWrite  = "BUCKETLINK_RATE_WRITE"
 	EnvRateRead   = "BUCKETLINK_RATE_READ"
+
+	// EnvVerifyOrgCap is how many bucket verifications one org may have
+	// in connecting at once (1..store.MaxSlotLimit; unset: the handler's
+	// default). The same variable sets `bucketlink serve`'s.
+	EnvVerifyOrgCap = "BUCKETLINK_VERIFY_ORG_CAP"
 )
 
 // DefaultVerifyDeadline bounds one verification when EnvVerifyDeadline is
@@ -155,6 +161,8 @@ type Config struct {
 	// (EnvRateVerify, EnvRateWrite, EnvRateRead; default
 	// ratelimit.DefaultLimits), kept in the table by every instance.
 	RateLimits ratelimit.Limits
+	// VerifyOrgCap is EnvVerifyOrgCap; 0 means the handler's default.
+	VerifyOrgCap int
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -217,6 +225,13 @@ func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
 			bad(EnvAllowPrivate, "must be true or false")
 		}
 		c.AllowPrivate = b
+	}
+	if v := getenv(EnvVerifyOrgCap); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxSlotLimit {
+			bad(EnvVerifyOrgCap, "must be a whole number from 1 to %d", store.MaxSlotLimit)
+		}
+		c.VerifyOrgCap = n
 	}
 	if v := getenv(EnvVerifyDeadline); v != "" {
 		d, err := time.ParseDuration(v)

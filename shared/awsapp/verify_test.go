@@ -149,3 +149,22 @@ func TestNewWiresBucketVerify(t *testing.T) {
 		t.Error("the log holds a secret")
 	}
 }
+
+// TestLoadConfigVerifyOrgCap reads the per-org cap of connecting
+// verifications, refusing what the store cannot hold.
+func TestLoadConfigVerifyOrgCap(t *testing.T) {
+	c, err := awsapp.LoadConfig(env(nil))
+	if err != nil || c.VerifyOrgCap != 0 {
+		t.Fatalf("unset: cap %d, %v; want 0 (the handler's default)", c.VerifyOrgCap, err)
+	}
+	c, err = awsapp.LoadConfig(env(map[string]string{awsapp.EnvVerifyOrgCap: "25"}))
+	if err != nil || c.VerifyOrgCap != 25 {
+		t.Fatalf("25: cap %d, %v", c.VerifyOrgCap, err)
+	}
+	for _, bad := range []string{"0", "-1", "ten", "1000000"} {
+		_, err := awsapp.LoadConfig(env(map[string]string{awsapp.EnvVerifyOrgCap: bad}))
+		if err == nil || !strings.Contains(err.Error(), awsapp.EnvVerifyOrgCap+" must be a whole number") || strings.Contains(err.Error(), bad+" ") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
