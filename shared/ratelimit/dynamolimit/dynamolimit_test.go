@@ -30,17 +30,17 @@ var table struct {
 	once   sync.Once
 	name   string
 	client *dynamodb.Client
-	rec    *targetRecorder
+	rec    *testenv.OpRecorder
 	err    error
 }
 
-func newTable(t *testing.T) (*dynamodb.Client, string, *targetRecorder) {
+func newTable(t *testing.T) (*dynamodb.Client, string, *testenv.OpRecorder) {
 	t.Helper()
 	ddb := testenv.SharedDynamoDB(t)
 	table.once.Do(func() {
 		cfg := ddb.AWSConfig()
 		hc := cfg.HTTPClient.(*http.Client)
-		table.rec = &targetRecorder{next: hc.Transport}
+		table.rec = &testenv.OpRecorder{Next: hc.Transport}
 		hc.Transport = table.rec
 		table.client = dynamodb.NewFromConfig(cfg)
 		table.name = testenv.TableName(t)
@@ -115,13 +115,13 @@ func TestOneUpdateItemPerRequest(t *testing.T) {
 		{"empty, seen by a", a, 0, false, 0},
 		{"refilled to full, a guesses full", a, time.Hour, true, 1},
 	}
-	rec.take()
+	rec.Take()
 	for _, s := range steps {
 		d, err := s.l.Take(t.Context(), k, ratelimit.Verify, now.Add(s.at))
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		ops := rec.take()
+		ops := rec.Take()
 		if d.Allowed != s.allowed || len(ops) != s.updates || slices.ContainsFunc(ops, func(op string) bool { return op != "DynamoDB_20120810.UpdateItem" }) {
 			t.Errorf("%s: allowed %v after %v; want allowed %v after %d UpdateItem", s.name, d.Allowed, ops, s.allowed, s.updates)
 		}
@@ -198,27 +198,4 @@ func TestErrorsAreReturned(t *testing.T) {
 	if _, err := dynamolimit.New(failing{}, "t", ratelimit.Limits{Read: ratelimit.Rate{Count: 1}}, dynamolimit.Options{}); err == nil {
 		t.Error("New accepted an invalid rate")
 	}
-}
-
-// targetRecorder records the X-Amz-Target (the DynamoDB operation) of
-// every request.
-type targetRecorder struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	ops  []string
-}
-
-func (r *targetRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	r.mu.Lock()
-	r.ops = append(r.ops, req.Header.Get("X-Amz-Target"))
-	r.mu.Unlock()
-	return r.next.RoundTrip(req)
-}
-
-func (r *targetRecorder) take() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	ops := r.ops
-	r.ops = nil
-	return ops
 }

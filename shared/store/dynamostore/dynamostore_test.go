@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -81,35 +80,12 @@ func TestDynamoCreateTableTwice(t *testing.T) {
 	}
 }
 
-// targetRecorder records the X-Amz-Target header (the DynamoDB operation)
-// of every request.
-type targetRecorder struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	ops  []string
-}
-
-func (r *targetRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	r.mu.Lock()
-	r.ops = append(r.ops, req.Header.Get("X-Amz-Target"))
-	r.mu.Unlock()
-	return r.next.RoundTrip(req)
-}
-
-func (r *targetRecorder) take() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	ops := r.ops
-	r.ops = nil
-	return ops
-}
-
 // TestDynamoListUsesQuery checks that every request path reads by key or Query:
 // listing (first, after, before pages), the lookups authentication makes,
 // and gets, never a Scan.
 func TestDynamoListUsesQuery(t *testing.T) {
-	rec := &targetRecorder{}
-	s := newStore(t, func(rt http.RoundTripper) http.RoundTripper { rec.next = rt; return rec })
+	rec := &testenv.OpRecorder{}
+	s := newStore(t, func(rt http.RoundTripper) http.RoundTripper { rec.Next = rt; return rec })
 	ctx := t.Context()
 	org := &identity.Org{Slug: "query-only", Name: "Q", ExternalID: uuid.NewString(), CreatedAt: storageconfig.Now()}
 	if err := s.CreateOrg(ctx, org); err != nil {
@@ -123,7 +99,7 @@ func TestDynamoListUsesQuery(t *testing.T) {
 		}
 		cs = append(cs, c)
 	}
-	rec.take()
+	rec.Take()
 
 	pos := store.PositionOf(cs[2])
 	reads := []struct {
@@ -156,7 +132,7 @@ func TestDynamoListUsesQuery(t *testing.T) {
 			if err := tt.call(); err != nil {
 				t.Fatal(err)
 			}
-			ops := rec.take()
+			ops := rec.Take()
 			if want := []string{"DynamoDB_20120810." + tt.want}; !slices.Equal(ops, want) {
 				t.Errorf("requests: got %v, want %v", ops, want)
 			}

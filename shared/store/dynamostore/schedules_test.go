@@ -26,8 +26,8 @@ import (
 // one UpdateItem; a page of history one Query; an append a Query and a
 // transaction.
 func TestDynamoScheduleRequests(t *testing.T) {
-	rec := &targetRecorder{}
-	s := newStore(t, func(rt http.RoundTripper) http.RoundTripper { rec.next = rt; return rec })
+	rec := &testenv.OpRecorder{}
+	s := newStore(t, func(rt http.RoundTripper) http.RoundTripper { rec.Next = rt; return rec })
 	ctx := t.Context()
 	org := &identity.Org{Slug: "due-" + uuid.NewString()[:8], Name: "D", ExternalID: uuid.NewString(), CreatedAt: storageconfig.Now()}
 	if err := s.CreateOrg(ctx, org); err != nil {
@@ -38,7 +38,7 @@ func TestDynamoScheduleRequests(t *testing.T) {
 	if err := s.CreateConfig(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	rec.take()
+	rec.Take()
 
 	op := func(name string) string { return "DynamoDB_20120810." + name }
 	steps := []struct {
@@ -62,7 +62,7 @@ func TestDynamoScheduleRequests(t *testing.T) {
 			if err := tt.call(); err != nil {
 				t.Fatal(err)
 			}
-			if got := rec.take(); !slices.Equal(got, tt.want) {
+			if got := rec.Take(); !slices.Equal(got, tt.want) {
 				t.Errorf("requests: got %v, want %v", got, tt.want)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/store"
 )
 
@@ -16,8 +17,8 @@ import (
 // condition returns the item: no extra read), pruning expired slots one
 // more UpdateItem, and a release one UpdateItem. Never a Query or a Scan.
 func TestDynamoSlotRequests(t *testing.T) {
-	rec := &targetRecorder{}
-	s := newStore(t, func(rt http.RoundTripper) http.RoundTripper { rec.next = rt; return rec })
+	rec := &testenv.OpRecorder{}
+	s := newStore(t, func(rt http.RoundTripper) http.RoundTripper { rec.Next = rt; return rec })
 	ctx := t.Context()
 	now := time.Now()
 	acquire := func(key string, now time.Time, limit int) error {
@@ -43,7 +44,7 @@ func TestDynamoSlotRequests(t *testing.T) {
 	}
 	for _, tt := range calls {
 		t.Run(tt.name, func(t *testing.T) {
-			rec.take()
+			rec.Take()
 			if err := tt.call(); err != nil {
 				t.Fatal(err)
 			}
@@ -51,7 +52,7 @@ func TestDynamoSlotRequests(t *testing.T) {
 			for _, op := range tt.want {
 				want = append(want, "DynamoDB_20120810."+op)
 			}
-			if ops := rec.take(); !slices.Equal(ops, want) {
+			if ops := rec.Take(); !slices.Equal(ops, want) {
 				t.Errorf("requests: got %v, want %v", ops, want)
 			}
 		})

@@ -29,8 +29,8 @@ func TestVerificationConformance(t *testing.T) {
 // poll is one GetItem, writes are one PutItem each, and the sweep sends
 // nothing (no Scan, ever).
 func TestDynamoVerificationRequests(t *testing.T) {
-	rec := &targetRecorder{}
-	s := newStore(t, func(rt http.RoundTripper) http.RoundTripper { rec.next = rt; return rec })
+	rec := &testenv.OpRecorder{}
+	s := newStore(t, func(rt http.RoundTripper) http.RoundTripper { rec.Next = rt; return rec })
 	ctx := t.Context()
 	r := storetest.NewVerification(1)
 	calls := []struct {
@@ -50,7 +50,7 @@ func TestDynamoVerificationRequests(t *testing.T) {
 	}
 	for _, tt := range calls {
 		t.Run(tt.name, func(t *testing.T) {
-			rec.take()
+			rec.Take()
 			if err := tt.call(); err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +58,7 @@ func TestDynamoVerificationRequests(t *testing.T) {
 			for _, op := range tt.want {
 				want = append(want, "DynamoDB_20120810."+op)
 			}
-			if ops := rec.take(); !slices.Equal(ops, want) {
+			if ops := rec.Take(); !slices.Equal(ops, want) {
 				t.Errorf("requests: got %v, want %v", ops, want)
 			}
 		})
