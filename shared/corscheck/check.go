@@ -104,12 +104,22 @@ type Report struct {
 	// Rules are the bucket's CORS rules as read; RulesRead reports the
 	// read succeeded, and RulesNote says why they were not read.
 	Rules     []blob.CORSRule `json:"-"`
-	RulesRead bool            `json:"rules_read"`
-	RulesNote string          `json:"rules_note,omitempty"`
+	RulesRead bool            `json:"rulesRead"`
+	RulesNote string          `json:"rulesNote,omitempty"`
 	// Fix is the change that lets every failed origin through; nil when
 	// none failed, or when every failure is CodeUnknown and the rules
 	// could not be read.
 	Fix *Fix `json:"fix,omitempty"`
+}
+
+// TargetOf is the target of a check of b: the presigned upload URL, the
+// headers b's PUTs must carry, and b's rules when its driver reads them.
+func TargetOf(b blob.Bucket, name Bucket, uploadURL string) Target {
+	t := Target{Bucket: name, UploadURL: uploadURL, UploadHeaders: blob.PresignPutHeaders(b)}
+	if r, ok := b.(blob.CORSReader); ok {
+		t.Rules = r
+	}
+	return t
 }
 
 // Passed reports whether every origin may upload and read.

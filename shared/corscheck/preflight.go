@@ -63,21 +63,21 @@ func (p Preflight) target() (string, error) {
 // Answer is what a browser would make of one preflight.
 type Answer struct {
 	// Allowed reports that the browser would go on with the actual request.
-	Allowed bool
+	Allowed bool `json:"allowed"`
 	// Code is "" when Allowed, else why not (one of the Code constants).
-	Code Code
+	Code Code `json:"code,omitempty"`
 	// Status is the HTTP status of the answer; 0 when none came.
-	Status int
+	Status int `json:"status,omitempty"`
 	// Reason says, in a sentence, what the browser would conclude. It
 	// never holds the URL's query.
-	Reason string
+	Reason string `json:"reason"`
 	// Header is, for CodeHeaderNotAllowed, the request header refused.
-	Header string
+	Header string `json:"header,omitempty"`
 	// Silent reports a refusal without Access-Control-Allow-Origin (S3
 	// and Azure answer 403 without naming why, MinIO 204 without CORS
 	// headers): Code is then CodeOriginNotAllowed, the browser's reading,
 	// and Check refines it from the rules or from narrower preflights.
-	Silent bool
+	Silent bool `json:"-"`
 }
 
 // maxDrain is how much of a preflight answer's body is read before the

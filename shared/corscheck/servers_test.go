@@ -61,12 +61,7 @@ func azureTarget(t *testing.T, a *testenv.Azurite, container, token string) cors
 	if err != nil {
 		t.Fatal(err)
 	}
-	return corscheck.Target{
-		Bucket:        corscheck.Bucket{Provider: corscheck.ProviderAzure, Name: container, Account: a.AccountName},
-		UploadURL:     u,
-		UploadHeaders: blob.PresignPutHeaders(b),
-		Rules:         b,
-	}
+	return corscheck.TargetOf(b, corscheck.Bucket{Provider: corscheck.ProviderAzure, Name: container, Account: a.AccountName}, u)
 }
 
 // azureRules converts rules to the service's shape, for SetCORS.
