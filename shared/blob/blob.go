@@ -5,9 +5,11 @@
 package blob
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -93,24 +95,138 @@ const (
 	// body or headers past the client's limits; see IsResponseTooLarge),
 	// and the answer was not read further.
 	ResponseTooLarge Code = "response_too_large"
+	// KMSAccessDenied: the provider refused because of the object's
+	// encryption key (S3 SSE-KMS), not the bucket's permissions;
+	// Error.KMSKey and Error.KMSAction say which key and what the
+	// credentials may not do with it.
+	KMSAccessDenied Code = "kms_access_denied"
+	// Retained: a retention rule (S3 Object Lock) keeps the object version
+	// from being deleted; Error.Retention says which, where the provider
+	// told.
+	Retained Code = "retained"
+	// RequesterPays: the bucket makes the requester pay, and requests
+	// without the header that accepts the charge are refused;
+	// Error.RequestHeader names it.
+	RequesterPays Code = "requester_pays"
 )
 
+// KMS actions a KMSAccessDenied error names.
+const (
+	KMSGenerateDataKey = "kms:GenerateDataKey" // needed to write an SSE-KMS object
+	KMSDecrypt         = "kms:Decrypt"         // needed to read one
+)
+
+// Retention is what keeps an object version from being deleted.
+type Retention struct {
+	// Mode is the retention mode ("GOVERNANCE" or "COMPLIANCE" on S3); ""
+	// when only a legal hold keeps it or the provider did not say.
+	Mode string
+	// Until is when the retention ends; zero when not known.
+	Until time.Time
+	// LegalHold is set when a legal hold keeps the version (until lifted).
+	LegalHold bool
+	// FromBucketDefault is set when Mode and Until were worked out from the
+	// bucket's default retention (the version's own were not readable).
+	FromBucketDefault bool
+	// Hidden is set when a delete marker now hides the kept version from
+	// listings.
+	Hidden bool
+}
+
+// String describes r for a message: "GOVERNANCE retention until
+// 2026-12-02T11:37:53Z", "a legal hold", or "a retention rule".
+func (r *Retention) String() string {
+	var parts []string
+	if r.Mode != "" {
+		s := r.Mode + " retention"
+		if r.FromBucketDefault {
+			s = "the bucket's default " + s
+		}
+		if !r.Until.IsZero() {
+			s += " until " + r.Until.UTC().Format(time.RFC3339)
+		}
+		parts = append(parts, s)
+	}
+	if r.LegalHold {
+		parts = append(parts, "a legal hold")
+	}
+	if len(parts) == 0 {
+		return "a retention rule"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// Written is what the provider said about an object that PutVersion
+// wrote.
+type Written struct {
+	// Version is the id of the version the write created; "" when the
+	// bucket does not keep versions.
+	Version string
+	// KMSKey is the key that encrypts the object, when a KMS key does
+	// (SSE-KMS); "" otherwise.
+	KMSKey string
+}
+
+// Versions is implemented by drivers of providers that keep object versions
+// (S3), so that a caller that writes an object to remove it again leaves
+// nothing behind: on a versioned bucket, Delete leaves the data as a
+// noncurrent version under a delete marker. Callers type-assert a Bucket
+// to it.
+type Versions interface {
+	// PutVersion is Put that also returns what the provider said of the
+	// object it wrote.
+	PutVersion(ctx context.Context, key string, data []byte) (Written, error)
+	// DeleteVersion removes one version of key for good; an empty version
+	// is Delete. A version a retention rule keeps is Retained, with
+	// Error.Retention set as far as the credentials may read it; the
+	// driver then hides it under a delete marker where it can.
+	DeleteVersion(ctx context.Context, key, version string) error
+}
+
+// Located is implemented by drivers whose buckets live in a region (S3),
+// to say which one requests were signed for: the config's, or the one the
+// driver found.
+type Located interface {
+	Region() string
+}
+
 // Error is a driver failure with a portable code. Op names the operation
-// ("list", "read", "put", "delete", "presign"); Region is set for WrongRegion
-// when the provider said where the bucket is; TLS is set for Unreachable
-// when a TLS handshake or certificate failed.
+// ("list", "read", "put", "delete", "presign", "region"); Region is set for
+// WrongRegion when the provider said where the bucket is; TLS is set for
+// Unreachable when a TLS handshake or certificate failed.
 type Error struct {
 	Code   Code
 	Op     string
 	Region string
 	TLS    bool
 	Err    error
+
+	// KMSAction is set for KMSAccessDenied: the action the credentials lack
+	// on the key (KMSGenerateDataKey to write, KMSDecrypt to read); KMSKey
+	// is the key's ARN (or id) when the provider named it.
+	KMSKey    string
+	KMSAction string
+	// Retention is set for Retained when the provider said what keeps the
+	// object.
+	Retention *Retention
+	// RequestHeader is set for RequesterPays: the header, as "Name: value",
+	// every request to the bucket must carry.
+	RequestHeader string
 }
 
 func (e *Error) Error() string {
 	s := fmt.Sprintf("blob %s: %s", e.Op, e.Code)
 	if e.Region != "" {
 		s += " (bucket region " + e.Region + ")"
+	}
+	if e.KMSAction != "" {
+		s += " (" + e.KMSAction + " on key " + cmp.Or(e.KMSKey, "unknown") + ")"
+	}
+	if e.Retention != nil {
+		s += " (kept by " + e.Retention.String() + ")"
+	}
+	if e.RequestHeader != "" {
+		s += " (requests must carry " + e.RequestHeader + ")"
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()

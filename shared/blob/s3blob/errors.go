@@ -22,6 +22,17 @@ func (b *Bucket) wrap(op string, err error) error {
 	}
 	e := &blob.Error{Op: op, Err: err}
 	e.Code, e.Region, e.TLS = classify(err, b.region)
+	var ae smithy.APIError
+	if (e.Code == blob.AccessDenied || e.Code == blob.Unknown) && errors.As(err, &ae) {
+		if op == "delete" && lockRefusal(ae) {
+			e.Code = blob.Retained
+		} else if key, action, ok := kmsRefusal(ae, op); ok {
+			e.Code, e.KMSKey, e.KMSAction = blob.KMSAccessDenied, key, action
+		}
+	}
+	if e.Code == blob.AccessDenied && b.requesterPays.Load() {
+		markRequesterPays(e)
+	}
 	return e
 }
 

@@ -6,13 +6,13 @@
 package s3blob
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -69,11 +69,18 @@ type Bucket struct {
 	client *s3.Client
 	name   string
 	region string
+	// requesterPays is set once a listing showed the bucket to be
+	// requester-pays (see listPaying).
+	requesterPays atomic.Bool
 }
 
 var _ blob.Bucket = (*Bucket)(nil)
 
 // New returns a Bucket for opts. It checks opts and does no network I/O.
+// A bucket name with dots is addressed path-style over TLS (the SDK's
+// endpoint rules do so, as a dotted name breaks the certificate of
+// virtual-hosted addressing); with Accelerate, which has no path style,
+// New refuses it as InvalidBucketName (ErrAccelerateDottedName).
 func New(opts Options) (*Bucket, error) {
 	switch {
 	case opts.Credentials == nil && (opts.AccessKeyID == "" || opts.SecretAccessKey == ""):
@@ -84,6 +91,8 @@ func New(opts Options) (*Bucket, error) {
 		return nil, ErrNoRegion
 	case opts.HTTPClient == nil:
 		return nil, ErrNoHTTPClient
+	case dottedAccelerated(opts):
+		return nil, &blob.Error{Code: blob.InvalidBucketName, Op: "open", Err: ErrAccelerateDottedName}
 	}
 	attempts := opts.MaxAttempts
 	if attempts <= 0 {
@@ -124,7 +133,8 @@ func New(opts Options) (*Bucket, error) {
 
 // List implements blob.Bucket with one ListObjectsV2 request for
 // blob.ListLimit(limit) keys (S3's page holds 1,000), whose answer netguard's
-// client reads under the limit for that many keys.
+// client reads under the limit for that many keys. A refused listing of a
+// requester-pays bucket is RequesterPays (one more listing tells).
 func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
 	limit = blob.ListLimit(limit)
 	ctx = netguard.WithBodyLimit(ctx, netguard.ListingBodyBytes(limit))
@@ -134,7 +144,11 @@ func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Obj
 	}
 	out, err := b.client.ListObjectsV2(ctx, in)
 	if err != nil {
-		return nil, b.wrap("list", err)
+		werr := b.wrap("list", err)
+		if e := werr.(*blob.Error); e.Code == blob.AccessDenied && b.listPaying(ctx, in) {
+			markRequesterPays(e)
+		}
+		return nil, werr
 	}
 	// An S3-compatible store may send more than MaxKeys: keep limit.
 	contents := out.Contents[:min(len(out.Contents), limit)]
@@ -146,7 +160,9 @@ func (b *Bucket) List(ctx context.Context, prefix string, limit int) ([]blob.Obj
 }
 
 // ReadRange implements blob.Bucket with a ranged GET. An empty object reads
-// as no bytes.
+// as no bytes. A read refused because of the object's KMS key is
+// KMSAccessDenied, with the key (a HeadObject, on the refusal only, finds
+// it where the answer does not name it).
 func (b *Bucket) ReadRange(ctx context.Context, key string, n int64) ([]byte, error) {
 	if n <= 0 {
 		return nil, fmt.Errorf("s3blob: read %s: n must be positive, got %d", key, n)
@@ -161,7 +177,7 @@ func (b *Bucket) ReadRange(ctx context.Context, key string, n int64) ([]byte, er
 			// S3 answers 416 for any range of an empty object.
 			return []byte{}, nil
 		}
-		return nil, b.wrap("read", err)
+		return nil, b.explainReadRefusal(ctx, key, b.wrap("read", err))
 	}
 	defer out.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(out.Body, n))
@@ -171,15 +187,11 @@ func (b *Bucket) ReadRange(ctx context.Context, key string, n int64) ([]byte, er
 	return data, nil
 }
 
-// Put implements blob.Bucket.
+// Put implements blob.Bucket with PutVersion. A write refused because of
+// the bucket's KMS key is KMSAccessDenied.
 func (b *Bucket) Put(ctx context.Context, key string, data []byte) error {
-	_, err := b.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:        aws.String(b.name),
-		Key:           aws.String(key),
-		Body:          bytes.NewReader(data),
-		ContentLength: aws.Int64(int64(len(data))),
-	})
-	return b.wrap("put", err)
+	_, err := b.PutVersion(ctx, key, data)
+	return err
 }
 
 // Delete implements blob.Bucket. S3 treats deleting a missing key as
