@@ -14,10 +14,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsenv"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsseal"
 	"github.com/bucketlink/bucketlink/shared/awsapp/awsverify"
 )
 
@@ -27,7 +28,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("create-storage-config: %v", err)
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Load(os.Getenv)
 	if err != nil {
 		log.Fatalf("create-storage-config: aws configuration: %v", err)
 	}
@@ -36,7 +37,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("create-storage-config: %v", err)
 	}
-	app, err := p.App(ctx, awsapp.With{Sealer: p.Sealer(), Verifier: v})
+	app, err := p.App(ctx, awsapp.With{Sealer: awsseal.New(p), Verifier: v})
 	if err != nil {
 		log.Fatalf("create-storage-config: %v", err)
 	}

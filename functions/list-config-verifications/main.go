@@ -19,10 +19,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsenv"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awssecrets"
 )
 
 func main() {
@@ -31,13 +32,14 @@ func main() {
 	if err != nil {
 		log.Fatalf("list-config-verifications: %v", err)
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Load(os.Getenv)
 	if err != nil {
 		log.Fatalf("list-config-verifications: aws configuration: %v", err)
 	}
 	// The store, the rate limiter and the keys: no sealer, no verifier,
 	// no queue, no event bus.
-	app, err := awsapp.NewParts(cfg, awsCfg, awsapp.Options{}).App(ctx, awsapp.With{})
+	p := awsapp.NewParts(cfg, awsCfg, awsapp.Options{})
+	app, err := p.App(ctx, awsapp.With{Secrets: awssecrets.New(p)})
 	if err != nil {
 		log.Fatalf("list-config-verifications: %v", err)
 	}

@@ -22,9 +22,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsenv"
 	"github.com/bucketlink/bucketlink/shared/awsapp/awsqueue"
 	"github.com/bucketlink/bucketlink/shared/reverify"
 )
@@ -39,7 +39,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("reverify-scheduler: %v", err)
 	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	awsCfg, err := awsenv.Load(os.Getenv)
 	if err != nil {
 		log.Fatalf("reverify-scheduler: aws configuration: %v", err)
 	}

@@ -14,11 +14,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsenv"
 	"github.com/bucketlink/bucketlink/shared/awsapp/awsevents"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsseal"
 	"github.com/bucketlink/bucketlink/shared/awsapp/awsverify"
 )
 
@@ -28,7 +29,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("test-storage-config: %v", err)
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Load(os.Getenv)
 	if err != nil {
 		log.Fatalf("test-storage-config: aws configuration: %v", err)
 	}
@@ -41,7 +42,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("test-storage-config: %v", err)
 	}
-	app, err := p.App(ctx, awsapp.With{Sealer: p.Sealer(), Verifier: v, Events: events})
+	app, err := p.App(ctx, awsapp.With{Sealer: awsseal.New(p), Verifier: v, Events: events})
 	if err != nil {
 		log.Fatalf("test-storage-config: %v", err)
 	}

@@ -19,11 +19,13 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsenv"
 	"github.com/bucketlink/bucketlink/shared/awsapp/awsqueue"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsseal"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awssecrets"
 )
 
 func main() {
@@ -32,7 +34,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("verify-bucket: %v", err)
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Load(os.Getenv)
 	if err != nil {
 		log.Fatalf("verify-bucket: aws configuration: %v", err)
 	}
@@ -43,7 +45,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("verify-bucket: %v", err)
 	}
-	app, err := p.App(ctx, awsapp.With{Sealer: p.Sealer(), Queue: q})
+	app, err := p.App(ctx, awsapp.With{Sealer: awsseal.New(p), Secrets: awssecrets.New(p), Queue: q})
 	if err != nil {
 		log.Fatalf("verify-bucket: %v", err)
 	}

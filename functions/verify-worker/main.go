@@ -22,16 +22,16 @@
 package main
 
 import (
-	"context"
 	"log"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsenv"
 	"github.com/bucketlink/bucketlink/shared/awsapp/awsevents"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsseal"
 	"github.com/bucketlink/bucketlink/shared/awsapp/awsverify"
 	"github.com/bucketlink/bucketlink/shared/queue/sqsqueue"
 )
@@ -46,7 +46,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("verify-worker: %v", err)
 	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	awsCfg, err := awsenv.Load(os.Getenv)
 	if err != nil {
 		log.Fatalf("verify-worker: aws configuration: %v", err)
 	}
@@ -61,7 +61,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("verify-worker: %v", err)
 	}
-	w := awsapp.NewConsumer(p, v, events)
+	w := awsapp.NewConsumer(p, awsseal.New(p), v, events)
 	slog.SetDefault(w.Logger) // BatchHandler logs failed records here
 	lambda.Start(sqsqueue.BatchHandler(w.Handle, batchConcurrency))
 }

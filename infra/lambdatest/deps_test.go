@@ -26,6 +26,11 @@ var forbiddenDeps = []string{
 	"github.com/bucketlink/bucketlink/shared/seal/localseal",
 	"github.com/bucketlink/bucketlink/infra/testenv",
 	"github.com/bucketlink/bucketlink/infra/lambdatest",
+	// The SDK's general configuration loader links the STS, SSO and SSO
+	// OIDC clients; the functions load theirs with awsenv.
+	"github.com/aws/aws-sdk-go-v2/config",
+	"github.com/aws/aws-sdk-go-v2/service/sso",
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc",
 }
 
 // requiredDeps must be linked: the test would prove nothing if `go list`
@@ -33,17 +38,15 @@ var forbiddenDeps = []string{
 var requiredDeps = []string{
 	"github.com/aws/aws-lambda-go/lambda",
 	"github.com/bucketlink/bucketlink/shared/store/dynamostore",
-	"github.com/bucketlink/bucketlink/shared/seal/kmsseal",
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsenv",
 }
 
 const module = "github.com/bucketlink/bucketlink/"
 
 // What a function that opens no bucket, sends to no queue or publishes no
 // event must not link; an entry ending in "/" names every package under
-// it. service/sts is not listed: config.LoadDefaultConfig links it (its
-// assume-role and web-identity credential providers), in every function
-// and in the baseline of the benchmarks alike; what must not be linked is
-// our STS client (awsrole), which alone builds an STS client.
+// it. No function links the SDK's general loader (forbiddenDeps), so the
+// STS client is linked only where awsrole, which alone calls STS, is.
 var (
 	// linksDrivers: the blob drivers, the provider SDKs, and what picks
 	// them.
@@ -53,9 +56,13 @@ var (
 		"github.com/Azure/azure-sdk-for-go/", "cloud.google.com/go/storage",
 	}
 	// linksSTS: AssumeRole for iam_role configs.
-	linksSTS = []string{module + "shared/awsrole"}
+	linksSTS = []string{module + "shared/awsrole", "github.com/aws/aws-sdk-go-v2/service/sts"}
 	// linksSQS: the queue's SQS sender.
 	linksSQS = []string{"github.com/aws/aws-sdk-go-v2/service/sqs", module + "shared/queue/sqsqueue", module + "shared/awsapp/awsqueue"}
+	// linksKMS: the sealer of credentials and records.
+	linksKMS = []string{"github.com/aws/aws-sdk-go-v2/service/kms", module + "shared/seal/kmsseal", module + "shared/awsapp/awsseal"}
+	// linksSecrets: the reader of the cursor and record-key secrets.
+	linksSecrets = []string{"github.com/aws/aws-sdk-go-v2/service/secretsmanager", module + "shared/awsapp/awssecrets"}
 	// linksEventBridge: the publisher of verification changes.
 	linksEventBridge = []string{"github.com/aws/aws-sdk-go-v2/service/eventbridge", module + "shared/changeevents/ebpub", module + "shared/awsapp/awsevents"}
 	// ourDrivers are the drivers and what picks them, without the SDKs
@@ -69,21 +76,23 @@ const httpadapter = "github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 // and what it must link beyond requiredDeps: each links what its endpoint
 // calls and nothing else.
 var linking = map[string]struct{ forbidden, required [][]string }{
-	"list-storage-configs":      {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
-	"get-storage-config":        {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
-	"patch-storage-config":      {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
-	"delete-storage-config":     {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
-	"get-setup-info":            {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
-	"list-config-verifications": {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge}, required: [][]string{{httpadapter}}},
+	// Reading configs and history: the store, and for the lists the
+	// cursor secret.
+	"list-storage-configs":      {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS}, required: [][]string{{httpadapter}, linksSecrets}},
+	"list-config-verifications": {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS}, required: [][]string{{httpadapter}, linksSecrets}},
+	"get-storage-config":        {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{{httpadapter}}},
+	"patch-storage-config":      {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{{httpadapter}}},
+	"delete-storage-config":     {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{{httpadapter}}},
+	"get-setup-info":            {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{{httpadapter}}},
 	// The bucket-verify API seals the run and queues it; the worker opens
 	// the bucket.
-	"verify-bucket":          {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge}, required: [][]string{{httpadapter}, linksSQS}},
-	"verify-existing-bucket": {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge}, required: [][]string{{httpadapter}, linksSQS}},
-	"create-storage-config":  {forbidden: [][]string{linksSQS, linksEventBridge}, required: [][]string{{httpadapter}, ourDrivers, linksSTS}},
-	"test-storage-config":    {forbidden: [][]string{linksSQS}, required: [][]string{{httpadapter}, ourDrivers, linksSTS, linksEventBridge}},
-	"verify-worker": {required: [][]string{ourDrivers, linksSTS, linksEventBridge,
+	"verify-bucket":          {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge}, required: [][]string{{httpadapter}, linksSQS, linksKMS, linksSecrets}},
+	"verify-existing-bucket": {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge}, required: [][]string{{httpadapter}, linksSQS, linksKMS, linksSecrets}},
+	"create-storage-config":  {forbidden: [][]string{linksSQS, linksEventBridge, linksSecrets}, required: [][]string{{httpadapter}, ourDrivers, linksSTS, linksKMS}},
+	"test-storage-config":    {forbidden: [][]string{linksSQS, linksSecrets}, required: [][]string{{httpadapter}, ourDrivers, linksSTS, linksEventBridge, linksKMS}},
+	"verify-worker": {forbidden: [][]string{linksSecrets}, required: [][]string{ourDrivers, linksSTS, linksEventBridge, linksKMS,
 		{module + "shared/queue/sqsqueue", module + "shared/verifyworker", module + "shared/reverify"}}},
-	"reverify-scheduler": {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge}, required: [][]string{linksSQS, {module + "shared/reverify"}}},
+	"reverify-scheduler": {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{linksSQS, {module + "shared/reverify"}}},
 }
 
 // matches reports whether the package path names entry: equal to it, or

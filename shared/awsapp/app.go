@@ -14,8 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
@@ -23,7 +21,6 @@ import (
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/ratelimit/dynamolimit"
 	"github.com/bucketlink/bucketlink/shared/seal"
-	"github.com/bucketlink/bucketlink/shared/seal/kmsseal"
 	"github.com/bucketlink/bucketlink/shared/service"
 	"github.com/bucketlink/bucketlink/shared/store/dynamostore"
 )
@@ -61,13 +58,12 @@ type Parts struct {
 	log    *slog.Logger
 	ddb    *dynamodb.Client
 	store  *dynamostore.Store
-	sealer *kmsseal.Sealer
 }
 
 // NewParts returns the parts of a function with configuration cfg and the
-// service's own AWS configuration awsCfg (from config.LoadDefaultConfig;
-// the AWS_ENDPOINT_URL_<SERVICE> variables redirect its clients, which
-// tests use). It builds nothing yet.
+// service's own AWS configuration awsCfg (from awsenv.Load in the
+// functions; the AWS_ENDPOINT_URL_<SERVICE> variables redirect its
+// clients, which tests use). It builds nothing yet.
 func NewParts(cfg Config, awsCfg aws.Config, opts Options) *Parts {
 	return &Parts{cfg: cfg, awsCfg: awsCfg, log: newLogger(cfg, opts)}
 }
@@ -97,21 +93,18 @@ func (p *Parts) Store() *dynamostore.Store {
 	return p.store
 }
 
-// Sealer is the KMS sealer with Config.KMSKeyID.
-func (p *Parts) Sealer() *kmsseal.Sealer {
-	if p.sealer == nil {
-		p.sealer = kmsseal.New(kms.NewFromConfig(p.awsCfg), p.cfg.KMSKeyID)
-	}
-	return p.sealer
-}
-
 // With are the parts of the API that only some functions ask for; the
 // store, the rate limiter and the keys every HTTP function has. A nil
 // part is one the function does not use.
 type With struct {
 	// Sealer seals and opens credentials (create, test, the bucket-verify
-	// API): Parts.Sealer.
+	// API): awsseal.New.
 	Sealer seal.Sealer
+	// Secrets reads the secrets of Config.CursorSecretID and
+	// Config.VerifyKeySecretID (list, the verifications list, the
+	// bucket-verify API): awssecrets.New. A function with a secret ID set
+	// and no reader fails at init.
+	Secrets SecretReader
 	// Verifier runs the checks (create, test): awsverify.New.
 	Verifier service.Verifier
 	// Queue receives bucket verifications (the bucket-verify API):
@@ -146,13 +139,13 @@ func (p *Parts) Service(with With) service.Parts {
 func (p *Parts) App(ctx context.Context, with With) (*App, error) {
 	sp := p.Service(with)
 	var err error
-	if sp.CursorKey, err = secretKey(ctx, p.awsCfg, p.cfg.CursorSecretID, cursorKeyUse); err != nil {
+	if sp.CursorKey, err = secretKey(ctx, with.Secrets, p.cfg.CursorSecretID, cursorKeyUse); err != nil {
 		return nil, err
 	}
 	// The bucket-verify API: records keyed with the secret every instance
 	// shares.
 	if p.cfg.VerifyKeySecretID != "" {
-		if sp.VerifyKey, err = secretKey(ctx, p.awsCfg, p.cfg.VerifyKeySecretID, verifyKeyUse); err != nil {
+		if sp.VerifyKey, err = secretKey(ctx, with.Secrets, p.cfg.VerifyKeySecretID, verifyKeyUse); err != nil {
 			return nil, err
 		}
 	}
@@ -218,11 +211,15 @@ var (
 	verifyKeyUse = keyUse{"verification key secret", "bucketlink/verification-record-key/v1"}
 )
 
+// SecretReader returns the value of a Secrets Manager secret (its string,
+// else its binary value).
+type SecretReader func(ctx context.Context, secretID string) ([]byte, error)
+
 // secretKey returns a 32-byte key for use: derived from the
 // value of the Secrets Manager secret secretID when it is set, so that
 // every instance of every function agrees, else random (right only for a
 // function that never needs to agree, e.g. one that never sees a cursor).
-func secretKey(ctx context.Context, awsCfg aws.Config, secretID string, use keyUse) ([]byte, error) {
+func secretKey(ctx context.Context, read SecretReader, secretID string, use keyUse) ([]byte, error) {
 	if secretID == "" {
 		key := make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {
@@ -230,21 +227,20 @@ func secretKey(ctx context.Context, awsCfg aws.Config, secretID string, use keyU
 		}
 		return key, nil
 	}
+	if read == nil {
+		return nil, fmt.Errorf("awsapp: %s %s is set, but the function was wired without a secret reader (With.Secrets)", use.name, secretID)
+	}
 	ctx, cancel := context.WithTimeout(ctx, initTimeout)
 	defer cancel()
-	out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
+	value, err := read(ctx, secretID)
 	if err != nil {
 		return nil, fmt.Errorf("awsapp: read %s %s: %w", use.name, secretID, err)
-	}
-	value := aws.ToString(out.SecretString)
-	if value == "" {
-		value = string(out.SecretBinary)
 	}
 	if len(value) < MinCursorSecretLen {
 		return nil, fmt.Errorf("awsapp: %s %s: value shorter than %d bytes", use.name, secretID, MinCursorSecretLen)
 	}
 	// Derive rather than use the value directly.
-	m := hmac.New(sha256.New, []byte(value))
+	m := hmac.New(sha256.New, value)
 	m.Write([]byte(use.label))
 	return m.Sum(nil), nil
 }

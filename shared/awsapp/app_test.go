@@ -9,19 +9,22 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/awsapp"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsenv"
 	"github.com/bucketlink/bucketlink/shared/awsapp/awsevents"
 	"github.com/bucketlink/bucketlink/shared/awsapp/awsqueue"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsseal"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awssecrets"
 	"github.com/bucketlink/bucketlink/shared/awsapp/awsverify"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
@@ -33,7 +36,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // world is what a deployment provides, with real emulators: a table in
 // DynamoDB Local, a KMS key in moto and a bucket in MinIO. The SDK
-// configuration comes from config.LoadDefaultConfig, as in main, pointed
+// configuration comes from awsenv.Load, as in main, pointed
 // at the emulators by the per-service endpoint variables.
 type world struct {
 	moto   *testenv.Moto
@@ -53,9 +56,7 @@ func newWorld(t *testing.T) *world {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKID"+randomHex(8))
 	t.Setenv("AWS_SECRET_ACCESS_KEY", randomHex(20))
 	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Load(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,6 +226,13 @@ func TestCursorKey(t *testing.T) {
 	if _, err := keyOf("no-such-secret"); err == nil || !strings.Contains(err.Error(), "read cursor secret no-such-secret") {
 		t.Errorf("unknown secret: %v", err)
 	}
+	// A function with a secret to read but wired without a reader fails at
+	// init rather than running with a key no other function shares.
+	c := w.cfg
+	c.CursorSecretID = shared
+	if _, err := awsapp.NewParts(c, w.awsCfg, awsapp.Options{Log: io.Discard}).App(ctx, awsapp.With{}); err == nil || !strings.Contains(err.Error(), "without a secret reader") {
+		t.Errorf("secret without a reader: %v", err)
+	}
 }
 
 // newApp wires every route of the API into one App, from the parts each
@@ -241,7 +249,7 @@ func newApp(ctx context.Context, cfg awsapp.Config, awsCfg aws.Config, opts awsa
 	if err != nil {
 		return nil, err
 	}
-	with := awsapp.With{Sealer: p.Sealer(), Verifier: v, Events: events}
+	with := awsapp.With{Sealer: awsseal.New(p), Secrets: awssecrets.New(p), Verifier: v, Events: events}
 	if cfg.VerifyQueueURL != "" {
 		if with.Queue, err = awsqueue.New(p); err != nil {
 			return nil, err
@@ -261,7 +269,7 @@ func newConsumer(cfg awsapp.Config, awsCfg aws.Config, opts awsapp.Options) (*aw
 	if err != nil {
 		return nil, err
 	}
-	return awsapp.NewConsumer(p, v, events), nil
+	return awsapp.NewConsumer(p, awsseal.New(p), v, events), nil
 }
 
 // newScheduler wires the reverify-scheduler function as its main does.

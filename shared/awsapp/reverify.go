@@ -7,6 +7,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/reverify"
+	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/service"
 	"github.com/bucketlink/bucketlink/shared/verifyworker"
 )
@@ -29,11 +30,11 @@ type Consumer struct {
 func (c *Consumer) Handle(ctx context.Context, m queue.Message) error { return c.mux.Handle(ctx, m) }
 
 // NewConsumer wires the verify-worker function: the bucket-verify worker
-// and a reverify.Reverifier (service.Parts.Consumer) on the store and
-// sealer of p, the verifier v (awsverify.New) and the publisher of
-// verification changes events (awsevents.New). It makes no call to AWS.
-func NewConsumer(p *Parts, v service.Verifier, events changeevents.Publisher) *Consumer {
-	w, r, mux := p.Service(With{Sealer: p.Sealer(), Verifier: v, Events: events}).Consumer()
+// and a reverify.Reverifier (service.Parts.Consumer) on the store of p, the
+// sealer s (awsseal.New), the verifier v (awsverify.New) and the publisher
+// of verification changes events (awsevents.New). It makes no call to AWS.
+func NewConsumer(p *Parts, s seal.Sealer, v service.Verifier, events changeevents.Publisher) *Consumer {
+	w, r, mux := p.Service(With{Sealer: s, Verifier: v, Events: events}).Consumer()
 	return &Consumer{Verify: w, Reverify: r, Logger: p.Logger(), mux: mux}
 }
 
