@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/infra/lambdatest"
 	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/queue"
 )
 
 // The measures of the Lambda functions (make bench):
@@ -29,13 +31,17 @@ import (
 //	                        including the list function's read of the cursor
 //	                        secret from moto, against a baseline (base-ms,
 //	                        and the ratio of medians init/base): a bare
-//	                        function that loads the AWS configuration and
-//	                        builds the clients that function builds
+//	                        function that loads the AWS configuration as
+//	                        the functions do (awsenv) and builds the
+//	                        clients that function builds
 //	                        (baselineClients), run alternately with it
-//	BenchmarkWarmInvoke     one API Gateway event through the Runtime API
-//	                        and a warm function, against DynamoDB Local,
-//	                        moto's KMS and SQS, and MinIO (verify-bucket:
-//	                        polls of a verification in connecting)
+//	BenchmarkWarmInvoke     one event through the Runtime API and a warm
+//	                        function, against DynamoDB Local, moto's KMS
+//	                        and SQS, and MinIO: an API Gateway event for
+//	                        the HTTP functions (verify-bucket: polls of a
+//	                        verification in connecting), an SQS event of
+//	                        one re-verification for verify-worker, the
+//	                        scheduled event for reverify-scheduler
 //
 // Aims: init under 30 ms on the test machine, a binary under 20 MB.
 
@@ -84,6 +90,8 @@ var benchEnv struct {
 	key    string
 	bucket bucket
 	uid    string // a config to get and test
+	// configID is its integer id (the bucket-verify API's bucketId).
+	configID string
 }
 
 func benchStack(b *testing.B) {
@@ -98,6 +106,13 @@ func benchStack(b *testing.B) {
 			b.Fatalf("create: %d %s", resp.StatusCode, resp.Body)
 		}
 		benchEnv.uid = decodeUID(b, resp.Body)
+		var created struct {
+			ID json.Number `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &created); err != nil || created.ID == "" {
+			b.Fatalf("no id in %s: %v", resp.Body, err)
+		}
+		benchEnv.configID = created.ID.String()
 		f.Stop()
 		// A full default page (20) to list.
 		copyConfigs(b, benchEnv.uid, 25)
@@ -211,6 +226,8 @@ func BenchmarkWarmInvoke(b *testing.B) {
 		{name: "list-storage-configs", status: http.StatusOK},
 		{name: "create-storage-config", status: http.StatusCreated},
 		{name: "get-storage-config", status: http.StatusOK},
+		{name: "patch-storage-config", status: http.StatusOK},
+		{name: "list-config-verifications", status: http.StatusOK},
 		{name: "test-storage-config", status: http.StatusOK},
 		{
 			name: "delete-storage-config", status: http.StatusNoContent,
@@ -220,6 +237,7 @@ func BenchmarkWarmInvoke(b *testing.B) {
 		// The first invoke starts a verification (a KMS seal, a PutItem and
 		// an SQS send); the others poll it: one GetItem each.
 		{name: "verify-bucket", status: http.StatusOK},
+		{name: "verify-existing-bucket", status: http.StatusOK},
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
@@ -236,7 +254,7 @@ func BenchmarkWarmInvoke(b *testing.B) {
 				if uids != nil {
 					uid = uids[i]
 				}
-				events[i] = s.event(b, tt.name, edit{apiKey: benchEnv.key, uid: uid, bucket: benchEnv.bucket,
+				events[i] = s.event(b, tt.name, edit{apiKey: benchEnv.key, uid: uid, configID: benchEnv.configID, bucket: benchEnv.bucket,
 					orgID: strconv.FormatInt(benchEnv.org.ID, 10)})
 			}
 			b.ResetTimer()
@@ -250,4 +268,39 @@ func BenchmarkWarmInvoke(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(time.Millisecond), "ms/invoke")
 		})
 	}
+	// The queue functions. verify-worker: one re-verification of the
+	// bench config per invoke (its SQS event as Lambda hands it over): a
+	// KMS Decrypt, the checks against MinIO, the result written.
+	b.Run("verify-worker", func(b *testing.B) {
+		f := s.start(b, "verify-worker", s.env("verify-worker"))
+		body, err := json.Marshal(map[string]string{"kind": string(queue.KindReverify), "key": benchEnv.uid})
+		if err != nil {
+			b.Fatal(err)
+		}
+		event := setRecordBody(b, s.event(b, "verify-worker", edit{recordKey: "unused"}), string(body))
+		b.ResetTimer()
+		for b.Loop() {
+			if r := invokeWorker(b, f, event); len(r.BatchItemFailures) != 0 {
+				b.Fatalf("failures %+v\n%s", r, f.Output())
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(time.Millisecond), "ms/invoke")
+	})
+	// reverify-scheduler: one scheduled run per invoke, over a table
+	// whose configs are not due (a Query of each gsi2 shard).
+	b.Run("reverify-scheduler", func(b *testing.B) {
+		f := s.start(b, "reverify-scheduler", s.env("reverify-scheduler"))
+		event, err := os.ReadFile(filepath.Join(s.root, "infra", "events", "reverify-scheduler.json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		invokeScheduler(b, f, event) // whatever is due now is enqueued once
+		b.ResetTimer()
+		for b.Loop() {
+			if n := invokeScheduler(b, f, event); n != 0 {
+				b.Fatalf("enqueued %d, want 0", n)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(time.Millisecond), "ms/invoke")
+	})
 }

@@ -102,7 +102,7 @@ func TestReverifyScheduler(t *testing.T) {
 
 // invokeScheduler invokes the scheduler and returns how many configs it
 // enqueued.
-func invokeScheduler(t *testing.T, f *lambdatest.Function, payload []byte) int {
+func invokeScheduler(t testing.TB, f *lambdatest.Function, payload []byte) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

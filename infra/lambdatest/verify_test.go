@@ -33,7 +33,7 @@ type verifyBody struct {
 
 // invokeWorker runs one SQS event through the worker's bootstrap and
 // returns its batch response.
-func invokeWorker(t *testing.T, f *lambdatest.Function, payload []byte) events.SQSEventResponse {
+func invokeWorker(t testing.TB, f *lambdatest.Function, payload []byte) events.SQSEventResponse {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -139,7 +139,7 @@ func TestVerifyFunctions(t *testing.T) {
 }
 
 // setRecordBody replaces the body of the first record of an SQS event.
-func setRecordBody(t *testing.T, payload []byte, body string) []byte {
+func setRecordBody(t testing.TB, payload []byte, body string) []byte {
 	t.Helper()
 	var e events.SQSEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
