@@ -108,16 +108,19 @@ func S3Statement(t Target, check string) Statement {
 	if check == CheckPresign {
 		check = CheckWrite
 	}
-	part := partition(t)
+	part, pfx := partition(t), t.Prefix
+	if t.Provider == storageconfig.ProviderAWSS3 {
+		pfx = arnText(pfx)
+	}
 	s := Statement{Sid: sids[check], Effect: "Allow", Action: s3Actions[check]}
 	if check == CheckList {
 		s.Resource = []string{"arn:" + part + ":s3:::" + t.Bucket}
-		if t.Prefix != "" {
-			s.Condition = map[string]map[string][]string{"StringLike": {"s3:prefix": {arnText(t.Prefix) + "*"}}}
+		if pfx != "" {
+			s.Condition = map[string]map[string][]string{"StringLike": {"s3:prefix": {pfx + "*"}}}
 		}
 		return s
 	}
-	s.Resource = []string{"arn:" + part + ":s3:::" + t.Bucket + "/" + arnText(t.Prefix) + "*"}
+	s.Resource = []string{"arn:" + part + ":s3:::" + t.Bucket + "/" + pfx + "*"}
 	return s
 }
 
@@ -187,10 +190,13 @@ func partition(t Target) string {
 	return "aws"
 }
 
-// arnText escapes the characters IAM reads as wildcards or variables in
-// resources and StringLike values: "*" is ${*}, "?" is ${?} and "$" is ${$}
-// (IAM policy variables, "Special characters"), so that a prefix is matched
-// literally.
+// arnText escapes the characters AWS IAM reads as wildcards or variables
+// in resources and StringLike values: "*" is ${*}, "?" is ${?} and "$" is
+// ${$} (IAM policy variables, "Special characters"), so that a prefix is
+// matched literally. Only aws_s3 prefixes are escaped: MinIO (tested)
+// knows no such escapes and reads ${*} as text, so an s3_compatible prefix
+// is written as it is, and a "*" or "?" in it matches any character there
+// too.
 func arnText(s string) string {
 	if !strings.ContainsAny(s, "*?$") {
 		return s

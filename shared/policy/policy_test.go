@@ -57,6 +57,13 @@ func TestPermissionsPolicy(t *testing.T) {
 				`{"Sid":"BucketlinkRead","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::b-1/a${*}b${?}c${$}/*"]}]}`,
 		},
 		{
+			name:   "an s3_compatible prefix is written as it is (MinIO has no escapes)",
+			target: policy.Target{Provider: storageconfig.ProviderS3Compatible, Bucket: "b-1", Prefix: "a*b?c$/", Mode: policy.ReadOnly},
+			want: `{"Version":"2012-10-17","Statement":[` +
+				`{"Sid":"BucketlinkList","Effect":"Allow","Action":["s3:ListBucket"],"Resource":["arn:aws:s3:::b-1"],"Condition":{"StringLike":{"s3:prefix":["a*b?c$/*"]}}},` +
+				`{"Sid":"BucketlinkRead","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::b-1/a*b?c$/*"]}]}`,
+		},
+		{
 			name:   "China regions are in the aws-cn partition",
 			target: policy.Target{Provider: storageconfig.ProviderAWSS3, Bucket: "b-1", Region: "cn-north-1", Mode: policy.ReadOnly},
 			want: `{"Version":"2012-10-17","Statement":[` +
