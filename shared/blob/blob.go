@@ -183,6 +183,16 @@ type Versions interface {
 	DeleteVersion(ctx context.Context, key, version string) error
 }
 
+// WriteChecker is implemented by drivers that can tell whether the
+// credentials may write without writing anything, for connections that
+// are to be read-only. Callers type-assert a Bucket to it.
+type WriteChecker interface {
+	// MayWrite reports whether the credentials may write key, leaving
+	// nothing at key: (true, nil) when they may, (false, nil) when the
+	// provider refused (AccessDenied), and an error otherwise.
+	MayWrite(ctx context.Context, key string) (bool, error)
+}
+
 // Located is implemented by drivers whose buckets live in a region (S3),
 // to say which one requests were signed for: the config's, or the one the
 // driver found.
