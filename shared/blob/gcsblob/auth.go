@@ -71,3 +71,14 @@ func addAuth(hc *http.Client, creds *auth.Credentials) error {
 // ValidateServiceAccountJSON lists what is wrong with a service-account
 // JSON key; see gcskey.Validate.
 func ValidateServiceAccountJSON(s string) []string { return gcskey.Validate(s) }
+
+// impersonatedCredentials returns credentials whose tokens im fetches
+// (generateAccessToken), cached for the Bucket's life and refreshed only
+// under the context of the request that needs one.
+func impersonatedCredentials(im *impersonator) *auth.Credentials {
+	return auth.NewCredentials(&auth.CredentialsOptions{
+		TokenProvider: auth.NewCachedTokenProvider(im, &auth.CachedTokenProviderOptions{
+			DisableAsyncRefresh: true,
+		}),
+	})
+}

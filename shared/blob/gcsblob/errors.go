@@ -18,8 +18,10 @@ import (
 
 // This file is the one place where the SDK's errors (storage sentinels,
 // *googleapi.Error and *apierror.APIError of the JSON API, *auth.Error of
-// the token exchange) and transport errors become *blob.Error values with
-// portable codes.
+// the token exchange, *ImpersonationError of IAM Credentials) and
+// transport errors become *blob.Error values with portable codes. A refused
+// impersonation is AccessDenied; the *ImpersonationError stays in the
+// chain, so the check layer can tell it from a storage permission.
 
 // wrap returns nil for nil and otherwise a *blob.Error for op around err.
 func (b *Bucket) wrap(op string, err error) error {
@@ -40,6 +42,21 @@ func classify(err error) (code blob.Code, isTLS bool) {
 		// Before the rest: a cut-off read may come wrapped like a
 		// transport failure.
 		return blob.ResponseTooLarge, false
+	}
+	var ie *ImpersonationError
+	if errors.As(err, &ie) {
+		if ie.ImpersonationDenied() {
+			return blob.AccessDenied, false
+		}
+		if blob.IsResponseTooLarge(ie.Err) {
+			return blob.ResponseTooLarge, false
+		}
+		if errors.Is(ie.Err, context.DeadlineExceeded) || errors.Is(ie.Err, context.Canceled) || blob.IsNetTimeout(ie.Err) {
+			return blob.Timeout, false
+		}
+		// Not the storage endpoint's failure, nor the customer's: the check
+		// layer reports it from the *ImpersonationError.
+		return blob.Unknown, false
 	}
 	var ae *auth.Error
 	if errors.As(err, &ae) {

@@ -1,12 +1,20 @@
 // Package gcsblob is the blob driver for Google Cloud Storage, on Google's
 // SDK (cloud.google.com/go/storage) over the JSON API, with V4 signed URLs
-// of the XML API for presigned uploads. It authenticates only with the
-// service-account JSON key it is given, through the SDK's own auth library
-// (cloud.google.com/go/auth): it never reads Application Default
-// Credentials, the environment's credential files, STORAGE_EMULATOR_HOST
-// or the metadata server, it fetches tokens only from GoogleTokenURL
-// whatever the key's token_uri says, and every request (token exchanges
-// included) goes through the caller's *http.Client.
+// of the XML API for presigned uploads. A Bucket authenticates in one of
+// two ways, through the SDK's own auth library (cloud.google.com/go/auth):
+//
+//   - with the customer's service-account JSON key: it never reads
+//     Application Default Credentials, the environment's credential files,
+//     STORAGE_EMULATOR_HOST or the metadata server, and fetches tokens only
+//     from GoogleTokenURL whatever the key's token_uri says;
+//   - by impersonating the customer's service account (no key): bucketlink's
+//     own Google principal (an Identity, from the operator's configuration)
+//     asks the IAM Credentials API (GoogleIAMCredentialsURL) for a token of
+//     that account and, for presigned URLs, for a signature (signBlob). The
+//     customer grants the principal TokenCreatorRole on the account.
+//
+// Every request (token exchanges and IAM Credentials calls included) goes
+// through the caller's *http.Client.
 package gcsblob
 
 import (
@@ -21,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"cloud.google.com/go/auth"
 	"cloud.google.com/go/storage"
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/iterator"
@@ -65,11 +74,14 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Errors New returns before any network I/O.
 var (
-	ErrNoServiceAccount      = errors.New("gcsblob: a service account JSON key is required")
-	ErrInvalidServiceAccount = errors.New("gcsblob: the service account JSON key is invalid")
-	ErrNoBucket              = errors.New("gcsblob: a bucket name is required")
-	ErrNoHTTPClient          = errors.New("gcsblob: an HTTP client is required")
-	ErrBadEndpoint           = errors.New("gcsblob: the endpoint must be an absolute http or https URL")
+	ErrNoServiceAccount       = errors.New("gcsblob: a service account JSON key (or a service account to impersonate) is required")
+	ErrInvalidServiceAccount  = errors.New("gcsblob: the service account JSON key is invalid")
+	ErrBothCredentials        = errors.New("gcsblob: give either a service account JSON key or a service account to impersonate, not both")
+	ErrNoIdentity             = errors.New("gcsblob: impersonation needs bucketlink's own Google identity (Options.Identity)")
+	ErrBadServiceAccountEmail = gcskey.ErrBadServiceAccountEmail
+	ErrNoBucket               = errors.New("gcsblob: a bucket name is required")
+	ErrNoHTTPClient           = errors.New("gcsblob: an HTTP client is required")
+	ErrBadEndpoint            = errors.New("gcsblob: the endpoint must be an absolute http or https URL")
 )
 
 // Options configure one Bucket.
@@ -77,10 +89,21 @@ type Options struct {
 	// Bucket is the bucket name.
 	Bucket string
 	// ServiceAccountJSON is the content of a service-account JSON key
-	// (type "service_account"); required. It must pass
+	// (type "service_account"); required unless ImpersonateServiceAccount
+	// is set. It must pass
 	// ValidateServiceAccountJSON. Its token_uri is ignored: tokens always
 	// come from GoogleTokenURL (or TokenURL in tests).
 	ServiceAccountJSON string
+	// ImpersonateServiceAccount is the e-mail of the customer's service
+	// account to act as, instead of ServiceAccountJSON; it must pass
+	// ValidateServiceAccountEmail. Identity is then required: its
+	// principal must hold TokenCreatorRole on the account, or every call
+	// fails with an *ImpersonationError.
+	ImpersonateServiceAccount string
+	// Identity is bucketlink's own Google principal (operator
+	// configuration), for ImpersonateServiceAccount. Its IAM Credentials
+	// calls go through its own HTTP client.
+	Identity *Identity
 	// HTTPClient carries every request, token exchanges included (in
 	// production, netguard's client). Redirects are never followed.
 	HTTPClient *http.Client
@@ -116,9 +139,10 @@ type Bucket struct {
 
 	// Presigning.
 	email    string
-	key      []byte // PEM
-	host     string // host[:port] of signed URLs
-	insecure bool   // presigned URLs use http (an http test endpoint)
+	key      []byte        // PEM, for a service-account key
+	signer   *impersonator // signBlob, for impersonation
+	host     string        // host[:port] of signed URLs
+	insecure bool          // presigned URLs use http (an http test endpoint)
 }
 
 var (
@@ -129,23 +153,34 @@ var (
 // New returns a Bucket for opts. It checks opts, including the service
 // account key, and does no network I/O.
 func New(ctx context.Context, opts Options) (*Bucket, error) {
+	impersonate := opts.ImpersonateServiceAccount != ""
 	switch {
-	case strings.TrimSpace(opts.ServiceAccountJSON) == "":
+	case impersonate && strings.TrimSpace(opts.ServiceAccountJSON) != "":
+		return nil, ErrBothCredentials
+	case !impersonate && strings.TrimSpace(opts.ServiceAccountJSON) == "":
 		return nil, ErrNoServiceAccount
 	case opts.Bucket == "":
 		return nil, ErrNoBucket
 	case opts.HTTPClient == nil:
 		return nil, ErrNoHTTPClient
+	case impersonate && opts.Identity == nil:
+		return nil, ErrNoIdentity
 	}
-	sa, problems := gcskey.Parse(opts.ServiceAccountJSON)
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrInvalidServiceAccount, strings.Join(problems, " "))
-	}
-	b := &Bucket{
-		name:  opts.Bucket,
-		email: sa.ClientEmail,
-		key:   []byte(sa.PrivateKey),
-		host:  googleStorageHost,
+	b := &Bucket{name: opts.Bucket, host: googleStorageHost}
+	var sa gcskey.ServiceAccount
+	if impersonate {
+		if err := ValidateServiceAccountEmail(opts.ImpersonateServiceAccount); err != nil {
+			return nil, err
+		}
+		b.email = opts.ImpersonateServiceAccount
+		b.signer = &impersonator{id: opts.Identity, target: b.email, scopes: []string{tokenScope}}
+	} else {
+		var problems []string
+		sa, problems = gcskey.Parse(opts.ServiceAccountJSON)
+		if len(problems) > 0 {
+			return nil, fmt.Errorf("%w: %s", ErrInvalidServiceAccount, strings.Join(problems, " "))
+		}
+		b.email, b.key = sa.ClientEmail, []byte(sa.PrivateKey)
 	}
 	endpoint := "https://" + googleStorageHost
 	if opts.Endpoint != "" {
@@ -173,10 +208,15 @@ func New(ctx context.Context, opts Options) (*Bucket, error) {
 		option.WithLogger(slog.New(slog.DiscardHandler)),
 		storage.WithJSONReads(),
 	}
-	if opts.Endpoint == "" || opts.TokenURL != "" {
-		creds, err := newCredentials(sa, &hc, opts.TokenURL)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidServiceAccount, err)
+	if impersonate || opts.Endpoint == "" || opts.TokenURL != "" {
+		var creds *auth.Credentials
+		if impersonate {
+			creds = impersonatedCredentials(b.signer)
+		} else {
+			var err error
+			if creds, err = newCredentials(sa, &hc, opts.TokenURL); err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrInvalidServiceAccount, err)
+			}
 		}
 		if err := addAuth(storageHC, creds); err != nil {
 			return nil, err
@@ -336,25 +376,32 @@ func corsRules(in []storage.CORS) []blob.CORSRule {
 }
 
 // PresignPut implements blob.Bucket with the SDK's V4 signed URL
-// (path-style), signed locally with the service account's private key (no
-// network I/O). The signature covers only the method, path and host, so
-// the upload may send any Content-Type.
-func (b *Bucket) PresignPut(_ context.Context, key string, ttl time.Duration) (string, error) {
+// (path-style). With a service-account key it is signed locally with the
+// key (no network I/O); when impersonating, the string to sign is signed by
+// the IAM Credentials API's signBlob as the customer's service account,
+// under ctx. The signature covers only the method, path and host, so the
+// upload may send any Content-Type.
+func (b *Bucket) PresignPut(ctx context.Context, key string, ttl time.Duration) (string, error) {
 	if ttl <= 0 || ttl > MaxPresignTTL {
 		return "", b.wrap("presign", fmt.Errorf("gcsblob: presign ttl %s outside (0, %s]", ttl, MaxPresignTTL))
 	}
-	u, err := b.bkt.SignedURL(key, &storage.SignedURLOptions{
+	o := &storage.SignedURLOptions{
 		GoogleAccessID: b.email,
-		PrivateKey:     b.key,
 		Method:         http.MethodPut,
 		Expires:        time.Now().Add(ttl),
 		Scheme:         storage.SigningSchemeV4,
 		Style:          storage.PathStyle(),
 		Hostname:       b.host,
 		Insecure:       b.insecure,
-	})
+	}
+	if b.signer != nil {
+		o.SignBytes = func(p []byte) ([]byte, error) { return b.signer.signBlob(ctx, p) }
+	} else {
+		o.PrivateKey = b.key
+	}
+	u, err := b.bkt.SignedURL(key, o)
 	if err != nil {
-		return "", b.wrap("presign", err)
+		return "", b.wrap("presign", withCtx(ctx, err))
 	}
 	return u, nil
 }

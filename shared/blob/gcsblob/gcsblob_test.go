@@ -65,11 +65,23 @@ func TestNewChecksBeforeIO(t *testing.T) {
 		t.Errorf("New made a request to %s", r.URL.Redacted())
 		return nil, errors.New("no I/O allowed")
 	})}
+	id, err := gcsblob.NewIdentity(gcsblob.IdentityOptions{CredentialsJSON: []byte(key), HTTPClient: noIO})
+	if err != nil {
+		t.Fatalf("NewIdentity: %v", err)
+	}
+	const sa = "data@customer-proj.iam.gserviceaccount.com"
 	tests := []struct {
 		name string
 		opts gcsblob.Options
 		want error
 	}{
+		{name: "key and impersonation", opts: gcsblob.Options{Bucket: "b", HTTPClient: noIO, ServiceAccountJSON: key, ImpersonateServiceAccount: sa, Identity: id},
+			want: gcsblob.ErrBothCredentials},
+		{name: "impersonation without identity", opts: gcsblob.Options{Bucket: "b", HTTPClient: noIO, ImpersonateServiceAccount: sa},
+			want: gcsblob.ErrNoIdentity},
+		{name: "not a service account e-mail", opts: gcsblob.Options{Bucket: "b", HTTPClient: noIO, ImpersonateServiceAccount: "a/b@x.iam.gserviceaccount.com", Identity: id},
+			want: gcsblob.ErrBadServiceAccountEmail},
+		{name: "impersonation", opts: gcsblob.Options{Bucket: "b", HTTPClient: noIO, ImpersonateServiceAccount: sa, Identity: id}},
 		{name: "empty key", opts: gcsblob.Options{Bucket: "b", HTTPClient: noIO}, want: gcsblob.ErrNoServiceAccount},
 		{name: "blank key", opts: gcsblob.Options{Bucket: "b", HTTPClient: noIO, ServiceAccountJSON: " \n"}, want: gcsblob.ErrNoServiceAccount},
 		{name: "invalid key", opts: gcsblob.Options{Bucket: "b", HTTPClient: noIO,
