@@ -54,6 +54,8 @@ var (
 		module + "shared/blob/s3blob", module + "shared/blob/gcsblob", module + "shared/blob/azureblob",
 		module + "shared/blob/anyblob", module + "shared/verifier", module + "shared/awsapp/awsverify",
 		"github.com/Azure/azure-sdk-for-go/", "cloud.google.com/go/storage",
+		// Entra ID's token library, under azidentity (service principals).
+		"github.com/AzureAD/microsoft-authentication-library-for-go/",
 	}
 	// linksSTS: AssumeRole for iam_role configs.
 	linksSTS = []string{module + "shared/awsrole", "github.com/aws/aws-sdk-go-v2/service/sts"}

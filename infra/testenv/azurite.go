@@ -3,6 +3,8 @@ package testenv
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -28,14 +30,49 @@ const azuriteStartTimeout = 30 * time.Second
 // development account is not served.
 //
 // Accounts are addressed path-style: the account's blob endpoint is
-// http://127.0.0.1:port/{account}.
+// http://127.0.0.1:port/{account} (https with AzuriteOptions.OAuth).
 type Azurite struct {
-	URL         string // http://127.0.0.1:port
+	URL         string // http://127.0.0.1:port, or https://127.0.0.1:port with OAuth
 	AccountName string
 	AccountKey  string // base64, as Azure shows account keys
+	// CertPool holds the test certificate of an https server (OAuth); nil
+	// for plain http.
+	CertPool *x509.CertPool
 
 	*proc
 	svc *service.Client
+	hc  *http.Client
+}
+
+// AzuriteOptions choose how StartAzuriteWith starts the server.
+type AzuriteOptions struct {
+	// OAuth starts it with --oauth basic over HTTPS (Azurite accepts
+	// bearer tokens only over https), with a certificate for 127.0.0.1
+	// made by the test (CertPool). Besides Shared Key and SAS it then
+	// accepts bearer tokens, checking their issuer
+	// (https://sts.windows.net/{tenant}/ and the like), audience
+	// (https://storage.azure.com and the account's blob endpoints) and
+	// lifetime, not their signature and not any role assignment; Get
+	// User Delegation Key works with such a token.
+	OAuth bool
+}
+
+// HTTPClient returns a plain client (no retries, no guard) that trusts the
+// server's certificate when it has one, for test set-up and for drivers
+// under test.
+func (a *Azurite) HTTPClient() *http.Client { return a.hc }
+
+// StartAzuriteWith is StartAzurite with opts.
+func StartAzuriteWith(tb testing.TB, opts AzuriteOptions) *Azurite {
+	tb.Helper()
+	bin := ToolPath(tb, "azurite-blob")
+	dir := tb.TempDir()
+	a, err := retryStart(func() (*Azurite, error) { return startAzuriteOnce(bin, dir, opts) })
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	tb.Cleanup(a.stop)
+	return a
 }
 
 // Endpoint returns the account's blob endpoint,
@@ -95,17 +132,16 @@ func ContainerName(tb testing.TB, prefix string) string {
 // startAzurite starts a server with workspace dir, retrying when a
 // just-chosen port was taken by someone else.
 func startAzurite(bin, dir string) (*Azurite, error) {
-	return retryStart(func() (*Azurite, error) { return startAzuriteOnce(bin, dir) })
+	return retryStart(func() (*Azurite, error) { return startAzuriteOnce(bin, dir, AzuriteOptions{}) })
 }
 
-func startAzuriteOnce(bin, dir string) (*Azurite, error) {
+func startAzuriteOnce(bin, dir string, opts AzuriteOptions) (*Azurite, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("start azurite: %w", err)
 	}
 	name, key := newAzureAccount()
-	// Its own process group, so stop can kill anything it spawns.
-	p, err := startProc(bin, []string{
+	args := []string{
 		"--blobHost", "127.0.0.1",
 		"--blobPort", strconv.Itoa(port),
 		// In memory; --location may not be combined with it, so the
@@ -117,21 +153,38 @@ func startAzuriteOnce(bin, dir string) (*Azurite, error) {
 		"--loose",
 		"--disableProductStyleUrl",
 		"--disableTelemetry",
-	}, azuriteEnv(name, key), dir, true)
+	}
+	scheme := "http"
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	var pool *x509.CertPool
+	if opts.OAuth {
+		certFile, keyFile, p, err := writeTestCert(dir)
+		if err != nil {
+			return nil, fmt.Errorf("start azurite: %w", err)
+		}
+		args = append(args, "--oauth", "basic", "--cert", certFile, "--key", keyFile)
+		scheme, pool = "https", p
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	// Its own process group, so stop can kill anything it spawns.
+	p, err := startProc(bin, args, azuriteEnv(name, key), dir, true)
 	if err != nil {
 		return nil, fmt.Errorf("start azurite: %w", err)
 	}
 	p.redact = key
 	a := &Azurite{
-		URL:         "http://127.0.0.1:" + strconv.Itoa(port),
+		URL:         scheme + "://127.0.0.1:" + strconv.Itoa(port),
 		AccountName: name,
 		AccountKey:  key,
+		CertPool:    pool,
 		proc:        p,
+		hc:          &http.Client{Transport: tr},
 	}
 	// Any answer proves it is listening: an unauthenticated request is
 	// refused.
 	hasServer := func(resp *http.Response) bool { return resp.Header.Get("Server") != "" }
-	if err := a.waitHTTP(a.Endpoint()+"?comp=list", hasServer, azuriteStartTimeout, 50*time.Millisecond); err != nil {
+	wait := &http.Client{Timeout: time.Second, Transport: tr}
+	if err := a.waitHTTPWith(wait, a.Endpoint()+"?comp=list", hasServer, azuriteStartTimeout, 50*time.Millisecond); err != nil {
 		a.stop()
 		return nil, fmt.Errorf("start azurite: %w; output: %s", err, a.output())
 	}
@@ -161,7 +214,7 @@ func (a *Azurite) initClient() error {
 	}
 	svc, err := service.NewClientWithSharedKeyCredential(a.Endpoint()+"/", cred, &service.ClientOptions{
 		ClientOptions: azcore.ClientOptions{
-			Transport: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+			Transport: a.hc,
 			Retry:     policy.RetryOptions{MaxRetries: -1},
 		},
 	})

@@ -75,7 +75,12 @@ func (p *proc) poll(timeout, every time.Duration, try func(ctx context.Context) 
 // waitHTTP polls GET url every interval until ok accepts an answer, failing
 // when the process exits or timeout passes first.
 func (p *proc) waitHTTP(url string, ok func(*http.Response) bool, timeout, every time.Duration) error {
-	client := &http.Client{Timeout: time.Second}
+	return p.waitHTTPWith(&http.Client{Timeout: time.Second}, url, ok, timeout, every)
+}
+
+// waitHTTPWith is waitHTTP with client (e.g. one trusting a test
+// certificate).
+func (p *proc) waitHTTPWith(client *http.Client, url string, ok func(*http.Response) bool, timeout, every time.Duration) error {
 	err := p.poll(timeout, every, func(ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := client.Do(req)

@@ -1,8 +1,10 @@
 // Package azureblob is the blob driver for Azure Blob Storage, built on
 // github.com/Azure/azure-sdk-for-go/sdk/storage/azblob. A Bucket is one
-// container of one storage account, opened with either the account's
-// shared key or a SAS token; it uses only those credentials and never
-// reads the environment for others.
+// container of one storage account, opened with the account's shared key,
+// a SAS token, or a Microsoft Entra ID service principal (tenant, client
+// ID and client secret, through azidentity's client-credentials flow, whose
+// token goes only to the Entra authority of the endpoint's cloud); it uses
+// only those credentials and never reads the environment for others.
 //
 // The package also holds what the API layer checks before connecting:
 // account and container naming rules (ValidateAccountName,
@@ -41,8 +43,8 @@ const (
 
 // Errors New returns before any network I/O. None contains a credential.
 var (
-	ErrNoCredentials    = errors.New("azureblob: an account key or a SAS token is required")
-	ErrBothCredentials  = errors.New("azureblob: give either an account key or a SAS token, not both")
+	ErrNoCredentials    = errors.New("azureblob: an account key, a SAS token or a service principal is required")
+	ErrBothCredentials  = errors.New("azureblob: give one of an account key, a SAS token and a service principal")
 	ErrBadAccountKey    = errors.New("azureblob: the account key is not valid base64")
 	ErrNoHTTPClient     = errors.New("azureblob: an HTTP client is required")
 	ErrBadEndpoint      = azrules.ErrBadEndpoint
@@ -50,8 +52,8 @@ var (
 	ErrBadContainerName = azrules.ErrBadContainerName
 )
 
-// Options configure one Bucket. Exactly one of AccountKey and SASToken is
-// required.
+// Options configure one Bucket. Exactly one of AccountKey, SASToken and
+// the service principal (TenantID, ClientID, ClientSecret) is required.
 type Options struct {
 	// AccountName is the storage account, e.g. "mystorageacct".
 	AccountName string
@@ -64,6 +66,23 @@ type Options struct {
 	// SASToken is a shared access signature, with or without the leading
 	// '?': a service SAS for the container or an account SAS.
 	SASToken string
+
+	// TenantID, ClientID and ClientSecret are a service principal's: the
+	// directory (tenant) ID or one of its domains, the application
+	// (client) ID, and one of its client secrets. Requests carry its
+	// OAuth token (azidentity, client credentials, scope
+	// https://storage.azure.com/.default), fetched from the Entra
+	// authority of the endpoint's cloud (azrules.Authority) only; an
+	// endpoint outside Azure's clouds is refused (ErrNoAuthority) unless
+	// AuthorityHost is set. It needs a role with data access on the
+	// container: RoleBlobContributor (RoleBlobReader for read-only).
+	TenantID     string
+	ClientID     string
+	ClientSecret string
+	// AuthorityHost is TEST ONLY and must never be set from a request: the
+	// Entra authority host (e.g. a loopback fake's https://127.0.0.1:port/)
+	// in place of the endpoint's cloud's, for an endpoint such as Azurite's.
+	AuthorityHost string
 
 	// Endpoint overrides the account's blob endpoint (a sovereign cloud,
 	// or Azurite's path-style http://127.0.0.1:10000/{account}). Empty
@@ -87,6 +106,7 @@ type Bucket struct {
 	container *container.Client
 	svc       *service.Client // nil for a SAS token that cannot reach the service level
 	cred      *service.SharedKeyCredential
+	principal bool    // opened with a service principal (presigned PUTs are user delegation SAS)
 	sasInfo   SASInfo // what the SAS token grants, when opened with one
 	secrets   []string
 }
@@ -106,6 +126,28 @@ func New(opts Options) (*Bucket, error) {
 	copts := clientOptions(opts)
 	containerURL := strings.TrimSuffix(endpoint, "/") + "/" + opts.Container
 	b := &Bucket{name: opts.Container}
+	if opts.ClientSecret != "" {
+		authority := opts.AuthorityHost
+		if authority == "" {
+			a, err := azrules.Authority(endpoint)
+			if err != nil {
+				return nil, err
+			}
+			authority = a
+		}
+		cred, err := newPrincipalCredential(opts.TenantID, opts.ClientID, opts.ClientSecret, authority, copts)
+		if err != nil {
+			return nil, err
+		}
+		svc, err := service.NewClient(endpoint, cred, &service.ClientOptions{ClientOptions: copts})
+		if err != nil {
+			return nil, fmt.Errorf("azureblob: service client: %w", err)
+		}
+		b.svc, b.principal = svc, true
+		b.container = svc.NewContainerClient(opts.Container)
+		b.secrets = []string{opts.ClientSecret}
+		return b, nil
+	}
 	if opts.AccountKey != "" {
 		cred, err := service.NewSharedKeyCredential(opts.AccountName, opts.AccountKey)
 		if err != nil {
@@ -143,13 +185,31 @@ func New(opts Options) (*Bucket, error) {
 }
 
 func checkOptions(opts Options) error {
+	principal := opts.TenantID != "" || opts.ClientID != "" || opts.ClientSecret != ""
+	n := 0
+	for _, given := range []bool{opts.AccountKey != "", strings.TrimSpace(opts.SASToken) != "", principal} {
+		if given {
+			n++
+		}
+	}
 	switch {
-	case opts.AccountKey == "" && strings.TrimSpace(opts.SASToken) == "":
+	case n == 0:
 		return ErrNoCredentials
-	case opts.AccountKey != "" && opts.SASToken != "":
+	case n > 1:
 		return ErrBothCredentials
 	case opts.HTTPClient == nil:
 		return ErrNoHTTPClient
+	}
+	if principal {
+		if err := azrules.ValidateTenantID(opts.TenantID); err != nil {
+			return err
+		}
+		if err := azrules.ValidateClientID(opts.ClientID); err != nil {
+			return err
+		}
+		if opts.ClientSecret == "" {
+			return ErrNoSecret
+		}
 	}
 	if err := ValidateAccountName(opts.AccountName); err != nil {
 		return err

@@ -39,6 +39,21 @@ func classify(err error) (code blob.Code, isTLS bool) {
 		// failure.
 		return blob.ResponseTooLarge, false
 	}
+	var ee *EntraError
+	if errors.As(err, &ee) {
+		switch ee.Part {
+		case PartTenant, PartClient:
+			return blob.InvalidAccessKey, false
+		case PartSecret:
+			return blob.SignatureMismatch, false
+		}
+		if errors.Is(ee.Err, context.DeadlineExceeded) || blob.IsNetTimeout(ee.Err) {
+			return blob.Timeout, false
+		}
+		// Entra's trouble, not the storage endpoint's: the check layer
+		// reports it from the *EntraError.
+		return blob.Unknown, false
+	}
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
 		if c := classifyResponse(re); c != blob.Unknown {

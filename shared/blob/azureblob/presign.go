@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
 )
@@ -30,7 +32,10 @@ func (b *Bucket) PresignPutHeaders() map[string]string { return PresignPutHeader
 // carry the headers of PresignPutHeaders.
 //
 // With an account key it signs a service SAS for the one blob, allowing
-// create and write until now+ttl. With a SAS token it returns the blob's
+// create and write until now+ttl. With a service principal it signs a user
+// delegation SAS (the same permissions) with a user delegation key it asks
+// the service for (Get User Delegation Key, one request under ctx), valid
+// as long as the URL. With a SAS token it returns the blob's
 // URL with that token, which must allow create or write (otherwise an
 // AccessDenied error naming the missing permission); the URL then expires
 // when the token does, whatever ttl says.
@@ -39,6 +44,9 @@ func (b *Bucket) PresignPut(ctx context.Context, key string, ttl time.Duration) 
 		return "", b.wrap("presign", err)
 	}
 	blobURL := b.container.NewBlobClient(key).URL()
+	if b.principal {
+		return b.presignDelegated(ctx, blobURL, key, ttl)
+	}
 	if b.cred == nil {
 		if probs := b.sasInfo.Problems(time.Now(), AccessWrite); len(probs) > 0 {
 			return "", &blob.Error{Code: blob.AccessDenied, Op: "presign", Err: probs[0]}
@@ -69,6 +77,49 @@ func (b *Bucket) PresignPut(ctx context.Context, key string, ttl time.Duration) 
 	}.SignWithSharedKey(b.cred)
 	if err != nil {
 		return "", b.wrap("presign", fmt.Errorf("azureblob: sign SAS: %w", err))
+	}
+	u.RawQuery = qp.Encode()
+	return u.String(), nil
+}
+
+// maxDelegationTTL is the longest life of a user delegation key, and so of
+// a user delegation SAS.
+const maxDelegationTTL = 7 * 24 * time.Hour
+
+// presignDelegated signs a user delegation SAS for key, allowing create
+// and write until now+ttl.
+func (b *Bucket) presignDelegated(ctx context.Context, blobURL, key string, ttl time.Duration) (string, error) {
+	if ttl <= 0 || ttl > maxDelegationTTL {
+		return "", &blob.Error{Code: blob.Unknown, Op: "presign", Err: fmt.Errorf("azureblob: presign %s: ttl %s outside (0, %s]", key, ttl, maxDelegationTTL)}
+	}
+	u, err := url.Parse(blobURL)
+	if err != nil {
+		return "", b.wrap("presign", fmt.Errorf("azureblob: presign: blob URL: %w", err))
+	}
+	now := time.Now().UTC()
+	start, expiry := now.Add(-presignSkew), now.Add(ttl)
+	udc, err := b.svc.GetUserDelegationCredential(ctx, service.KeyInfo{
+		Start:  to.Ptr(start.Format(sas.TimeFormat)),
+		Expiry: to.Ptr(expiry.Format(sas.TimeFormat)),
+	}, nil)
+	if err != nil {
+		return "", b.wrap("presign", err)
+	}
+	proto := sas.ProtocolHTTPS
+	if u.Scheme == "http" {
+		proto = sas.ProtocolHTTPSandHTTP
+	}
+	perms := sas.BlobPermissions{Create: true, Write: true}
+	qp, err := sas.BlobSignatureValues{
+		Protocol:      proto,
+		StartTime:     start,
+		ExpiryTime:    expiry,
+		Permissions:   perms.String(),
+		ContainerName: b.name,
+		BlobName:      key,
+	}.SignWithUserDelegation(udc)
+	if err != nil {
+		return "", b.wrap("presign", fmt.Errorf("azureblob: sign user delegation SAS: %w", err))
 	}
 	u.RawQuery = qp.Encode()
 	return u.String(), nil
