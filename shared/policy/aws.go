@@ -39,13 +39,17 @@ type Principal struct {
 
 // The S3 actions each check calls (see package verify and shared/blob/s3blob):
 // list is ListObjectsV2 under the prefix, read a ranged GetObject, write a
-// PutObject of the probe, delete its DeleteObject; presign signs a PutObject
-// (no call) that the platform's PUT then makes with the signer's rights.
+// PutObject of the probe, delete its DeleteObject, and on a versioned
+// bucket the DeleteObject of the probe's version, which AWS allows with
+// s3:DeleteObjectVersion only (MinIO allows it with s3:DeleteObject);
+// presign signs a PutObject (no call) that the platform's PUT then makes
+// with the signer's rights. Region discovery (HeadBucket) reads the region
+// from a refusal too, and needs nothing.
 var s3Actions = map[string][]string{
 	CheckList:   {"s3:ListBucket"},
 	CheckRead:   {"s3:GetObject"},
 	CheckWrite:  {"s3:PutObject"},
-	CheckDelete: {"s3:DeleteObject"},
+	CheckDelete: {"s3:DeleteObject", "s3:DeleteObjectVersion"},
 }
 
 // sids are the statement ids of the checks' statements.

@@ -40,7 +40,7 @@ func TestPermissionsPolicy(t *testing.T) {
 				`{"Sid":"BucketlinkList","Effect":"Allow","Action":["s3:ListBucket"],"Resource":["arn:aws:s3:::acme-data"],"Condition":{"StringLike":{"s3:prefix":["annotations/*"]}}},` +
 				`{"Sid":"BucketlinkRead","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::acme-data/annotations/*"]},` +
 				`{"Sid":"BucketlinkWrite","Effect":"Allow","Action":["s3:PutObject"],"Resource":["arn:aws:s3:::acme-data/annotations/*"]},` +
-				`{"Sid":"BucketlinkDelete","Effect":"Allow","Action":["s3:DeleteObject"],"Resource":["arn:aws:s3:::acme-data/annotations/*"]}]}`,
+				`{"Sid":"BucketlinkDelete","Effect":"Allow","Action":["s3:DeleteObject","s3:DeleteObjectVersion"],"Resource":["arn:aws:s3:::acme-data/annotations/*"]}]}`,
 		},
 		{
 			name:   "read_only without a prefix",
@@ -182,7 +182,7 @@ func TestFixFor(t *testing.T) {
 		{"s3 read", s3, "read", "access_denied", []string{"s3:GetObject"}, "", "BucketlinkRead", "arn:aws:s3:::acme-data/p/*"},
 		{"s3 write", s3, "write", "access_denied", []string{"s3:PutObject"}, "", "BucketlinkWrite", "arn:aws:s3:::acme-data/p/*"},
 		{"s3 presign needs write's", s3, "presign", "access_denied", []string{"s3:PutObject"}, "", "BucketlinkWrite", "arn:aws:s3:::acme-data/p/*"},
-		{"s3 delete", s3, "delete", "access_denied", []string{"s3:DeleteObject"}, "", "BucketlinkDelete", "arn:aws:s3:::acme-data/p/*"},
+		{"s3 delete", s3, "delete", "access_denied", []string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, "", "BucketlinkDelete", "arn:aws:s3:::acme-data/p/*"},
 		{"role trust", role, "list", "role_not_assumable", []string{"sts:AssumeRole"}, "", "BucketlinkAssumeRole", ""},
 		{"kms write", kms, "write", "kms_access_denied", []string{"kms:GenerateDataKey"}, "", "BucketlinkKMSGenerateDataKey", kms.KMSKeyARN},
 		{"kms read", kms, "read", "kms_access_denied", []string{"kms:Decrypt"}, "", "BucketlinkKMSDecrypt", kms.KMSKeyARN},
