@@ -122,6 +122,18 @@ func TargetOf(b blob.Bucket, name Bucket, uploadURL string) Target {
 	return t
 }
 
+// NotRun is the report of a check that could not send its preflights:
+// every origin cannot be judged, for reason.
+func NotRun(origins []string, reason string) Report {
+	rep := Report{Origins: make([]OriginResult, len(origins)), RulesNote: "The rules were not read."}
+	for i, o := range origins {
+		a := Answer{Code: CodeUnknown, Reason: reason}
+		rep.Origins[i] = OriginResult{Origin: o, Upload: a, Read: a}
+	}
+	rep.summarise()
+	return rep
+}
+
 // Passed reports whether every origin may upload and read.
 func (r Report) Passed() bool { return r.Code == "" }
 
