@@ -101,5 +101,6 @@ type Store interface {
 	Verifications
 	VerificationSlots
 	Schedules
+	ConnectSessions
 	Close() error
 }

@@ -170,6 +170,20 @@ CREATE TABLE queue_journal (
 	recoveries INTEGER NOT NULL
 ) STRICT;
 `,
+	// 7: connect sessions (connect.go), by the SHA-256 of their token.
+	`
+CREATE TABLE connect_sessions (
+	hash       BLOB    PRIMARY KEY,
+	id         TEXT    NOT NULL,
+	org_id     INTEGER NOT NULL REFERENCES orgs (id),
+	purpose    TEXT    NOT NULL,
+	created_by TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	used_at    INTEGER,
+	config_uid TEXT    NOT NULL DEFAULT ''
+) STRICT, WITHOUT ROWID;
+`,
 }
 
 // migrate brings the schema of db up to date in one IMMEDIATE transaction,

@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Update", func(t *testing.T) { runUpdate(t, open) })
 	t.Run("Identities", func(t *testing.T) { runIdentities(t, open) })
 	t.Run("Schedules", func(t *testing.T) { runSchedules(t, open) })
+	t.Run("ConnectSessions", func(t *testing.T) { runConnectSessions(t, open) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, open(t)) })
 }
 

@@ -1,0 +1,146 @@
+package dynamostore
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/bucketlink/bucketlink/shared/connect"
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+)
+
+// Connect sessions: pk CONNECT#<hex sha-256 of the token>, sk CONNECT.
+const (
+	prefixConnect = "CONNECT#"
+	skConnect     = "CONNECT"
+
+	attrPurpose    = "purpose"
+	attrCreatedBy  = "created_by"
+	attrValidUntil = "valid_until" // the session's expiry, microseconds
+	attrUsedAt     = "used_at"
+	attrConfigUID  = "config_uid"
+)
+
+// connectRetention is how long after its expiry DynamoDB's time to live
+// deletes a session item: kept a day, so that a late use answers "expired"
+// rather than "unknown".
+const connectRetention = 24 * time.Hour
+
+func connectKey(hash [32]byte) map[string]types.AttributeValue {
+	return key(prefixConnect+hex.EncodeToString(hash[:]), skConnect)
+}
+
+// CreateConnectSession writes the session item, conditional on its hash
+// being free, with a check that the org exists.
+func (s *Store) CreateConnectSession(ctx context.Context, cs *connect.Session) error {
+	item := connectKey(cs.Hash)
+	item[attrType] = str("connect-session")
+	item[attrID] = str(cs.ID)
+	item[attrOrgID] = num(cs.OrgID)
+	item[attrPurpose] = str(string(cs.Purpose))
+	item[attrCreatedBy] = str(cs.CreatedBy)
+	item[attrCreatedAt] = micros(cs.CreatedAt)
+	item[attrValidUntil] = micros(cs.ExpiresAt)
+	item[TTLAttribute] = num(cs.ExpiresAt.Add(connectRetention).Unix())
+	putOptionalTime(item, attrUsedAt, cs.UsedAt)
+	if cs.ConfigUID != "" {
+		item[attrConfigUID] = str(cs.ConfigUID)
+	}
+	reasons, err := s.transact(ctx, putNew(s.table, item), mustExist(s.table, key(orgPK(cs.OrgID), skOrg)))
+	switch {
+	case err != nil:
+		return fmt.Errorf("create connect session %s: %w", cs.ID, err)
+	case reasons == nil:
+		return nil
+	case reasons[0] == reasonConditionFailed:
+		return fmt.Errorf("create connect session %s: %w", cs.ID, alreadyExists("connect session hash is taken"))
+	default:
+		return fmt.Errorf("create connect session %s: %w", cs.ID, notFound("org %d not found", cs.OrgID))
+	}
+}
+
+// GetConnectSession reads the session item (strongly consistent). An item
+// that time to live has not deleted yet is returned as it is: its expiry
+// is what tells.
+func (s *Store) GetConnectSession(ctx context.Context, hash [32]byte) (*connect.Session, error) {
+	id := connect.SessionID(hash)
+	item, err := s.get(ctx, connectKey(hash))
+	if err != nil {
+		return nil, fmt.Errorf("get connect session %s: %w", id, err)
+	}
+	if item == nil {
+		return nil, fmt.Errorf("get connect session %s: %w", id, notFound("connect session not found"))
+	}
+	r := reader{item: item}
+	cs := &connect.Session{
+		ID:        r.str(attrID),
+		Hash:      hash,
+		OrgID:     r.num(attrOrgID),
+		Purpose:   connect.Purpose(r.str(attrPurpose)),
+		CreatedBy: r.str(attrCreatedBy),
+		CreatedAt: r.time(attrCreatedAt),
+		ExpiresAt: r.time(attrValidUntil),
+		UsedAt:    r.optionalTime(attrUsedAt),
+	}
+	if v, ok := item[attrConfigUID].(*types.AttributeValueMemberS); ok {
+		cs.ConfigUID = v.Value
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("get connect session %s: decode: %w", id, r.err)
+	}
+	return cs, nil
+}
+
+// CreateConfigForSession writes, in one transaction, the update that marks
+// the session used (conditional on its being unused, unexpired at now, of
+// c's org and for a create), the config item and its id alias: a failed
+// condition writes none of them. The id comes from the counter first, as
+// in CreateConfig; a create that fails leaves it consumed.
+func (s *Store) CreateConfigForSession(ctx context.Context, c *storageconfig.Config, hash [32]byte, now time.Time) error {
+	sid := connect.SessionID(hash)
+	id, err := s.next(ctx, counterConfig)
+	if err != nil {
+		return fmt.Errorf("create config %s: %w", c.UID, err)
+	}
+	withID := *c
+	withID.ID = id
+	alias := configIDKey(id)
+	alias[attrUID] = str(c.UID)
+	alias[attrOrgID] = num(c.OrgID)
+	use := types.TransactWriteItem{Update: &types.Update{
+		TableName:        s.table,
+		Key:              connectKey(hash),
+		UpdateExpression: aws.String("SET #used = :now, #cfg = :uid"),
+		ConditionExpression: aws.String("attribute_exists(#pk) AND attribute_not_exists(#used) AND " +
+			"#until > :now AND #org = :org AND #purpose = :purpose"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": attrPK, "#used": attrUsedAt, "#cfg": attrConfigUID, "#until": attrValidUntil,
+			"#org": attrOrgID, "#purpose": attrPurpose,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": micros(now), ":uid": str(c.UID), ":org": num(c.OrgID),
+			":purpose": str(string(connect.PurposeCreate)),
+		},
+	}}
+	reasons, err := s.transact(ctx, use, putNew(s.table, configItem(&withID, c.Version)), putNew(s.table, alias))
+	switch {
+	case err != nil:
+		return fmt.Errorf("create config %s: %w", c.UID, err)
+	case reasons == nil:
+		c.ID = id
+		return nil
+	case reasons[0] == reasonConditionFailed:
+		return fmt.Errorf("create config %s: connect session %s is used, expired or of another org or purpose: %w",
+			c.UID, sid, errcode.ErrConflict)
+	case reasons[1] == reasonConditionFailed:
+		return fmt.Errorf("create config %s: %w", c.UID, alreadyExists("storage config already exists"))
+	default:
+		return fmt.Errorf("create config %s: %w", c.UID, alreadyExists("storage config id %s is taken", strconv.FormatInt(id, 10)))
+	}
+}
