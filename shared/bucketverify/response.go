@@ -28,6 +28,9 @@ type Response struct {
 	// signedUrl (a stored config whose only credential is a SAS token).
 	SignedURLUnavailable string `json:"signedUrlUnavailable,omitempty"`
 	Endpoint             string `json:"endpoint,omitempty"`
+	// Checks is additive: each check of a finished verification, with its
+	// outcome, code and message (the connect page shows a state per check).
+	Checks []verification.Check `json:"checks,omitempty"`
 }
 
 // Failure is the answer to a request that could not be served: success
@@ -42,6 +45,7 @@ func ResponseOf(v verification.Record) Response {
 		ConnectionStatus:      v.State,
 		ConnectionStatusSince: formatTime(v.StatusSince),
 	}
+	r.Checks = checksOf(v.Events)
 	switch v.State {
 	case verification.StateError:
 		r.ConnectionError = v.Result.ConnectionError
@@ -68,4 +72,16 @@ func formatTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(TimeFormat)
+}
+
+// checksOf collects the checks of a record's history, in order.
+func checksOf(events []verification.Event) []verification.Check {
+	var checks []verification.Check
+	for _, e := range events {
+		switch e.Type {
+		case verification.EventCheckSucceeded, verification.EventCheckFailed:
+			checks = append(checks, verification.Check{Name: e.Check, OK: e.Type == verification.EventCheckSucceeded, Code: e.Code, Message: e.Message})
+		}
+	}
+	return checks
 }

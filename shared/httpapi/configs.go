@@ -156,7 +156,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, fmt.Errorf("seal credentials of %s: %w", cfg.UID, err))
 		return
 	}
-	if err := s.Store.CreateConfig(r.Context(), cfg); err != nil {
+	if err := s.storeNewConfig(r, p, cfg, now); err != nil {
 		writeError(w, r, fmt.Errorf("store config %s: %w", cfg.UID, err))
 		return
 	}
@@ -321,6 +321,9 @@ func logChecks(r *http.Request, trigger string, c *storageconfig.Config, res ver
 type setupInfoResponse struct {
 	AWSAccountID string `json:"avala_aws_account_id"`
 	ExternalID   string `json:"external_id"`
+	// ConnectSession is additive: the session of a caller that
+	// authenticated with one (connect.go).
+	ConnectSession *sessionInfo `json:"connect_session,omitempty"`
 }
 
 func (s *Server) setupInfo(w http.ResponseWriter, r *http.Request) {
@@ -334,7 +337,11 @@ func (s *Server) setupInfo(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, setupInfoResponse{AWSAccountID: s.AWSAccountID, ExternalID: org.ExternalID})
+	resp := setupInfoResponse{AWSAccountID: s.AWSAccountID, ExternalID: org.ExternalID}
+	if cs := p.Session; cs != nil {
+		resp.ConnectSession = &sessionInfo{ID: cs.ID, Purpose: cs.Purpose, OrganizationID: org.ID, Organization: org.Slug, ExpiresAt: cs.ExpiresAt}
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // publishChange announces a flip of is_verified caused by test/. A failure

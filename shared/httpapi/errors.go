@@ -71,7 +71,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	detail, fixed := detailOf[code]
-	if !fixed {
+	if fixed {
+		detail = deniedDetail(err, detail) // a connect session's own words
+	} else {
 		var e *errcode.Error
 		errors.As(err, &e)
 		detail = e.Msg

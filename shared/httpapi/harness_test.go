@@ -151,7 +151,7 @@ func (r response) json(t *testing.T) map[string]any {
 }
 
 // do sends a request with an API key (header X-Avala-Api-Key, or x-api-key
-// when key starts with "x:") and records the body for the leak check.
+// when key starts with "x:"; a connect session's token after "s:") and records the body for the leak check.
 func (e *env) do(method, path, key string, body any) response {
 	e.t.Helper()
 	var rd io.Reader
@@ -182,6 +182,8 @@ func (e *env) do(method, path, key string, body any) response {
 	switch {
 	case strings.HasPrefix(key, "x:"):
 		req.Header.Set("x-api-key", key[2:])
+	case strings.HasPrefix(key, "s:"):
+		req.Header.Set(httpapi.HeaderConnectSession, key[2:])
 	case key != "":
 		req.Header.Set("X-Avala-Api-Key", key)
 	}

@@ -42,7 +42,8 @@ func rateClass(r *http.Request) (ratelimit.Class, bool) {
 	switch p := r.URL.Path; {
 	case strings.HasPrefix(p, "/v1/api/organizations/"):
 		return ratelimit.Verify, true
-	case p == "/api/v1/storage-configs" || strings.HasPrefix(p, "/api/v1/storage-configs/"):
+	case p == "/api/v1/storage-configs" || strings.HasPrefix(p, "/api/v1/storage-configs/"),
+		p == "/api/v1/connect-sessions" || strings.HasPrefix(p, "/api/v1/connect-sessions/"):
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return ratelimit.Read, true

@@ -86,6 +86,8 @@ func (s *Server) Handler() http.Handler {
 	s.route(mux, base+"{uid}/test/{$}", map[string]http.HandlerFunc{"POST": s.test})
 	s.route(mux, base+"{uid}/verifications/{$}", map[string]http.HandlerFunc{"GET": s.verifications})
 	s.routeVerifyBucket(mux)
+	s.route(mux, ConnectSessionsPath+"{$}", map[string]http.HandlerFunc{"POST": s.createConnectSession})
+	routeConnectPage(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errcode.ErrNotFound)
 	})
@@ -220,6 +222,9 @@ func newRequestID() string {
 func (s *Server) authenticate(r *http.Request) (*identity.Principal, error) {
 	if a, ok := authenticated(r); ok {
 		return a.p, a.err
+	}
+	if token := r.Header.Get(HeaderConnectSession); token != "" {
+		return s.authenticateSession(r, token) // connect.go
 	}
 	key := r.Header.Get("X-Avala-Api-Key")
 	if key == "" {

@@ -332,9 +332,9 @@ func writeVerifyError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusOK, bucketverify.Failure(bucketverify.Message(fe)))
 	case code == errcode.Unauthenticated:
-		writeJSON(w, http.StatusUnauthorized, bucketverify.Failure(detailUnauthenticated))
+		writeJSON(w, http.StatusUnauthorized, bucketverify.Failure(deniedDetail(err, detailUnauthenticated)))
 	case code == errcode.PermissionDenied:
-		writeJSON(w, http.StatusForbidden, bucketverify.Failure(detailForbidden))
+		writeJSON(w, http.StatusForbidden, bucketverify.Failure(deniedDetail(err, detailForbidden)))
 	default:
 		id := requestID(r.Context())
 		logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "request failed",

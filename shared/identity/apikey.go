@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"strings"
 
+	"github.com/bucketlink/bucketlink/shared/connect"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 )
 
@@ -95,6 +96,10 @@ type Principal struct {
 	UserID      string
 	KeyID       string
 	Memberships []Membership
+	// Session, when set, is the connect session the caller authenticated
+	// with instead of an API key; KeyID is then the session's id, and its
+	// one membership the session's org.
+	Session *connect.Session
 }
 
 // RoleIn returns the caller's role in an org, if it is a member.

@@ -1,0 +1,238 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bucketlink/bucketlink/shared/connect"
+	"github.com/bucketlink/bucketlink/shared/connectpage"
+	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+)
+
+// ConnectSessionsPath is the route that mints connect sessions.
+const ConnectSessionsPath = "/api/v1/connect-sessions/"
+
+// HeaderConnectSession carries a connect-session token instead of an API
+// key. A request that sends it is authenticated by it alone, and only on
+// the routes sessionRole lists.
+const HeaderConnectSession = "X-Connect-Session"
+
+// ConnectPagePath is where the connect page is served; connect_url
+// points there.
+const ConnectPagePath = connectpage.Path
+
+// The answers to a session that cannot be used, in the {"detail": ...}
+// shape (and the {success, error} shape on the bucket-verify routes).
+const (
+	detailSessionInvalid = "Invalid connect session."
+	detailSessionExpired = "This connect session has expired; ask for a new one."
+	detailSessionUsed    = "This connect session has already been used."
+	detailSessionScope   = "A connect session does not allow this request."
+)
+
+// sessionDenied is an authentication or permission failure of a connect
+// session, whose message is shown as it is.
+type sessionDenied struct {
+	code errcode.Code
+	msg  string
+}
+
+func (e *sessionDenied) Error() string { return "connect session: " + e.msg }
+func (e *sessionDenied) Unwrap() error { return errcode.New(e.code, "%s", e.msg) }
+
+// deniedDetail is the message of a sessionDenied in err's chain, or fallback.
+func deniedDetail(err error, fallback string) string {
+	var d *sessionDenied
+	if errors.As(err, &d) {
+		return d.msg
+	}
+	return fallback
+}
+
+type connectSessionRequest struct {
+	Purpose   connect.Purpose `json:"purpose"`
+	ExpiresIn *int            `json:"expires_in"`
+}
+
+type connectSessionResponse struct {
+	ID           string          `json:"id"`
+	Token        string          `json:"token"`
+	Organization string          `json:"organization"`
+	Purpose      connect.Purpose `json:"purpose"`
+	ExpiresAt    time.Time       `json:"expires_at"`
+	ConnectURL   string          `json:"connect_url"`
+}
+
+// createConnectSession serves POST /api/v1/connect-sessions/: an admin API
+// key (never a session) mints a session of the org for one purpose, by
+// default for connect.DefaultTTL. The token is in this answer only; the
+// store keeps its hash.
+func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get(HeaderConnectSession) != "" {
+		writeError(w, r, &sessionDenied{errcode.PermissionDenied, detailSessionScope})
+		return
+	}
+	p, err := s.authenticate(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	org, err := s.orgForRequest(r, p, identity.ActionCreate)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	req, err := parseConnectSessionRequest(body)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	token, cs, err := connect.New()
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	now := s.now()
+	ttl := connect.DefaultTTL
+	if req.ExpiresIn != nil {
+		ttl = time.Duration(*req.ExpiresIn) * time.Second
+	}
+	cs.OrgID, cs.Purpose, cs.CreatedBy, cs.CreatedAt, cs.ExpiresAt = org.ID, req.Purpose, p.KeyID, now, now.Add(ttl)
+	if err := s.Store.CreateConnectSession(r.Context(), cs); err != nil {
+		writeError(w, r, fmt.Errorf("store connect session %s: %w", cs.ID, err))
+		return
+	}
+	logger(r.Context()).Info("connect session created", slog.String("session", cs.ID),
+		slog.Int64("org", org.ID), slog.String("purpose", string(cs.Purpose)), slog.String("key_id", p.KeyID))
+	writeJSON(w, http.StatusCreated, connectSessionResponse{
+		ID: cs.ID, Token: token, Organization: org.Slug, Purpose: cs.Purpose, ExpiresAt: cs.ExpiresAt,
+		// The token rides in the fragment, which browsers never send.
+		ConnectURL: link(r, ConnectPagePath, nil) + "#session=" + token,
+	})
+}
+
+func parseConnectSessionRequest(body []byte) (connectSessionRequest, error) {
+	var req connectSessionRequest
+	if len(strings.TrimSpace(string(body))) > 0 {
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return req, fieldError(errcode.NonField, "Send a JSON object with purpose and, optionally, expires_in.")
+		}
+	}
+	errs := errcode.FieldErrors{}
+	switch req.Purpose {
+	case connect.PurposeCreate:
+	case "":
+		errs.Add("purpose", "This field is required: create.")
+	default:
+		errs.Add("purpose", "Unsupported purpose %q: use create.", req.Purpose)
+	}
+	if n := req.ExpiresIn; n != nil && (*n < int(connect.MinTTL/time.Second) || *n > int(connect.MaxTTL/time.Second)) {
+		errs.Add("expires_in", "Enter a whole number of seconds from %d to %d.", int(connect.MinTTL/time.Second), int(connect.MaxTTL/time.Second))
+	}
+	return req, errs.Err()
+}
+
+// sessionRole is the role a connect session has on the route of r, or
+// false for every route a session may not call: it may read setup-info,
+// run the bucket-verify API with credentials (as a member, so never on a
+// stored config's credentials beyond it), and create one config.
+func sessionRole(r *http.Request) (identity.Role, bool) {
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	switch {
+	case p == "/api/v1/storage-configs/setup-info" && r.Method == http.MethodGet:
+		return identity.RoleViewer, true
+	case p == "/api/v1/storage-configs" && r.Method == http.MethodPost:
+		return identity.RoleAdmin, true
+	case r.Method == http.MethodPost && strings.HasPrefix(p, "/v1/api/organizations/") && strings.HasSuffix(p, "/buckets/verify"):
+		org := strings.TrimSuffix(strings.TrimPrefix(p, "/v1/api/organizations/"), "/buckets/verify")
+		return identity.RoleMember, org != "" && !strings.Contains(org, "/")
+	}
+	return "", false
+}
+
+// authenticateSession resolves a connect-session token to a principal
+// whose one membership is the session's org, with the role sessionRole
+// gives the route. Malformed and unknown tokens are 401, expired ones 401
+// with their own message; used ones, and routes a session may not call,
+// 403.
+func (s *Server) authenticateSession(r *http.Request, token string) (*identity.Principal, error) {
+	if connect.CheckFormat(token) != nil {
+		return nil, &sessionDenied{errcode.Unauthenticated, detailSessionInvalid}
+	}
+	cs, err := s.Store.GetConnectSession(r.Context(), connect.HashToken(token))
+	switch {
+	case errors.Is(err, errcode.ErrNotFound):
+		return nil, &sessionDenied{errcode.Unauthenticated, detailSessionInvalid}
+	case err != nil:
+		return nil, fmt.Errorf("look up connect session: %w", err)
+	}
+	switch cs.StateAt(s.now()) {
+	case connect.Used:
+		return nil, &sessionDenied{errcode.PermissionDenied, detailSessionUsed}
+	case connect.Expired:
+		return nil, &sessionDenied{errcode.Unauthenticated, detailSessionExpired}
+	}
+	role, ok := sessionRole(r)
+	if !ok {
+		return nil, &sessionDenied{errcode.PermissionDenied, detailSessionScope}
+	}
+	logger(r.Context()).Debug("authenticated", slog.String("connect_session", cs.ID))
+	return &identity.Principal{
+		UserID:      "connect-session:" + cs.ID,
+		KeyID:       cs.ID,
+		Memberships: []identity.Membership{{UserID: "connect-session:" + cs.ID, OrgID: cs.OrgID, Role: role}},
+		Session:     cs,
+	}, nil
+}
+
+// sessionInfo is what setup-info adds for a connect session: the page
+// learns its org and purpose from it.
+type sessionInfo struct {
+	ID             string          `json:"id"`
+	Purpose        connect.Purpose `json:"purpose"`
+	OrganizationID int64           `json:"organization_id"`
+	Organization   string          `json:"organization"`
+	ExpiresAt      time.Time       `json:"expires_at"`
+}
+
+// storeNewConfig stores a created config: for a connect session, with
+// CreateConfigForSession, which uses the session in the same write; a
+// session used (or expired) meanwhile answers as it would have at
+// authentication, and nothing is stored.
+func (s *Server) storeNewConfig(r *http.Request, p *identity.Principal, c *storageconfig.Config, now time.Time) error {
+	cs := p.Session
+	if cs == nil {
+		return s.Store.CreateConfig(r.Context(), c)
+	}
+	err := s.Store.CreateConfigForSession(r.Context(), c, cs.Hash, now)
+	switch {
+	case !errors.Is(err, errcode.ErrConflict):
+		return err
+	case !now.Before(cs.ExpiresAt):
+		return &sessionDenied{errcode.Unauthenticated, detailSessionExpired}
+	}
+	return &sessionDenied{errcode.PermissionDenied, detailSessionUsed}
+}
+
+// routeConnectPage serves the connect page (package connectpage) and its
+// two assets, each a route of its own in template.yaml.
+func routeConnectPage(mux *http.ServeMux) {
+	page := connectpage.Handler()
+	for _, p := range []string{"/connect/{$}", "/connect/connect.js", "/connect/connect.css"} {
+		mux.Handle(p, page)
+	}
+}
