@@ -59,7 +59,7 @@ LAMBDA_TARGETS := build-ListStorageConfigsFunction build-CreateStorageConfigFunc
 	build-ListConfigVerificationsFunction build-TestStorageConfigFunction \
 	build-DeleteStorageConfigFunction build-GetSetupInfoFunction \
 	build-VerifyBucketFunction build-VerifyExistingBucketFunction build-VerifyWorkerFunction \
-	build-ReverifySchedulerFunction
+	build-ReverifySchedulerFunction build-CreateConnectSessionFunction build-ConnectPageFunction
 .PHONY: $(LAMBDA_TARGETS)
 
 build-ListStorageConfigsFunction:
@@ -86,3 +86,7 @@ build-VerifyWorkerFunction:
 	$(LAMBDA_BUILD) ./functions/verify-worker
 build-ReverifySchedulerFunction:
 	$(LAMBDA_BUILD) ./functions/reverify-scheduler
+build-CreateConnectSessionFunction:
+	$(LAMBDA_BUILD) ./functions/create-connect-session
+build-ConnectPageFunction:
+	$(LAMBDA_BUILD) ./functions/connect-page

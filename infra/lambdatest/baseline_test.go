@@ -31,6 +31,8 @@ var baselineClients = map[string][]string{
 	"verify-existing-bucket":    {"dynamodb", "kms", "sqs", "secretsmanager"},
 	"verify-worker":             {"dynamodb", "kms", "sts", "eventbridge"},
 	"reverify-scheduler":        {"dynamodb", "sqs"},
+	"create-connect-session":    {"dynamodb"},
+	"connect-page":              {},
 }
 
 // baselineMain is the main.go of a bare aws-lambda-go function that loads

@@ -74,6 +74,15 @@ var (
 
 const httpadapter = "github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+// linksStore: the table and the AWS wiring, which only the static
+// connect page does without.
+var linksStore = []string{module + "shared/store/dynamostore", module + "shared/awsapp",
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"}
+
+// static are the functions that serve embedded files only: requiredDeps
+// (the store and the AWS environment) does not apply to them.
+var static = map[string]bool{"connect-page": true}
+
 // linking is, per function, what it must not link beyond forbiddenDeps,
 // and what it must link beyond requiredDeps: each links what its endpoint
 // calls and nothing else.
@@ -95,6 +104,11 @@ var linking = map[string]struct{ forbidden, required [][]string }{
 	"verify-worker": {forbidden: [][]string{linksSecrets}, required: [][]string{ourDrivers, linksSTS, linksEventBridge, linksKMS,
 		{module + "shared/queue/sqsqueue", module + "shared/verifyworker", module + "shared/reverify"}}},
 	"reverify-scheduler": {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{linksSQS, {module + "shared/reverify"}}},
+	// Minting a session opens no bucket, seals nothing and sends nothing.
+	"create-connect-session": {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{{httpadapter}}},
+	// The static page links no store, no sealer and no AWS client at all.
+	"connect-page": {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets, linksStore},
+		required: [][]string{{httpadapter, module + "shared/connectpage"}}},
 }
 
 // matches reports whether the package path names entry: equal to it, or
@@ -186,7 +200,13 @@ func TestFunctionsLinkOnlyWhatTheyCall(t *testing.T) {
 					}
 				}
 			}
-			for _, group := range append([][]string{requiredDeps}, table.required...) {
+			required := table.required
+			if !static[name] {
+				required = append([][]string{requiredDeps}, required...)
+			} else {
+				required = append([][]string{{"github.com/aws/aws-lambda-go/lambda"}}, required...)
+			}
+			for _, group := range required {
 				for _, r := range group {
 					if !slices.ContainsFunc(deps, func(d string) bool { return matches(d, r) }) {
 						t.Errorf("does not link %s", r)
@@ -210,6 +230,7 @@ var specRoutes = map[string]string{
 	"get-setup-info":            "GET /api/v1/storage-configs/setup-info/",
 	"verify-bucket":             "POST /v1/api/organizations/{organizationId}/buckets/verify",
 	"verify-existing-bucket":    "POST /v1/api/organizations/{organizationId}/buckets/{bucketId}/verify",
+	"create-connect-session":    "POST /api/v1/connect-sessions/",
 }
 
 // TestRoutesAndEventsAgree checks each function's route in template.yaml

@@ -43,11 +43,11 @@ var storageConfigFunctions = []string{
 
 // httpFunctions are the functions behind the HTTP API: the storage-configs
 // API's and the bucket-verify API's.
-var httpFunctions = append(slices.Clone(storageConfigFunctions), "verify-bucket", "verify-existing-bucket")
+var httpFunctions = append(slices.Clone(storageConfigFunctions), "verify-bucket", "verify-existing-bucket", "create-connect-session")
 
 // functionNames are all the functions of template.yaml: the HTTP ones, the
 // SQS consumer verify-worker and the scheduled reverify-scheduler.
-var functionNames = append(slices.Clone(httpFunctions), "verify-worker", "reverify-scheduler")
+var functionNames = append(slices.Clone(httpFunctions), "verify-worker", "reverify-scheduler", "connect-page")
 
 // stack is what a deployment gives the functions, with real emulators:
 // a table in DynamoDB Local, a KMS key and the cursor secret in moto, and

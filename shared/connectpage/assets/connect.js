@@ -1,0 +1,433 @@
+// The connect page: sets up one storage config with a connect session's
+// token alone (from the URL fragment, #session=...). No API key ever
+// reaches this page. Plain JavaScript, no build step, no third-party code.
+"use strict";
+
+(function () {
+  const API = "/api/v1/storage-configs/";
+  const $ = (id) => document.getElementById(id);
+  let token = "";
+  let setup = null;      // setup-info, with connect_session
+  let signedUrl = "";    // from a connected bucket verify
+  let verified = false;  // the last run of the checks passed
+
+  // The auth methods of each provider, and the form fields of each.
+  const AUTH = {
+    aws_s3: [["access_key", "Access key"], ["iam_role", "IAM role (recommended)"]],
+    s3_compatible: [["access_key", "Access key"]],
+    gc_storage: [["service_account", "Service-account JSON key"], ["hmac", "HMAC key"]],
+    azure_blob: [["account_key", "Storage account key"], ["sas_token", "SAS token"]],
+  };
+  const F = (id, label, opts) => Object.assign({ id, label }, opts || {});
+  const FIELDS = {
+    aws_s3: {
+      common: [F("s3_bucket_name", "Bucket"), F("s3_bucket_region", "Region", { placeholder: "us-east-1" }), F("s3_bucket_prefix", "Prefix (optional)", { optional: true })],
+      access_key: [F("s3_access_key_id", "Access key id"), F("s3_secret_access_key", "Secret access key", { secret: true })],
+      iam_role: [F("s3_role_arn", "Role ARN", { placeholder: "arn:aws:iam::123456789012:role/bucketlink" })],
+    },
+    s3_compatible: {
+      common: [F("s3_endpoint_url", "Endpoint URL", { placeholder: "https://minio.example.com" }), F("s3_bucket_name", "Bucket"),
+        F("s3_bucket_region", "Region (optional)", { optional: true }), F("s3_bucket_prefix", "Prefix (optional)", { optional: true })],
+      access_key: [F("s3_access_key_id", "Access key id"), F("s3_secret_access_key", "Secret access key", { secret: true })],
+    },
+    gc_storage: {
+      common: [F("gc_storage_bucket_name", "Bucket"), F("gc_storage_prefix", "Prefix (optional)", { optional: true })],
+      service_account: [F("gc_storage_auth_json_content", "Service-account JSON key", { textarea: true, secret: true })],
+      hmac: [F("gc_storage_hmac_access_id", "HMAC access id"), F("gc_storage_hmac_secret", "HMAC secret", { secret: true })],
+    },
+    azure_blob: {
+      common: [F("azure_account_name", "Storage account name"), F("azure_container_name", "Container"),
+        F("azure_endpoint_url", "Endpoint URL (optional)", { optional: true, placeholder: "https://<account>.blob.core.windows.net/" }),
+        F("azure_prefix", "Prefix (optional)", { optional: true })],
+      account_key: [F("azure_account_key", "Account key", { secret: true })],
+      sas_token: [F("azure_sas_token", "SAS token", { secret: true })],
+    },
+  };
+
+  // The bucket-verify API's field names, and the page's field each means.
+  const VERIFY_FIELDS = {
+    aws_s3: { bucket: "s3_bucket_name", accessKey: "s3_access_key_id", secretKey: "s3_secret_access_key", region: "s3_bucket_region", prefix: "s3_bucket_prefix" },
+    s3_compatible: { bucket: "s3_bucket_name", accessKey: "s3_access_key_id", secretKey: "s3_secret_access_key", region: "s3_bucket_region", prefix: "s3_bucket_prefix", endpoint: "s3_endpoint_url" },
+    gc_storage: { bucket: "gc_storage_bucket_name", accessKey: "gc_storage_hmac_access_id", secretKey: "gc_storage_hmac_secret", prefix: "gc_storage_prefix" },
+    azure_blob: { bucket: "azure_container_name", accessKey: "azure_account_name", secretKey: "azure_account_key", prefix: "azure_prefix", endpoint: "azure_endpoint_url" },
+  };
+  const VERIFY_PROVIDER = { aws_s3: "s3", s3_compatible: "other", gc_storage: "google", azure_blob: "azure" };
+  // The checks a verification runs, shown while it runs.
+  const EXPECTED_CHECKS = ["list", "read", "write", "delete", "presign"];
+
+  const provider = () => $("provider").value;
+  const auth = () => $("auth").value;
+  const val = (id) => ($(id) ? $(id).value.trim() : "");
+
+  function api(method, path, body) {
+    const headers = { "X-Connect-Session": token, "Accept": "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "omit", cache: "no-store" })
+      .then((resp) => resp.text().then((text) => {
+        let data = {};
+        try { data = text ? JSON.parse(text) : {}; } catch (e) { data = { detail: text }; }
+        return { status: resp.status, data };
+      }));
+  }
+
+  function banner(msg, ok) {
+    const b = $("banner");
+    b.textContent = msg;
+    b.className = ok ? "banner ok" : "banner";
+    b.hidden = !msg;
+  }
+
+  function setStatus(id, msg, cls) {
+    const el = $(id);
+    el.textContent = msg;
+    el.className = "status" + (cls ? " " + cls : "");
+  }
+
+  // --- step 1: provider, auth method, guidance -------------------------
+  function fillAuth() {
+    const sel = $("auth");
+    sel.textContent = "";
+    for (const [value, label] of AUTH[provider()]) {
+      const o = document.createElement("option");
+      o.value = value; o.textContent = label;
+      sel.appendChild(o);
+    }
+    onAuthChange();
+  }
+
+  function onAuthChange() {
+    renderFields();
+    renderGuidance();
+    resetChecks();
+  }
+
+  function block(title, id, text) {
+    const wrap = document.createElement("div");
+    const h = document.createElement("h3"); h.textContent = title;
+    const pre = document.createElement("pre"); pre.id = id; pre.tabIndex = 0; pre.textContent = text;
+    const b = document.createElement("button"); b.type = "button"; b.className = "copy"; b.dataset.copy = id; b.textContent = "Copy";
+    b.setAttribute("aria-label", "Copy " + title.toLowerCase());
+    wrap.append(h, pre, b);
+    return wrap;
+  }
+
+  function hintPara(text) {
+    const p = document.createElement("p"); p.className = "hint"; p.textContent = text; return p;
+  }
+
+  function bucketName() {
+    return val("s3_bucket_name") || val("gc_storage_bucket_name") || val("azure_container_name") || "YOUR-BUCKET";
+  }
+
+  function renderGuidance() {
+    const g = $("guidance");
+    g.textContent = "";
+    if (!setup) return;
+    const p = provider(), a = auth(), b = bucketName();
+    const s3Actions = ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"];
+    if (p === "aws_s3" && a === "iam_role") {
+      g.append(hintPara("Create a role in your account that trusts ours with your organization's external id, and give it access to the bucket."));
+      g.append(block("Trust policy", "trust-policy", JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::" + setup.avala_aws_account_id + ":root" },
+          Action: "sts:AssumeRole", Condition: { StringEquals: { "sts:ExternalId": setup.external_id } } }],
+      }, null, 2)));
+      g.append(block("Permissions policy", "permissions-policy", JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: "arn:aws:s3:::" + b },
+          { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: "arn:aws:s3:::" + b + "/*" },
+        ],
+      }, null, 2)));
+    } else if (p === "aws_s3" || p === "s3_compatible") {
+      g.append(hintPara("Use the keys of a user limited to this bucket: " + s3Actions.join(", ") + "."));
+      g.append(block("Permissions policy", "permissions-policy", JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: "arn:aws:s3:::" + b },
+          { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: "arn:aws:s3:::" + b + "/*" },
+        ],
+      }, null, 2)));
+    } else if (p === "gc_storage") {
+      g.append(hintPara(a === "hmac"
+        ? "Create an HMAC key for a service account (Cloud Storage settings, Interoperability) that has this role on the bucket."
+        : "Create a service account, give it this role on the bucket, and paste one of its JSON keys below."));
+      g.append(block("Grant (gcloud)", "gcs-grant",
+        "gcloud storage buckets add-iam-policy-binding gs://" + b + " \\\n  --member=serviceAccount:SERVICE-ACCOUNT@PROJECT.iam.gserviceaccount.com \\\n  --role=roles/storage.objectAdmin"));
+    } else if (p === "azure_blob") {
+      g.append(hintPara(a === "sas_token"
+        ? "Create a SAS token on the container with read, add, create, write, delete and list permissions (sp=racwdl)."
+        : "Use a key of the storage account (Security + networking, Access keys)."));
+      g.append(block("SAS token (az)", "azure-sas",
+        "az storage container generate-sas --account-name ACCOUNT --name " + b + " \\\n  --permissions racwdl --expiry 2030-01-01 --https-only -o tsv"));
+    }
+  }
+
+  // --- step 2: fields --------------------------------------------------
+  function renderFields() {
+    const box = $("fields");
+    const old = {};
+    box.querySelectorAll("input, textarea").forEach((el) => { old[el.id] = el.value; });
+    box.textContent = "";
+    const spec = FIELDS[provider()];
+    for (const f of [...spec.common, ...(spec[auth()] || [])]) {
+      const wrap = document.createElement("div"); wrap.className = "field";
+      const label = document.createElement("label"); label.htmlFor = f.id; label.textContent = f.label;
+      const input = document.createElement(f.textarea ? "textarea" : "input");
+      input.id = f.id; input.name = f.id; input.autocomplete = "off"; input.spellcheck = false;
+      if (!f.textarea) input.type = f.secret ? "password" : "text";
+      if (f.placeholder) input.placeholder = f.placeholder;
+      if (!f.optional) input.required = true;
+      input.setAttribute("aria-describedby", "err-" + f.id);
+      if (old[f.id] !== undefined) input.value = old[f.id];
+      input.addEventListener("input", () => { clearFieldError(f.id); resetChecks(); });
+      const err = document.createElement("p"); err.className = "error"; err.id = "err-" + f.id; err.hidden = true;
+      wrap.append(label, input, err);
+      box.appendChild(wrap);
+    }
+  }
+
+  function clearFieldError(id) {
+    const err = $("err-" + id);
+    if (err) { err.textContent = ""; err.hidden = true; }
+    if ($(id)) $(id).removeAttribute("aria-invalid");
+  }
+
+  function clearErrors() {
+    document.querySelectorAll(".error").forEach((e) => { e.textContent = ""; e.hidden = true; });
+    document.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+  }
+
+  // showErrors puts each message on the field it names (the storage-config
+  // field names); messages of unknown fields go to the form's own line.
+  function showErrors(errors) {
+    let first = null;
+    for (const [field, msgs] of Object.entries(errors)) {
+      const text = Array.isArray(msgs) ? msgs.join(" ") : String(msgs);
+      let err = $("err-" + field);
+      if (!err || !$(field)) err = $("err-non_field_errors");
+      err.textContent = (err.textContent ? err.textContent + " " : "") + text;
+      err.hidden = false;
+      if ($(field)) { $(field).setAttribute("aria-invalid", "true"); first = first || $(field); }
+    }
+    if (first) first.focus();
+  }
+
+  // verifyErrors turns the bucket-verify API's "field: message" text into
+  // the page's fields.
+  function verifyErrors(text) {
+    const map = VERIFY_FIELDS[provider()];
+    const names = ["storageProvider", "accessKey", "secretKey", "bucketId", "bucket", "endpoint", "region", "prefix"];
+    const re = new RegExp("(?:^|\\s)(" + names.join("|") + "): ", "g");
+    const out = {};
+    let m, last = null, lastEnd = 0;
+    const head = [];
+    while ((m = re.exec(text)) !== null) {
+      if (last === null) head.push(text.slice(0, m.index));
+      else (out[map[last] || "non_field_errors"] = out[map[last] || "non_field_errors"] || []).push(text.slice(lastEnd, m.index).trim());
+      last = m[1]; lastEnd = re.lastIndex;
+    }
+    if (last === null) return { non_field_errors: [text] };
+    (out[map[last] || "non_field_errors"] = out[map[last] || "non_field_errors"] || []).push(text.slice(lastEnd).trim());
+    if (head.join("").trim()) (out.non_field_errors = out.non_field_errors || []).push(head.join("").trim());
+    return out;
+  }
+
+  // --- step 3: checks --------------------------------------------------
+  function resetChecks() {
+    verified = false; signedUrl = "";
+    $("checks").textContent = "";
+    setStatus("checks-status", "");
+    $("run-cors").disabled = true;
+    setStatus("cors-status", "");
+    $("cors-fix").hidden = true;
+    const supported = verifyBody() !== null;
+    $("run-checks").disabled = !supported;
+    $("checks-hint").textContent = supported
+      ? "Runs every check against your bucket, from our side."
+      : "This authentication method is checked when you save.";
+  }
+
+  function verifyBody() {
+    const p = provider(), a = auth();
+    const ok = (p === "aws_s3" || p === "s3_compatible") ? a === "access_key" : p === "gc_storage" ? a === "hmac" : a === "account_key";
+    if (!ok) return null;
+    const map = VERIFY_FIELDS[p];
+    const body = { storageProvider: VERIFY_PROVIDER[p] };
+    for (const [k, field] of Object.entries(map)) if (val(field)) body[k] = val(field);
+    return body;
+  }
+
+  function renderChecks(list, running) {
+    const ul = $("checks");
+    ul.textContent = "";
+    for (const c of list) {
+      const li = document.createElement("li");
+      const state = running ? "running" : c.ok ? "passed" : c.code === "skipped" ? "skipped" : "failed";
+      li.className = state;
+      li.dataset.check = c.name;
+      const st = document.createElement("span"); st.className = "state";
+      st.textContent = { running: "Running…", passed: "Passed", skipped: "Skipped", failed: "Failed" }[state];
+      const name = document.createElement("span"); name.className = "name"; name.textContent = c.name;
+      li.append(st, name);
+      if (!running && c.message) { const msg = document.createElement("span"); msg.className = "msg"; msg.textContent = c.message; li.append(msg); }
+      ul.appendChild(li);
+    }
+  }
+
+  function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+  async function runChecks() {
+    clearErrors();
+    const body = verifyBody();
+    if (!body) return;
+    const path = "/v1/api/organizations/" + setup.connect_session.organization_id + "/buckets/verify";
+    $("run-checks").disabled = true;
+    setStatus("checks-status", "Checking…");
+    renderChecks(EXPECTED_CHECKS.map((name) => ({ name })), true);
+    try {
+      for (let i = 0; i < 120; i++) {
+        const { status, data } = await api("POST", path, body);
+        if (status === 401 || status === 403) { sessionFailed(data.error || data.detail); return; }
+        if (!data.success) {
+          renderChecks([], false);
+          showErrors(verifyErrors(data.error || "The checks could not run."));
+          setStatus("checks-status", "Fix the fields marked above and run the checks again.", "bad");
+          return;
+        }
+        if (data.connectionStatus === "connecting") { await sleep(500); continue; }
+        renderChecks(data.checks || [], false);
+        if (data.connectionStatus === "connected") {
+          verified = true; signedUrl = data.signedUrl || "";
+          setStatus("checks-status", "Every check passed.", "good");
+          $("run-cors").disabled = !signedUrl;
+          if (!signedUrl) setStatus("cors-status", data.signedUrlUnavailable || "No upload URL for this credential.");
+          return;
+        }
+        showErrors(verifyErrors(data.connectionError || "verification failed"));
+        setStatus("checks-status", "The checks failed: fix the fields marked above and run them again.", "bad");
+        return;
+      }
+      setStatus("checks-status", "The checks are taking too long; try again.", "bad");
+    } catch (e) {
+      setStatus("checks-status", "Could not reach the service: " + e.message, "bad");
+    } finally {
+      $("run-checks").disabled = false;
+    }
+  }
+
+  // --- step 4: the browser's CORS test ----------------------------------
+  function corsDocument() {
+    const origin = window.location.origin, p = provider();
+    if (p === "azure_blob") {
+      return "<Cors>\n  <CorsRule>\n    <AllowedOrigins>" + origin + "</AllowedOrigins>\n    <AllowedMethods>GET,HEAD,PUT</AllowedMethods>\n" +
+        "    <AllowedHeaders>*</AllowedHeaders>\n    <ExposedHeaders>ETag</ExposedHeaders>\n    <MaxAgeInSeconds>3600</MaxAgeInSeconds>\n  </CorsRule>\n</Cors>";
+    }
+    if (p === "gc_storage") {
+      return JSON.stringify([{ origin: [origin], method: ["GET", "HEAD", "PUT"], responseHeader: ["Content-Type", "ETag"], maxAgeSeconds: 3600 }], null, 2);
+    }
+    return JSON.stringify({ CORSRules: [{ AllowedOrigins: [origin], AllowedMethods: ["GET", "HEAD", "PUT"], AllowedHeaders: ["*"], ExposeHeaders: ["ETag"], MaxAgeSeconds: 3600 }] }, null, 2);
+  }
+
+  async function runCors() {
+    if (!signedUrl) return;
+    $("run-cors").disabled = true;
+    $("cors-fix").hidden = true;
+    setStatus("cors-status", "Uploading from " + window.location.origin + "…");
+    const headers = { "Content-Type": "text/plain" };
+    if (provider() === "azure_blob") headers["x-ms-blob-type"] = "BlockBlob";
+    try {
+      const resp = await fetch(signedUrl, { method: "PUT", headers, body: "bucketlink browser upload test\n", credentials: "omit", mode: "cors", referrerPolicy: "no-referrer" });
+      if (resp.ok) {
+        setStatus("cors-status", "The browser was allowed to upload (HTTP " + resp.status + ").", "good");
+      } else {
+        setStatus("cors-status", "The browser was allowed to send the upload, but the bucket answered HTTP " + resp.status + ".", "bad");
+      }
+    } catch (e) {
+      // A CORS refusal is a TypeError with no detail, by design.
+      setStatus("cors-status", "The browser refused the upload: the bucket's CORS rules do not allow " + window.location.origin + ".", "bad");
+      $("cors-doc").textContent = corsDocument();
+      $("cors-fix").hidden = false;
+    } finally {
+      $("run-cors").disabled = false;
+    }
+  }
+
+  // --- step 5: save ----------------------------------------------------
+  function createBody() {
+    const p = provider(), a = auth();
+    const body = { name: val("name"), provider: p };
+    const spec = FIELDS[p];
+    for (const f of [...spec.common, ...(spec[a] || [])]) if (val(f.id)) body[f.id] = $(f.id).value.trim();
+    if (p === "aws_s3") body.s3_auth_method = a;
+    if (p === "gc_storage") body.gc_storage_auth_method = a;
+    return body;
+  }
+
+  async function save(ev) {
+    ev.preventDefault();
+    clearErrors();
+    $("save").disabled = true;
+    setStatus("save-status", "Checking and saving…");
+    try {
+      const { status, data } = await api("POST", API, createBody());
+      if (status === 201) {
+        setStatus("save-status", "Saved: " + data.name + " (" + data.uid + ").", "good");
+        banner("Your bucket is connected. You can close this page.", true);
+        $("connect").querySelectorAll("input, select, textarea, button").forEach((el) => { el.disabled = true; });
+        return;
+      }
+      if (status === 401 || status === 403) { sessionFailed(data.detail); return; }
+      if (status === 400) { showErrors(data); setStatus("save-status", "Fix the fields marked above.", "bad"); return; }
+      setStatus("save-status", data.detail || "The connection could not be saved (HTTP " + status + ").", "bad");
+    } catch (e) {
+      setStatus("save-status", "Could not reach the service: " + e.message, "bad");
+    } finally {
+      if (!$("banner").classList.contains("ok")) $("save").disabled = false;
+    }
+  }
+
+  function sessionFailed(detail) {
+    banner((detail || "This connect session cannot be used.") + " Ask the application that sent you here for a new link.");
+    $("banner").focus();
+  }
+
+  async function copy(ev) {
+    const b = ev.target.closest("button.copy");
+    if (!b) return;
+    const text = $(b.dataset.copy).textContent;
+    try { await navigator.clipboard.writeText(text); b.textContent = "Copied"; }
+    catch (e) { const r = document.createRange(); r.selectNodeContents($(b.dataset.copy)); getSelection().removeAllRanges(); getSelection().addRange(r); b.textContent = "Selected: press Ctrl+C"; }
+  }
+
+  async function start() {
+    $("banner").tabIndex = -1;
+    const m = /(?:^#|&)session=([^&]+)/.exec(window.location.hash);
+    if (m) {
+      token = decodeURIComponent(m[1]);
+      sessionStorage.setItem("bucketlink-connect-session", token);
+      // Out of the address bar, the history and anything copied from them.
+      history.replaceState(null, "", window.location.pathname);
+    } else {
+      token = sessionStorage.getItem("bucketlink-connect-session") || "";
+    }
+    if (!token) { banner("This page needs a connect session: open the link the application gave you."); return; }
+    const { status, data } = await api("GET", API + "setup-info/");
+    if (status !== 200 || !data.connect_session) { sessionFailed(data.detail); return; }
+    setup = data;
+    $("connect").hidden = false;
+    $("provider").addEventListener("change", fillAuth);
+    $("auth").addEventListener("change", onAuthChange);
+    $("fields").addEventListener("change", renderGuidance);
+    $("run-checks").addEventListener("click", runChecks);
+    $("run-cors").addEventListener("click", runCors);
+    $("connect").addEventListener("submit", save);
+    document.addEventListener("click", copy);
+    fillAuth();
+    $("provider").focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    start().catch((e) => banner("Could not reach the service: " + e.message));
+  });
+})();
