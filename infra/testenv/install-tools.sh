@@ -212,7 +212,57 @@ install_toxiproxy() {
 	log "toxiproxy-server installed at ${BIN_DIR}/toxiproxy-server"
 }
 
-TOOLS=(minio venv clientvenv dynamodb fake_gcs samvenv azurite toxiproxy)
+# install_chromium: Debian's chromium and chromium-driver, pinned to the
+# version apt offers, for the connect page's browser test
+# (infra/browsertest). Unlike every other tool they install system-wide
+# (apt-get, as root), not into .tools/: they depend on dozens of shared
+# libraries (GTK, NSS, ...) that only the package manager resolves. Skipped
+# when that version is installed. Nothing here downloads a browser build.
+CHROMIUM_VERSION="156.0.8078.114-1~deb12u1"
+install_chromium() {
+	local have_browser have_driver
+	have_browser="$(dpkg-query -W -f='${Version}' chromium 2>/dev/null || true)"
+	have_driver="$(dpkg-query -W -f='${Version}' chromium-driver 2>/dev/null || true)"
+	if [[ "${have_browser}" == "${CHROMIUM_VERSION}" && "${have_driver}" == "${CHROMIUM_VERSION}" ]]; then
+		log "chromium ${CHROMIUM_VERSION} already installed"
+		return
+	fi
+	if [[ "$(id -u)" != 0 ]]; then
+		log "chromium: not root, so not installing chromium=${CHROMIUM_VERSION} (run: sudo apt-get install chromium=${CHROMIUM_VERSION} chromium-driver=${CHROMIUM_VERSION}); the browser test reports it missing"
+		return
+	fi
+	log "installing chromium ${CHROMIUM_VERSION} and chromium-driver with apt-get (system-wide)"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"chromium=${CHROMIUM_VERSION}" "chromium-driver=${CHROMIUM_VERSION}" >/dev/null
+	log "chromium installed at $(command -v chromium)"
+}
+
+# install_playwright: playwright-core (npm, pinned by
+# infra/browsertest/package-lock.json) into .tools/playwright, the driver
+# of the browser test. playwright-core ships no browser and the test points
+# it at /usr/bin/chromium; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD makes sure no
+# install step fetches one. The stamp is the lock file's hash.
+install_playwright() {
+	local dir="${TOOLS_DIR}/playwright" lock="${REPO}/infra/browsertest/package-lock.json"
+	local version
+	version="$(sha256sum "${lock}" | cut -c1-16)"
+	if [[ -f "${STAMP_DIR}/playwright-${version}" && -f "${dir}/node_modules/playwright-core/package.json" ]]; then
+		log "playwright ${version} already installed"
+		return
+	fi
+	command -v npm >/dev/null || { log "playwright: npm not found"; exit 1; }
+	log "installing playwright-core from infra/browsertest/package-lock.json"
+	rm -rf "${dir}"
+	mkdir -p "${dir}"
+	cp "${REPO}/infra/browsertest/package.json" "${lock}" "${dir}/"
+	# In the directory itself: `npm ci --prefix` resolves against the repo's root.
+	(cd "${dir}" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+	rm -f "${STAMP_DIR}/playwright-"*
+	touch "${STAMP_DIR}/playwright-${version}"
+}
+
+TOOLS=(minio venv clientvenv dynamodb fake_gcs samvenv azurite toxiproxy chromium playwright)
 
 main() {
 	mkdir -p "${BIN_DIR}" "${STAMP_DIR}"

@@ -1,0 +1,117 @@
+// connect.cjs drives the connect page through one scenario in Debian's
+// Chromium with playwright-core (both installed by
+// infra/testenv/install-tools.sh; nothing here downloads a browser), and
+// prints what the page showed as one JSON object on stdout. It asserts
+// nothing: the Go test (infra/bucketlink/connect_browser_test.go) does.
+//
+// Usage: node connect.cjs SCENARIO.json
+// The scenario: {playwright, chromium, userDataDir, url, screenshots,
+// name, mobile, provider, auth, fields: {id: value}, cors: bool, save: bool,
+// expectBanner: bool}.
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+
+async function main() {
+  const sc = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+  const { chromium } = require(sc.playwright);
+  const context = await chromium.launchPersistentContext(sc.userDataDir, {
+    executablePath: sc.chromium,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: sc.mobile ? { width: 375, height: 740 } : { width: 1100, height: 900 },
+    isMobile: !!sc.mobile,
+    hasTouch: !!sc.mobile,
+  });
+  const out = { name: sc.name, console: [], requests: [], shots: [] };
+  try {
+    const page = context.pages()[0] || (await context.newPage());
+    page.on("console", (m) => out.console.push(m.type() + ": " + m.text()));
+    page.on("pageerror", (e) => out.console.push("pageerror: " + e.message));
+    page.on("request", (r) => out.requests.push(r.method() + " " + r.url().replace(/[?#].*$/, "")));
+    let n = 0;
+    const shot = async (state) => {
+      const file = path.join(sc.screenshots, sc.name + "-" + String(++n).padStart(2, "0") + "-" + state + ".png");
+      await page.screenshot({ path: file, fullPage: true });
+      out.shots.push(file);
+    };
+    const text = (sel) => page.locator(sel).innerText();
+    await page.goto(sc.url);
+    if (sc.expectBanner) {
+      await page.locator("#banner").waitFor({ state: "visible", timeout: 10000 });
+      out.banner = await text("#banner");
+      out.formHidden = await page.locator("#connect").isHidden();
+      out.url = page.url();
+      await shot("refused");
+      return out;
+    }
+    await page.locator("#connect").waitFor({ state: "visible", timeout: 10000 });
+    out.url = page.url(); // the fragment must be gone
+    out.focused = await page.evaluate(() => document.activeElement.id);
+    await page.selectOption("#provider", sc.provider);
+    await page.selectOption("#auth", sc.auth);
+    // Keyboard: the order Tab walks from the provider.
+    await page.focus("#provider");
+    out.tabOrder = [];
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press("Tab");
+      out.tabOrder.push(await page.evaluate(() => document.activeElement.id || document.activeElement.tagName + "." + document.activeElement.className));
+    }
+    out.guidance = await text("#guidance");
+    for (const [id, v] of Object.entries(sc.fields)) await page.fill("#" + id, v);
+    out.labels = await page.evaluate(() => [...document.querySelectorAll("#connect input, #connect select, #connect textarea")]
+      .filter((el) => !document.querySelector('label[for="' + el.id + '"]')).map((el) => el.id));
+    out.overflow = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
+    await shot("filled");
+
+    // 3. The checks, started from the keyboard.
+    await page.focus("#run-checks");
+    await page.keyboard.press("Enter");
+    await page.locator("#checks li.running").first().waitFor({ timeout: 5000 }).catch(() => {});
+    out.sawRunning = await page.locator("#checks li.running").count();
+    await shot("checking");
+    await page.waitForFunction(() => /good|bad/.test(document.getElementById("checks-status").className), null, { timeout: 60000 });
+    out.checksStatus = await text("#checks-status");
+    out.checksOK = await page.evaluate(() => document.getElementById("checks-status").classList.contains("good"));
+    out.checks = await page.evaluate(() => [...document.querySelectorAll("#checks li")].map((li) => li.dataset.check + "=" + li.className));
+    out.fieldErrors = await fieldErrors(page);
+    await shot("checked");
+
+    // 4. The browser's CORS test.
+    if (sc.cors) {
+      await page.click("#run-cors");
+      await page.waitForFunction(() => /good|bad/.test(document.getElementById("cors-status").className), null, { timeout: 30000 });
+      out.corsStatus = await text("#cors-status");
+      out.corsOK = await page.evaluate(() => document.getElementById("cors-status").classList.contains("good"));
+      out.corsFix = (await page.locator("#cors-fix").isVisible()) ? await text("#cors-doc") : "";
+      await shot("cors");
+    }
+
+    // 5. Save.
+    if (sc.save) {
+      await page.click("#save");
+      await page.waitForFunction(() => /good|bad/.test(document.getElementById("save-status").className), null, { timeout: 60000 });
+      out.saveStatus = await text("#save-status");
+      out.saved = await page.evaluate(() => document.getElementById("save-status").classList.contains("good"));
+      out.fieldErrors = await fieldErrors(page);
+      out.banner = (await page.locator("#banner").isVisible()) ? await text("#banner") : "";
+      await shot("saved");
+    }
+    return out;
+  } finally {
+    await context.close();
+  }
+}
+
+// fieldErrors are the visible error lines, by the field they belong to.
+function fieldErrors(page) {
+  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll(".error")]
+    .filter((e) => !e.hidden && e.textContent).map((e) => [e.id.replace(/^err-/, ""), e.textContent])));
+}
+
+main().then((out) => { process.stdout.write(JSON.stringify(out) + "\n"); }, (err) => {
+  process.stderr.write(String(err && err.stack || err) + "\n");
+  process.exit(1);
+});

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+
+	"github.com/bucketlink/bucketlink/infra/testenv"
+)
+
+// chromiumPath is Debian's Chromium (apt package chromium, installed by
+// infra/testenv/install-tools.sh).
+const chromiumPath = "/usr/bin/chromium"
+
+// browserArtifactsEnv names the directory that keeps the screenshots of
+// TestConnectPageInBrowser; by default a new temporary directory, which
+// the test prints and leaves.
+const browserArtifactsEnv = "BUCKETLINK_BROWSER_ARTIFACTS"
+
+// pageRun is what infra/browsertest/connect.cjs reports of one scenario.
+type pageRun struct {
+	Name         string            `json:"name"`
+	URL          string            `json:"url"`
+	Focused      string            `json:"focused"`
+	TabOrder     []string          `json:"tabOrder"`
+	Guidance     string            `json:"guidance"`
+	Labels       []string          `json:"labels"`
+	Overflow     int               `json:"overflow"`
+	SawRunning   int               `json:"sawRunning"`
+	ChecksStatus string            `json:"checksStatus"`
+	ChecksOK     bool              `json:"checksOK"`
+	Checks       []string          `json:"checks"`
+	FieldErrors  map[string]string `json:"fieldErrors"`
+	CORSStatus   string            `json:"corsStatus"`
+	CORSOK       bool              `json:"corsOK"`
+	CORSFix      string            `json:"corsFix"`
+	SaveStatus   string            `json:"saveStatus"`
+	Saved        bool              `json:"saved"`
+	Banner       string            `json:"banner"`
+	FormHidden   bool              `json:"formHidden"`
+	Console      []string          `json:"console"`
+	Requests     []string          `json:"requests"`
+	Shots        []string          `json:"shots"`
+}
+
+// browser is the driver of the scenarios: Chromium, playwright-core and
+// the directories they use.
+type browser struct {
+	node, script, playwright, shots string
+}
+
+func findBrowser(t *testing.T) *browser {
+	t.Helper()
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &browser{
+		script:     filepath.Join(root, "infra", "browsertest", "connect.cjs"),
+		playwright: filepath.Join(root, ".tools", "playwright", "node_modules", "playwright-core"),
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		testenv.Missing(t, "chromium not installed ("+chromiumPath+"): run infra/testenv/install-tools.sh chromium (as root: apt packages chromium, chromium-driver)")
+	}
+	if _, err := os.Stat(filepath.Join(b.playwright, "package.json")); err != nil {
+		testenv.Missing(t, "playwright-core not installed in .tools/playwright: run infra/testenv/install-tools.sh playwright")
+	}
+	if b.node, err = exec.LookPath("node"); err != nil {
+		testenv.Missing(t, "node not found: the browser test's driver runs on Node.js")
+	}
+	b.shots = os.Getenv(browserArtifactsEnv)
+	if b.shots == "" {
+		if b.shots, err = os.MkdirTemp("", "bucketlink-connect-page-"); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := os.MkdirAll(b.shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots of the connect page: %s (set %s to choose)", b.shots, browserArtifactsEnv)
+	return b
+}
+
+// run drives one scenario in a fresh browser profile.
+func (b *browser) run(t *testing.T, sc map[string]any) pageRun {
+	t.Helper()
+	dir := t.TempDir()
+	sc["playwright"], sc["chromium"], sc["userDataDir"], sc["screenshots"] = b.playwright, chromiumPath, filepath.Join(dir, "profile"), b.shots
+	raw, _ := json.Marshal(sc)
+	file := filepath.Join(dir, "scenario.json")
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, b.node, b.script, file)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Env = append(os.Environ(), "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1", "PLAYWRIGHT_BROWSERS_PATH=0")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("browser scenario %s: %v\n%s", sc["name"], err, stderr.String())
+	}
+	var out pageRun
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("browser scenario %s: %v: %s", sc["name"], err, stdout.String())
+	}
+	for _, line := range out.Console {
+		if strings.HasPrefix(line, "pageerror") {
+			t.Errorf("%s: the page threw: %s", out.Name, line)
+		}
+	}
+	return out
+}
+
+// mintSession mints a create session with the admin key and returns the
+// page's URL (connect_url) and the token.
+func mintSession(t *testing.T, base, key string) (string, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/api/v1/connect-sessions/", strings.NewReader(`{"purpose":"create"}`))
+	req.Header.Set("X-Avala-Api-Key", key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Token      string `json:"token"`
+		ConnectURL string `json:"connect_url"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("mint session: %d %v", resp.StatusCode, err)
+	}
+	return got.ConnectURL, got.Token
+}
+
+// configNames lists the names of the org's configs.
+func configNames(t *testing.T, base, key string) []string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/v1/storage-configs/?limit=100", nil)
+	req.Header.Set("X-Avala-Api-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Results []struct {
+			Name string `json:"name"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range page.Results {
+		names = append(names, r.Name)
+	}
+	return names
+}
+
+// TestConnectPageInBrowser drives the connect page in headless Chromium
+// against `bucketlink serve`, MinIO and Azurite: the whole flow with the
+// bucket's CORS allowing the page's origin and refusing it (MinIO's
+// server-wide cors_allow_origin; Azurite's blob service CORS rules), a
+// failing credential, and a used session. It keeps a screenshot of each
+// state (browserArtifactsEnv).
+func TestConnectPageInBrowser(t *testing.T) {
+	b := findBrowser(t)
+	m := testenv.StartMinIO(t)
+	a := testenv.StartAzurite(t)
+	t.Setenv("BUCKETLINK_ALLOW_PRIVATE_ENDPOINTS", "true")
+	t.Setenv("BUCKETLINK_AZURE_BLOB_ENDPOINT", a.URL)
+	t.Setenv("BUCKETLINK_VERIFY_WORKERS", "2")
+	data := filepath.Join(t.TempDir(), "data")
+	_, _, keys := provisionContract(t, data)
+	base, _ := startServe(t, data)
+
+	minioBucket := func(name string) (bucket, ak, sk string) {
+		bucket = testenv.BucketName(t, name)
+		m.CreateBucket(t, bucket)
+		m.PutObject(t, bucket, "data/sample.json", []byte(`{"x":1}`))
+		ak, sk = testenv.NewCredentials(t)
+		ak = strings.ToUpper(ak)
+		m.AddUser(t, ak, sk, testenv.ReadWritePolicy(bucket))
+		return bucket, ak, sk
+	}
+	minioScenario := func(name, bucket, ak, sk string, mobile bool) map[string]any {
+		url, _ := mintSession(t, base, keys.Admin)
+		return map[string]any{"name": name, "url": url, "mobile": mobile, "provider": "s3_compatible", "auth": "access_key",
+			"cors": true, "save": true, "fields": map[string]string{
+				"name": "Browser " + name, "s3_endpoint_url": m.Endpoint, "s3_bucket_name": bucket,
+				"s3_bucket_prefix": "data/", "s3_access_key_id": ak, "s3_secret_access_key": sk,
+			}}
+	}
+	azureScenario := func(name string) map[string]any {
+		container := testenv.ContainerName(t, name)
+		a.CreateContainer(t, container)
+		a.PutBlob(t, container, "data/sample.json", []byte(`{"x":1}`))
+		url, _ := mintSession(t, base, keys.Admin)
+		return map[string]any{"name": name, "url": url, "provider": "azure_blob", "auth": "account_key",
+			"cors": true, "save": true, "fields": map[string]string{
+				"name": "Browser " + name, "azure_account_name": a.AccountName, "azure_container_name": container,
+				"azure_prefix": "data/", "azure_account_key": a.AccountKey,
+			}}
+	}
+	// wantFlow checks a run that passed the checks, ran the CORS test and
+	// saved.
+	wantFlow := func(t *testing.T, r pageRun, corsAllowed bool) {
+		t.Helper()
+		if strings.Contains(r.URL, "#") || strings.Contains(r.URL, "session=") {
+			t.Errorf("the token stayed in the address bar: %s", r.URL)
+		}
+		if r.Focused != "provider" {
+			t.Errorf("focus on load: %q, want the provider", r.Focused)
+		}
+		if len(r.TabOrder) < 2 || r.TabOrder[0] != "auth" {
+			t.Errorf("Tab from the provider goes %v, want the auth method first", r.TabOrder)
+		}
+		if len(r.Labels) > 0 {
+			t.Errorf("controls without a label: %v", r.Labels)
+		}
+		if r.SawRunning == 0 {
+			t.Error("the checks never showed as running")
+		}
+		if !r.ChecksOK || len(r.Checks) == 0 {
+			t.Fatalf("checks: %q %v, errors %v", r.ChecksStatus, r.Checks, r.FieldErrors)
+		}
+		for _, c := range r.Checks {
+			if !strings.HasSuffix(c, "=passed") {
+				t.Errorf("check %s, want passed", c)
+			}
+		}
+		if r.CORSOK != corsAllowed {
+			t.Errorf("CORS test: %q (allowed %t), want allowed %t", r.CORSStatus, r.CORSOK, corsAllowed)
+		}
+		if !corsAllowed && !strings.Contains(r.CORSFix, strings.TrimSuffix(base, "/")) {
+			t.Errorf("refused CORS: the document to apply does not name the page's origin %s: %q", base, r.CORSFix)
+		}
+		if corsAllowed && r.CORSFix != "" {
+			t.Errorf("allowed CORS, and yet a document to apply: %q", r.CORSFix)
+		}
+		if !r.Saved {
+			t.Errorf("save: %q, errors %v", r.SaveStatus, r.FieldErrors)
+		}
+		for _, req := range r.Requests {
+			if strings.Contains(req, keys.Admin) {
+				t.Errorf("an API key reached the browser: %s", req)
+			}
+		}
+	}
+
+	t.Run("MinIOCORSAllowed", func(t *testing.T) {
+		m.SetCORSAllowOrigin(t, "*")
+		bucket, ak, sk := minioBucket("page-ok")
+		sc := minioScenario("minio-cors-allowed", bucket, ak, sk, false)
+		r := b.run(t, sc)
+		wantFlow(t, r, true)
+		if !strings.Contains(r.Guidance, "s3:PutObject") {
+			t.Errorf("guidance for access keys: %q", r.Guidance)
+		}
+		// The session is used: the same link now answers with a banner.
+		again := b.run(t, map[string]any{"name": "used-session", "url": sc["url"], "expectBanner": true})
+		if !strings.Contains(again.Banner, "already been used") || !again.FormHidden {
+			t.Errorf("used session: banner %q, form hidden %t", again.Banner, again.FormHidden)
+		}
+	})
+	t.Run("MinIOCORSRefusedOnAPhone", func(t *testing.T) {
+		m.SetCORSAllowOrigin(t, "https://elsewhere.example")
+		bucket, ak, sk := minioBucket("page-nocors")
+		r := b.run(t, minioScenario("minio-cors-refused-phone", bucket, ak, sk, true))
+		wantFlow(t, r, false)
+		if r.Overflow > 0 {
+			t.Errorf("on a phone-sized screen the page is %dpx wider than the screen", r.Overflow)
+		}
+		if !strings.Contains(r.CORSFix, "CORSRules") {
+			t.Errorf("refused CORS on S3: document %q", r.CORSFix)
+		}
+	})
+	t.Run("AzuriteCORSAllowed", func(t *testing.T) {
+		a.SetCORS(t, []*service.CORSRule{{
+			AllowedOrigins: ptr(base), AllowedMethods: ptr("GET,HEAD,PUT,OPTIONS"),
+			AllowedHeaders: ptr("*"), ExposedHeaders: ptr("*"), MaxAgeInSeconds: ptr(int32(60)),
+		}})
+		wantFlow(t, b.run(t, azureScenario("azure-cors-allowed")), true)
+	})
+	t.Run("AzuriteCORSRefused", func(t *testing.T) {
+		a.SetCORS(t, nil)
+		r := b.run(t, azureScenario("azure-cors-refused"))
+		wantFlow(t, r, false)
+		if !strings.Contains(r.CORSFix, "<CorsRule>") {
+			t.Errorf("refused CORS on Azure: document %q", r.CORSFix)
+		}
+	})
+	t.Run("FailingCredential", func(t *testing.T) {
+		bucket, ak, _ := minioBucket("page-badkey")
+		sc := minioScenario("failing-credential", bucket, ak, "not-the-secret-key-0123456789", false)
+		sc["cors"] = false // nothing to upload to
+		r := b.run(t, sc)
+		if r.ChecksOK || !strings.Contains(strings.Join(r.Checks, " "), "=failed") {
+			t.Errorf("checks with a wrong secret: %q %v", r.ChecksStatus, r.Checks)
+		}
+		if len(r.FieldErrors) == 0 {
+			t.Fatalf("no error on any field; status %q", r.ChecksStatus)
+		}
+		onCredential := false
+		for f := range r.FieldErrors {
+			onCredential = onCredential || f == "s3_secret_access_key" || f == "s3_access_key_id"
+		}
+		if !onCredential || r.Saved {
+			t.Errorf("wrong secret: errors %v, saved %t; want the error on a credential field and nothing saved", r.FieldErrors, r.Saved)
+		}
+		for _, name := range configNames(t, base, keys.Admin) {
+			if name == "Browser failing-credential" {
+				t.Error("a config was saved with a failing credential")
+			}
+		}
+	})
+	names := strings.Join(configNames(t, base, keys.Admin), ",")
+	for _, want := range []string{"minio-cors-allowed", "minio-cors-refused-phone", "azure-cors-allowed", "azure-cors-refused"} {
+		if !strings.Contains(names, "Browser "+want) {
+			t.Errorf("no config %q was created; the org has %s", "Browser "+want, names)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
