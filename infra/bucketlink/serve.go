@@ -23,6 +23,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
+	"github.com/bucketlink/bucketlink/shared/metrics"
 	"github.com/bucketlink/bucketlink/shared/queue/memqueue"
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/reverify"
@@ -264,7 +265,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if serveEvents != nil {
 		events = append(events, serveEvents)
 	}
+	// What is counted and timed, served at GET /metrics in Prometheus's
+	// text format (on Lambda the same names go out as EMF log lines).
+	reg := &metrics.Registry{}
 	parts := service.Parts{
+		Metrics:              reg,
 		Store:                st,
 		Sealer:               sealer,
 		Verifier:             v,
@@ -297,7 +302,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           httpapi.WithPublicURL(api.Handler(), servePublicURL(cfg, scheme, ln.Addr())),
+		Handler:           withMetrics(httpapi.WithPublicURL(api.Handler(), servePublicURL(cfg, scheme, ln.Addr())), reg),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      cfg.VerifyDeadline + 30*time.Second,
@@ -422,4 +427,20 @@ func listen(cfg serveConfig) (net.Listener, string, error) {
 		return ln, "http", nil
 	}
 	return tls.NewListener(ln, tlsCfg), "https", nil
+}
+
+// withMetrics serves reg at GET /metrics, and every other request with
+// api. The metrics hold counts by provider, check code and route class,
+// nothing of one org or config, so they are served without a key, like
+// any Prometheus target; `bucketlink serve` listens on loopback unless
+// told otherwise.
+func withMetrics(api http.Handler, reg *metrics.Registry) http.Handler {
+	m := reg.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			m.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/bucketlink/bucketlink/infra/lambdatest"
+	"github.com/bucketlink/bucketlink/shared/metrics"
+	"github.com/bucketlink/bucketlink/shared/metrics/metricstest"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/verification"
 )
@@ -104,6 +107,11 @@ func TestVerifyFunctions(t *testing.T) {
 	if r := invokeWorker(t, worker, workerEvent); len(r.BatchItemFailures) != 0 {
 		t.Fatalf("worker reported failures: %+v\n%s", r, worker.Output())
 	}
+	checkEMF(t, worker.Output(), []string{
+		metrics.Verifications + " kind=bucket,outcome=passed,provider=aws_s3",
+		metrics.QueueAge + " kind=verify",
+	})
+	s.checkNoSecrets(t, "the worker's output", worker.Output())
 	resp = invokeHTTP(t, api, ev)
 	got := decode[verifyBody](t, resp)
 	if got.ConnectionStatus != "connected" || got.SignedURL == "" || got.HasInfoLabelsFile == nil || !*got.HasInfoLabelsFile {
@@ -196,5 +204,33 @@ func TestWorkerEventSource(t *testing.T) {
 	body := strings.ReplaceAll(e.Records[0].Body, "REPLACE_WITH_RECORD_KEY", strings.Repeat("ab", 32))
 	if m, err := queue.Decode(body); err != nil || m.Kind != queue.KindVerify {
 		t.Errorf("verify-worker.json body: %v", err)
+	}
+}
+
+// checkEMF finds the CloudWatch Embedded Metric Format lines of a
+// function's output, holds each to the format's rules
+// (metricstest.CheckEMF), and fails unless every entry of want, "metric
+// dim=value,..." with the dimensions sorted, is among them.
+func checkEMF(t *testing.T, output string, want []string) {
+	t.Helper()
+	var got []string
+	for line := range strings.Lines(output) {
+		if !strings.Contains(line, `"_aws":`) {
+			continue
+		}
+		names, dims := metricstest.CheckEMF(t, []byte(line))
+		var kv []string
+		for k, v := range dims {
+			kv = append(kv, k+"="+v)
+		}
+		slices.Sort(kv)
+		for _, n := range names {
+			got = append(got, n+" "+strings.Join(kv, ","))
+		}
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("no EMF line for %q; the function wrote:\n%s", w, strings.Join(got, "\n"))
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
+	"github.com/bucketlink/bucketlink/shared/metrics"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/ratelimit/dynamolimit"
@@ -44,6 +45,9 @@ type Options struct {
 	// Log receives the JSON log; nil means os.Stderr (CloudWatch Logs in
 	// Lambda).
 	Log io.Writer
+	// Metrics receives the EMF lines; nil means os.Stdout (CloudWatch
+	// Logs in Lambda, which extracts the metrics).
+	Metrics io.Writer
 }
 
 // Parts are the AWS parts of one function, each built when the function
@@ -53,11 +57,12 @@ type Options struct {
 // but in packages of their own (awsverify, awsqueue, awsevents), so that
 // a function that does not ask for them does not link them either.
 type Parts struct {
-	cfg    Config
-	awsCfg aws.Config
-	log    *slog.Logger
-	ddb    *dynamodb.Client
-	store  *dynamostore.Store
+	cfg     Config
+	awsCfg  aws.Config
+	log     *slog.Logger
+	ddb     *dynamodb.Client
+	store   *dynamostore.Store
+	metrics metrics.Recorder
 }
 
 // NewParts returns the parts of a function with configuration cfg and the
@@ -65,7 +70,11 @@ type Parts struct {
 // functions; the AWS_ENDPOINT_URL_<SERVICE> variables redirect its
 // clients, which tests use). It builds nothing yet.
 func NewParts(cfg Config, awsCfg aws.Config, opts Options) *Parts {
-	return &Parts{cfg: cfg, awsCfg: awsCfg, log: newLogger(cfg, opts)}
+	out := opts.Metrics
+	if out == nil {
+		out = os.Stdout
+	}
+	return &Parts{cfg: cfg, awsCfg: awsCfg, log: newLogger(cfg, opts), metrics: &metrics.EMF{W: out}}
 }
 
 // Config is the function's typed configuration.
@@ -128,6 +137,9 @@ func (p *Parts) Service(with With) service.Parts {
 		VerifyOrgCap: p.cfg.VerifyOrgCap,
 		LeaseTTL:     p.cfg.VerifyDeadline + LeaseOverDeadline,
 		Logger:       p.log,
+		// CloudWatch Embedded Metric Format lines on the function's
+		// output, which CloudWatch Logs turns into metrics.
+		Metrics: p.metrics,
 	}
 }
 

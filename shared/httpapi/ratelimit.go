@@ -11,6 +11,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/bucketverify"
 	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/metrics"
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
 )
 
@@ -114,6 +115,7 @@ func (s *Server) limitRate(next http.Handler) http.Handler {
 			if !d.Allowed {
 				l.LogAttrs(r.Context(), slog.LevelInfo, "rate limited",
 					slog.String("key_id", p.KeyID), slog.String("class", string(class)))
+				metrics.OrNop(s.Metrics).RateLimited(string(class))
 				writeThrottled(w, class, d)
 				return
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/metrics"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/seal"
@@ -69,6 +70,8 @@ type Server struct {
 	// Limiter, when set, limits each API key's requests per route class
 	// after authentication (ratelimit.go); nil limits nothing.
 	Limiter ratelimit.Limiter
+	// Metrics receives the rate-limited requests; nil records nothing.
+	Metrics metrics.Recorder
 }
 
 // Handler returns the routes of the storage-configs API and of the

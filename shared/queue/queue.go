@@ -66,6 +66,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -105,6 +106,10 @@ type Message struct {
 	// when it calls a Handler (on SQS, the approximate receive count). It is
 	// not sent: Send ignores it.
 	Attempt int
+	// SentAt is when the message was sent, set by the consumer when it
+	// knows (on SQS, the SentTimestamp attribute; memqueue, the time of
+	// Send); zero when it does not. Like Attempt, it is not sent.
+	SentAt time.Time
 }
 
 // String returns "kind:key", for logs.

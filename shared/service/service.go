@@ -17,6 +17,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
+	"github.com/bucketlink/bucketlink/shared/metrics"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/reverify"
@@ -46,6 +47,10 @@ type Parts struct {
 	Events changeevents.Publisher
 	// Limiter limits each API key's requests; nil limits nothing.
 	Limiter ratelimit.Limiter
+	// Metrics receives what is counted and timed (package metrics):
+	// every verification, the rate-limited requests and the queue age;
+	// nil records nothing.
+	Metrics metrics.Recorder
 
 	// CursorKey signs pagination cursors; VerifyKey keys verification
 	// records (see httpapi.Server).
@@ -73,6 +78,7 @@ func (p Parts) API() *httpapi.Server {
 		Queue:                p.Queue,
 		Events:               p.Events,
 		Limiter:              p.Limiter,
+		Metrics:              p.Metrics,
 		CursorKey:            p.CursorKey,
 		VerifyKey:            p.VerifyKey,
 		AWSAccountID:         p.AWSAccountID,
@@ -80,21 +86,29 @@ func (p Parts) API() *httpapi.Server {
 		VerifyOrgCap:         p.VerifyOrgCap,
 		Logger:               p.Logger,
 	}
-	if p.Verifier != nil {
-		s.Verifier = p.Verifier
+	if v := p.verifier(); v != nil {
+		s.Verifier = v
 	}
 	return s
 }
 
 // Worker returns the bucket-verify worker on p (queue.KindVerify).
 func (p Parts) Worker() *verifyworker.Worker {
-	return &verifyworker.Worker{Store: p.Store, Sealer: p.Sealer, Verifier: p.Verifier, LeaseTTL: p.LeaseTTL, Logger: p.Logger}
+	w := &verifyworker.Worker{Store: p.Store, Sealer: p.Sealer, LeaseTTL: p.LeaseTTL, Logger: p.Logger}
+	if v := p.verifier(); v != nil {
+		w.Verifier = v
+	}
+	return w
 }
 
 // Reverifier returns the re-verifier of stored configs on p
 // (queue.KindReverify).
 func (p Parts) Reverifier() *reverify.Reverifier {
-	return &reverify.Reverifier{Store: p.Store, Sealer: p.Sealer, Verifier: p.Verifier, Events: p.Events, Clock: p.Clock, Logger: p.Logger}
+	r := &reverify.Reverifier{Store: p.Store, Sealer: p.Sealer, Events: p.Events, Clock: p.Clock, Logger: p.Logger}
+	if v := p.verifier(); v != nil {
+		r.Verifier = v
+	}
+	return r
 }
 
 // Consumer returns the handler of the verification queue: the worker of
@@ -102,5 +116,8 @@ func (p Parts) Reverifier() *reverify.Reverifier {
 // queue.KindReverify.
 func (p Parts) Consumer() (*verifyworker.Worker, *reverify.Reverifier, queue.Mux) {
 	w, r := p.Worker(), p.Reverifier()
-	return w, r, queue.Mux{queue.KindVerify: w.Handle, queue.KindReverify: r.Handle}
+	return w, r, queue.Mux{
+		queue.KindVerify:   p.timeQueue(queue.KindVerify, w.Handle),
+		queue.KindReverify: p.timeQueue(queue.KindReverify, r.Handle),
+	}
 }

@@ -355,8 +355,9 @@ func (q *Queue) Send(ctx context.Context, msgs ...queue.Message) error {
 		}
 		ids = got
 	}
+	now := time.Now()
 	for i, m := range msgs {
-		m.Attempt = 0
+		m.Attempt, m.SentAt = 0, now
 		if err := q.enqueue(ctx, entry{m: m, id: ids[i]}); err != nil {
 			q.unjournal(ids[i:]...)
 			return &queue.SendError{Failed: slices.Clone(msgs[i:]), Total: len(msgs), Err: err}

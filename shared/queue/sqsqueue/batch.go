@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -74,6 +75,7 @@ func handleRecord(ctx context.Context, h queue.Handler, r events.SQSMessage) err
 		return err
 	}
 	m.Attempt = receiveCount(r.Attributes)
+	m.SentAt = sentAt(r.Attributes)
 	if m.Group == "" {
 		// A sender that put the group in MessageGroupId only.
 		m.Group = r.Attributes["MessageGroupId"]
@@ -82,6 +84,16 @@ func handleRecord(ctx context.Context, h queue.Handler, r events.SQSMessage) err
 		return fmt.Errorf("handle %s: %w", m, err)
 	}
 	return nil
+}
+
+// sentAt reads SentTimestamp (epoch milliseconds), zero when absent or
+// malformed.
+func sentAt(attrs map[string]string) time.Time {
+	ms, err := strconv.ParseInt(attrs["SentTimestamp"], 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }
 
 // receiveCount reads ApproximateReceiveCount, 1 when absent or malformed.

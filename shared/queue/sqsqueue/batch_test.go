@@ -68,11 +68,12 @@ func TestBatchHandlerReportsPartialFailures(t *testing.T) {
 	if !slices.Equal(ids, want) {
 		t.Errorf("BatchItemFailures = %q, want %q", ids, want)
 	}
+	sent := time.UnixMilli(1700000000000) // the events' SentTimestamp
 	wantMsgs := map[string]queue.Message{
-		"rec-ok":     {Kind: queue.KindVerify, Key: "rec-ok", Attempt: 1},
-		"cfg-retry":  {Kind: queue.KindReverify, Key: "cfg-retry", Attempt: 3},
-		"rec-fails":  {Kind: queue.KindVerify, Key: "rec-fails", Attempt: 1}, // no receive count: 1
-		"rec-panics": {Kind: queue.KindVerify, Key: "rec-panics", Attempt: 2},
+		"rec-ok":     {Kind: queue.KindVerify, Key: "rec-ok", Attempt: 1, SentAt: sent},
+		"cfg-retry":  {Kind: queue.KindReverify, Key: "cfg-retry", Attempt: 3, SentAt: sent},
+		"rec-fails":  {Kind: queue.KindVerify, Key: "rec-fails", Attempt: 1, SentAt: sent}, // no receive count: 1
+		"rec-panics": {Kind: queue.KindVerify, Key: "rec-panics", Attempt: 2, SentAt: sent},
 	}
 	for key, w := range wantMsgs {
 		if got[key] != w {
