@@ -45,6 +45,7 @@ type serveConfig struct {
 	AWSS3Endpoint  string
 	AWSSTSEndpoint string
 	AWSAccountID   string
+	GCPPrincipal   string
 	VerifyDeadline time.Duration
 	LogLevel       slog.Level
 
@@ -101,6 +102,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	fs.StringVar(&c.TLSKey, "tls-key", os.Getenv("BUCKETLINK_TLS_KEY"), "PEM private key file of --tls-cert")
 	publicURL := fs.String("public-url", os.Getenv("BUCKETLINK_PUBLIC_URL"), "base URL of the links the API writes (next, previous, Location), e.g. https://bucketlink.example.com; default the scheme and address serve listens on, never the request's Host")
 	fs.StringVar(&c.AWSAccountID, "aws-account-id", envOr("BUCKETLINK_AWS_ACCOUNT_ID", "000000000000"), "account id shown by setup-info")
+	fs.StringVar(&c.GCPPrincipal, "gcp-principal", os.Getenv("BUCKETLINK_GCP_PRINCIPAL"), "bucketlink's own Google principal, shown by setup-info as gc_storage_principal (unset: not shown)")
 	deadline, err := time.ParseDuration(envOr("BUCKETLINK_VERIFY_DEADLINE", "15s"))
 	if err != nil {
 		return c, fmt.Errorf("BUCKETLINK_VERIFY_DEADLINE: %w", err)
@@ -277,6 +279,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		CursorKey:            sealer.DeriveKey("pagination-cursor"),
 		VerifyKey:            sealer.DeriveKey("verification-record-key"),
 		AWSAccountID:         cfg.AWSAccountID,
+		GCPPrincipal:         cfg.GCPPrincipal,
 		VerifyRecordDeadline: cfg.VerifyRecordDeadline,
 		VerifyOrgCap:         cfg.VerifyOrgCap,
 		LeaseTTL:             cfg.VerifyLease,

@@ -134,6 +134,7 @@ func (p *Parts) Service(with With) service.Parts {
 		Queue:        with.Queue,
 		Events:       with.Events,
 		AWSAccountID: p.cfg.AWSAccountID,
+		GCPPrincipal: p.cfg.GCPPrincipal,
 		VerifyOrgCap: p.cfg.VerifyOrgCap,
 		LeaseTTL:     p.cfg.VerifyDeadline + LeaseOverDeadline,
 		Logger:       p.log,

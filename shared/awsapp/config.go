@@ -56,6 +56,7 @@ const (
 	EnvKMSKeyID       = "BUCKETLINK_KMS_KEY_ID"
 	EnvCursorSecretID = "BUCKETLINK_CURSOR_SECRET_ID"
 	EnvAWSAccountID   = "BUCKETLINK_AWS_ACCOUNT_ID"
+	EnvGCPPrincipal   = "BUCKETLINK_GCP_PRINCIPAL"
 	EnvAllowPrivate   = "BUCKETLINK_ALLOW_PRIVATE_ENDPOINTS"
 	EnvAWSS3Endpoint  = "BUCKETLINK_AWS_S3_ENDPOINT"
 	EnvAWSSTSEndpoint = "BUCKETLINK_AWS_STS_ENDPOINT"
@@ -129,6 +130,9 @@ type Config struct {
 	// AWSAccountID is what setup-info reports (EnvAWSAccountID, required,
 	// 12 digits).
 	AWSAccountID string
+	// GCPPrincipal is bucketlink's own Google principal, which setup-info
+	// reports as gc_storage_principal (EnvGCPPrincipal, optional).
+	GCPPrincipal string
 	// AllowPrivate lets user endpoints reach loopback, private and
 	// link-local addresses (EnvAllowPrivate, default false; tests only).
 	AllowPrivate bool
@@ -188,6 +192,7 @@ func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
 		KMSKeyID:          required(EnvKMSKeyID),
 		CursorSecretID:    getenv(EnvCursorSecretID),
 		AWSAccountID:      required(EnvAWSAccountID),
+		GCPPrincipal:      getenv(EnvGCPPrincipal),
 		AWSS3Endpoint:     getenv(EnvAWSS3Endpoint),
 		AWSSTSEndpoint:    getenv(EnvAWSSTSEndpoint),
 		VerifyDeadline:    DefaultVerifyDeadline,

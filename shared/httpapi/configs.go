@@ -324,6 +324,11 @@ type setupInfoResponse struct {
 	// ConnectSession is additive: the session of a caller that
 	// authenticated with one (connect.go).
 	ConnectSession *sessionInfo `json:"connect_session,omitempty"`
+	// GCStoragePrincipal (additive, absent when not configured) is
+	// bucketlink's own Google principal, which a customer grants
+	// roles/iam.serviceAccountTokenCreator on the service account a
+	// gc_storage impersonation config names.
+	GCStoragePrincipal string `json:"gc_storage_principal,omitempty"`
 }
 
 func (s *Server) setupInfo(w http.ResponseWriter, r *http.Request) {
@@ -337,7 +342,7 @@ func (s *Server) setupInfo(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	resp := setupInfoResponse{AWSAccountID: s.AWSAccountID, ExternalID: org.ExternalID}
+	resp := setupInfoResponse{AWSAccountID: s.AWSAccountID, ExternalID: org.ExternalID, GCStoragePrincipal: s.GCPPrincipal}
 	if cs := p.Session; cs != nil {
 		resp.ConnectSession = &sessionInfo{ID: cs.ID, Purpose: cs.Purpose, OrganizationID: org.ID, Organization: org.Slug, ExpiresAt: cs.ExpiresAt}
 	}

@@ -47,6 +47,10 @@ type Server struct {
 	CursorKey []byte
 	// AWSAccountID is what setup-info reports as avala_aws_account_id.
 	AWSAccountID string
+	// GCPPrincipal is what setup-info reports as gc_storage_principal:
+	// bucketlink's own Google principal (a service account e-mail or a
+	// workload identity principal); "" leaves the field out.
+	GCPPrincipal string
 	Logger       *slog.Logger
 	// Now is the clock; nil means storageconfig.Now.
 	Now func() time.Time

@@ -55,8 +55,9 @@ type Parts struct {
 	// CursorKey signs pagination cursors; VerifyKey keys verification
 	// records (see httpapi.Server).
 	CursorKey, VerifyKey []byte
-	// AWSAccountID is what setup-info reports.
+	// AWSAccountID and GCPPrincipal are what setup-info reports.
 	AWSAccountID string
+	GCPPrincipal string
 	// VerifyRecordDeadline and VerifyOrgCap are those of httpapi.Server;
 	// 0 means their defaults.
 	VerifyRecordDeadline time.Duration
@@ -82,6 +83,7 @@ func (p Parts) API() *httpapi.Server {
 		CursorKey:            p.CursorKey,
 		VerifyKey:            p.VerifyKey,
 		AWSAccountID:         p.AWSAccountID,
+		GCPPrincipal:         p.GCPPrincipal,
 		VerifyRecordDeadline: p.VerifyRecordDeadline,
 		VerifyOrgCap:         p.VerifyOrgCap,
 		Logger:               p.Logger,
