@@ -1,38 +1,64 @@
-// connect.cjs drives the connect page through one scenario in Debian's
-// Chromium with playwright-core (both installed by
-// infra/testenv/install-tools.sh; nothing here downloads a browser), and
-// prints what the page showed as one JSON object on stdout. It asserts
-// nothing: the Go test (infra/bucketlink/connect_browser_test.go) does.
+// connect.cjs drives the connect page in Debian's Chromium with
+// playwright-core (both installed by infra/testenv/install-tools.sh;
+// nothing here downloads a browser), one scenario at a time, and reports
+// what the page showed. It asserts nothing: the Go test
+// (infra/bucketlink/connect_browser_test.go) does.
 //
-// Usage: node connect.cjs SCENARIO.json
-// The scenario: {playwright, chromium, userDataDir, url, screenshots,
-// name, mobile, provider, auth, fields: {id: value}, cors: bool, save: bool,
-// expectBanner: bool}.
+// Usage: node connect.cjs CONFIG.json, with CONFIG {playwright, chromium,
+// screenshots}; then one scenario per line on stdin, each answered by one
+// JSON line on stdout, in a fresh browser context of one browser.
+// A scenario: {url, name, mobile, provider, auth, fields: {id: value},
+// cors: bool, save: bool, expectBanner: bool}.
 "use strict";
 
 const fs = require("fs");
 const path = require("path");
+const readline = require("readline");
 
 async function main() {
-  const sc = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-  const { chromium } = require(sc.playwright);
-  const context = await chromium.launchPersistentContext(sc.userDataDir, {
-    executablePath: sc.chromium,
+  const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+  const { chromium } = require(cfg.playwright);
+  // launch() starts Chromium with a fresh temporary --user-data-dir of its
+  // own (Playwright refuses one in args) and removes it on close.
+  const browser = await chromium.launch({
+    executablePath: cfg.chromium,
     headless: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const lines = readline.createInterface({ input: process.stdin });
+    for await (const line of lines) {
+      if (!line.trim()) continue;
+      let out;
+      try {
+        out = await scenario(browser, Object.assign({ screenshots: cfg.screenshots }, JSON.parse(line)));
+      } catch (err) {
+        out = { error: String(err && err.stack || err) };
+      }
+      process.stdout.write(JSON.stringify(out) + "\n");
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+async function scenario(browser, sc) {
+  const context = await browser.newContext({
     viewport: sc.mobile ? { width: 375, height: 740 } : { width: 1100, height: 900 },
     isMobile: !!sc.mobile,
     hasTouch: !!sc.mobile,
   });
-  const out = { name: sc.name, console: [], requests: [], shots: [] };
+  const out = { name: sc.name, console: [], requests: [], shots: [], timings: {} };
+  const t0 = Date.now();
   try {
-    const page = context.pages()[0] || (await context.newPage());
+    const page = await context.newPage();
     page.on("console", (m) => out.console.push(m.type() + ": " + m.text()));
     page.on("pageerror", (e) => out.console.push("pageerror: " + e.message));
     page.on("request", (r) => out.requests.push(r.method() + " " + r.url().replace(/[?#].*$/, "")));
     let n = 0;
     const shot = async (state) => {
+      out.timings[state] = Date.now() - t0;
       const file = path.join(sc.screenshots, sc.name + "-" + String(++n).padStart(2, "0") + "-" + state + ".png");
       await page.screenshot({ path: file, fullPage: true });
       out.shots.push(file);
@@ -111,7 +137,7 @@ function fieldErrors(page) {
     .filter((e) => !e.hidden && e.textContent).map((e) => [e.id.replace(/^err-/, ""), e.textContent])));
 }
 
-main().then((out) => { process.stdout.write(JSON.stringify(out) + "\n"); }, (err) => {
+main().catch((err) => {
   process.stderr.write(String(err && err.stack || err) + "\n");
   process.exit(1);
 });

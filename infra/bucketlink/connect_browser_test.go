@@ -1,9 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -50,12 +51,18 @@ type pageRun struct {
 	Console      []string          `json:"console"`
 	Requests     []string          `json:"requests"`
 	Shots        []string          `json:"shots"`
+	Timings      map[string]int    `json:"timings"` // milliseconds since the scenario started
+	Error        string            `json:"error"`
 }
 
-// browser is the driver of the scenarios: Chromium, playwright-core and
-// the directories they use.
+// browser is the driver of the scenarios: one node process running
+// infra/browsertest/connect.cjs with one Chromium, fed one scenario a line.
 type browser struct {
 	node, script, playwright, shots string
+
+	in   io.WriteCloser
+	out  *bufio.Reader
+	errs bytes.Buffer
 }
 
 func findBrowser(t *testing.T) *browser {
@@ -89,29 +96,72 @@ func findBrowser(t *testing.T) *browser {
 	return b
 }
 
-// run drives one scenario in a fresh browser profile.
-func (b *browser) run(t *testing.T, sc map[string]any) pageRun {
+// start launches the driver and its browser until t ends.
+func (b *browser) start(t *testing.T) {
 	t.Helper()
-	dir := t.TempDir()
-	sc["playwright"], sc["chromium"], sc["userDataDir"], sc["screenshots"] = b.playwright, chromiumPath, filepath.Join(dir, "profile"), b.shots
-	raw, _ := json.Marshal(sc)
-	file := filepath.Join(dir, "scenario.json")
-	if err := os.WriteFile(file, raw, 0o600); err != nil {
+	raw, _ := json.Marshal(map[string]string{"playwright": b.playwright, "chromium": chromiumPath, "screenshots": b.shots})
+	cfg := filepath.Join(t.TempDir(), "driver.json")
+	if err := os.WriteFile(cfg, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, b.node, b.script, file)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1", "PLAYWRIGHT_BROWSERS_PATH=0")
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("browser scenario %s: %v\n%s", sc["name"], err, stderr.String())
+	cmd := exec.Command(b.node, b.script, cfg)
+	cmd.Env = append(os.Environ(), "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+	cmd.Stderr = &b.errs
+	var err error
+	if b.in, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.out = bufio.NewReader(stdout)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		b.in.Close() // the driver closes the browser and exits at EOF
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+}
+
+// run drives one scenario in a fresh browser context.
+func (b *browser) run(t *testing.T, sc map[string]any) pageRun {
+	t.Helper()
+	raw, _ := json.Marshal(sc)
+	if _, err := b.in.Write(append(raw, '\n')); err != nil {
+		t.Fatalf("browser scenario %s: %v\n%s", sc["name"], err, b.errs.String())
+	}
+	type answer struct {
+		line []byte
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		line, err := b.out.ReadBytes('\n')
+		got <- answer{line, err}
+	}()
+	var a answer
+	select {
+	case a = <-got:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("browser scenario %s: no answer in 2 minutes", sc["name"])
+	}
+	if a.err != nil {
+		t.Fatalf("browser scenario %s: %v\n%s", sc["name"], a.err, b.errs.String())
 	}
 	var out pageRun
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		t.Fatalf("browser scenario %s: %v: %s", sc["name"], err, stdout.String())
+	if err := json.Unmarshal(a.line, &out); err != nil || out.Error != "" {
+		t.Fatalf("browser scenario %s: %v %s", sc["name"], err, a.line)
 	}
+	t.Logf("%s: %v ms", out.Name, out.Timings)
 	for _, line := range out.Console {
 		if strings.HasPrefix(line, "pageerror") {
 			t.Errorf("%s: the page threw: %s", out.Name, line)
@@ -175,6 +225,7 @@ func configNames(t *testing.T, base, key string) []string {
 // state (browserArtifactsEnv).
 func TestConnectPageInBrowser(t *testing.T) {
 	b := findBrowser(t)
+	b.start(t)
 	m := testenv.StartMinIO(t)
 	a := testenv.StartAzurite(t)
 	t.Setenv("BUCKETLINK_ALLOW_PRIVATE_ENDPOINTS", "true")
