@@ -23,6 +23,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/blob"
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
+	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
 )
@@ -85,6 +86,11 @@ type BucketResult struct {
 	// SignedURLUnavailable says why SignedURL is empty although every
 	// check passed (NoSignedURLForSAS); "" otherwise.
 	SignedURLUnavailable string
+	// CORS is the outcome of the cors check (CheckCORS) when app origins
+	// are known: what a browser at each may do, and the fix. It does not
+	// change Verified. nil when no origins are known, or when the lane did
+	// not finish within the deadline.
+	CORS *corscheck.Report
 	// Endpoint is, for azure_blob only, the reformatted blob endpoint of
 	// the account: https://{account}.blob.core.windows.net/ or the
 	// config's normalised endpoint override (see azrules.Endpoint).
@@ -112,9 +118,13 @@ func (v *Verifier) VerifyBucket(ctx context.Context, c *storageconfig.Config, cr
 		if sasOnly {
 			presign = noPresignLane()
 		}
-		return []lane{v.scanLane(prefix, b), v.writeLane(r.probeKey, b), presign}
+		lanes := []lane{v.scanLane(prefix, b), v.writeLane(r.probeKey, b), presign}
+		if origins := v.corsOrigins(c); len(origins) > 0 {
+			lanes = append(lanes, v.corsLane(c, putKey, b, origins))
+		}
+		return lanes
 	})
-	res := BucketResult{Result: v.result(r)}
+	res := BucketResult{Result: v.result(r), CORS: r.cors}
 	if c.Provider == storageconfig.ProviderAzureBlob {
 		res.Endpoint = azrules.Endpoint(c.AzureAccountName, c.AzureEndpointURL)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
@@ -59,6 +60,12 @@ type Verifier struct {
 	// (see DefaultScanLimit); 0 or more than DefaultScanLimit means
 	// DefaultScanLimit. Verify ignores it. Tests set a small one.
 	ScanLimit int
+	// CORS, when set with AppOrigins, runs VerifyBucket's cors check: the
+	// browser's preflights from each app origin, in a lane of its own.
+	CORS *corscheck.Checker
+	// AppOrigins are the operator's app origins (corscheck.ParseOrigins),
+	// the pages that use buckets from browsers.
+	AppOrigins []string
 }
 
 func (v *Verifier) deadline() time.Duration {
@@ -104,6 +111,7 @@ type run struct {
 	// Found by VerifyBucket's lanes.
 	hasInfoLabels bool
 	signedURL     string
+	cors          *corscheck.Report
 }
 
 // lane is one sequence of checks. It runs without touching the run and

@@ -1,0 +1,63 @@
+package verify
+
+// The cors lane of VerifyBucket: when app origins are known, the browser's
+// preflights from each of them (corscheck) run beside the other lanes:
+//
+//	cors    sign a PUT URL (no I/O), then the preflights of every origin
+//	        and the rules read, concurrently: one round trip (two when a
+//	        silent refusal is refined without the rules)
+//
+// so the check does not lengthen the critical path (list → read, write →
+// delete: two round trips).
+
+import (
+	"context"
+
+	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/corscheck"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
+)
+
+// CheckCORS names the CORS check, whose outcome BucketResult.CORS holds.
+const CheckCORS = "cors"
+
+// corsOrigins are the app origins the CORS check of c is run from: the
+// operator's (Verifier.AppOrigins); none when the Verifier has no
+// checker.
+func (v *Verifier) corsOrigins(c *storageconfig.Config) []string {
+	if v.CORS == nil {
+		return nil
+	}
+	return v.AppOrigins
+}
+
+// corsLane signs a PUT of key, as the signed URL a browser is handed, and
+// checks it from origins.
+func (v *Verifier) corsLane(c *storageconfig.Config, key string, b blob.Bucket, origins []string) lane {
+	return func(ctx context.Context) func(*run) {
+		var u string
+		err := v.call(ctx, func(ctx context.Context) (err error) {
+			u, err = b.PresignPut(ctx, key, SignedURLTTL)
+			return err
+		})
+		var rep corscheck.Report
+		if err != nil {
+			rep = corscheck.NotRun(origins, "No URL to preflight: the upload URL could not be signed ("+string(blob.CodeOf(err))+").")
+		} else {
+			rep = v.CORS.Check(ctx, corscheck.TargetOf(b, corsBucket(c), u), origins)
+		}
+		return func(r *run) { r.cors = &rep }
+	}
+}
+
+// corsBucket names c's bucket for the commands of a CORS fix.
+func corsBucket(c *storageconfig.Config) corscheck.Bucket {
+	b := corscheck.Bucket{Provider: corscheck.Provider(c.Provider), Name: c.Bucket()}
+	switch c.Provider {
+	case storageconfig.ProviderAzureBlob:
+		b.Account = c.AzureAccountName
+	case storageconfig.ProviderS3Compatible:
+		b.Endpoint = c.S3EndpointURL
+	}
+	return b
+}
