@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/changeevents"
+	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
 	"github.com/bucketlink/bucketlink/shared/metrics"
@@ -80,6 +82,11 @@ type serveConfig struct {
 	// PublicURL is the base of the links the API writes (next, previous,
 	// Location); nil means the scheme and address serve listens on.
 	PublicURL *url.URL
+
+	// AppOrigins are the origins of the apps that use buckets from
+	// browsers (--app-origin, BUCKETLINK_APP_ORIGINS): bucket-verify
+	// sends the browser's CORS preflights from each.
+	AppOrigins []string
 }
 
 func parseServeConfig(args []string) (serveConfig, error) {
@@ -149,9 +156,26 @@ func parseServeConfig(args []string) (serveConfig, error) {
 		}
 		fs.Var(r.rate, r.flag, "rate limit of each API key's "+r.what+": COUNT/PERIOD[,burst=N] (e.g. 120/min,burst=60), or off")
 	}
+	envOrigins, err := corscheck.ParseOrigins(os.Getenv("BUCKETLINK_APP_ORIGINS"))
+	if err != nil {
+		return c, fmt.Errorf("BUCKETLINK_APP_ORIGINS: %w", err)
+	}
+	var flagOrigins []string
+	originsGiven := false
+	fs.Func("app-origin", "origin of an app that uses buckets from browsers, e.g. https://app.example.com (repeat it, or give a comma-separated list; default BUCKETLINK_APP_ORIGINS): bucket-verify checks the bucket's CORS rules from each", func(v string) error {
+		o, err := corscheck.ParseOrigins(v)
+		originsGiven, flagOrigins = true, append(flagOrigins, o...)
+		return err
+	})
 	level := fs.String("log-level", envOr("BUCKETLINK_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
+	}
+	c.AppOrigins = envOrigins
+	if originsGiven {
+		if c.AppOrigins, err = corscheck.ParseOrigins(strings.Join(flagOrigins, ",")); err != nil {
+			return c, fmt.Errorf("--app-origin: %w", err)
+		}
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return c, fmt.Errorf("--log-level: %w", err)
@@ -256,6 +280,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		GCSHMACRegion:     cfg.GCSHMACRegion,
 		AzureBlobEndpoint: cfg.AzureBlobEndpoint,
 		Deadline:          cfg.VerifyDeadline,
+		AppOrigins:        cfg.AppOrigins,
 	})
 	if err != nil {
 		return fmt.Errorf("--aws-sts-endpoint: %w", err)

@@ -45,6 +45,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/store"
 )
@@ -84,6 +85,10 @@ const (
 	// in connecting at once (1..store.MaxSlotLimit; unset: the handler's
 	// default). The same variable sets `bucketlink serve`'s.
 	EnvVerifyOrgCap = "BUCKETLINK_VERIFY_ORG_CAP"
+	// EnvAppOrigins are the origins of the apps that use buckets from
+	// browsers, comma-separated (https://app.example.com,...): the
+	// bucket-verify worker sends the browser's CORS preflights from each.
+	EnvAppOrigins = "BUCKETLINK_APP_ORIGINS"
 )
 
 // DefaultVerifyDeadline bounds one verification when EnvVerifyDeadline is
@@ -167,6 +172,9 @@ type Config struct {
 	RateLimits ratelimit.Limits
 	// VerifyOrgCap is EnvVerifyOrgCap; 0 means the handler's default.
 	VerifyOrgCap int
+	// AppOrigins are EnvAppOrigins, serialized (corscheck.ParseOrigins);
+	// none when unset.
+	AppOrigins []string
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -230,6 +238,11 @@ func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
 			bad(EnvAllowPrivate, "must be true or false")
 		}
 		c.AllowPrivate = b
+	}
+	if origins, err := corscheck.ParseOrigins(getenv(EnvAppOrigins)); err != nil {
+		bad(EnvAppOrigins, "must be a comma-separated list of origins, each scheme://host[:port] (e.g. https://app.example.com), without a path")
+	} else {
+		c.AppOrigins = origins
 	}
 	if v := getenv(EnvVerifyOrgCap); v != "" {
 		n, err := strconv.Atoi(v)

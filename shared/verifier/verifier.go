@@ -15,6 +15,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
+	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/netguard"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -34,6 +35,9 @@ type Options struct {
 	GCSEndpoint, GCSHMACEndpoint, GCSHMACRegion, AzureBlobEndpoint string
 	// Deadline bounds one verification; 0 means verify's default.
 	Deadline time.Duration
+	// AppOrigins are the operator's app origins (corscheck.ParseOrigins):
+	// bucket-verify sends the browser's CORS preflights from each.
+	AppOrigins []string
 }
 
 // New returns the verifier of every provider. awsCfg holds the service's
@@ -57,5 +61,9 @@ func New(awsCfg aws.Config, orgs s3blob.OrgFinder, opts Options) (*verify.Verifi
 			AzureBlobEndpoint: opts.AzureBlobEndpoint,
 		},
 		Deadline: opts.Deadline,
+		// The preflights go to the same user endpoints, over a client
+		// of the same policy.
+		CORS:       &corscheck.Checker{Client: policy.HTTPClient()},
+		AppOrigins: opts.AppOrigins,
 	}, nil
 }

@@ -24,6 +24,7 @@ func New(p *awsapp.Parts) (*verify.Verifier, error) {
 		AWSS3Endpoint:  cfg.AWSS3Endpoint,
 		AWSSTSEndpoint: cfg.AWSSTSEndpoint,
 		Deadline:       cfg.VerifyDeadline,
+		AppOrigins:     cfg.AppOrigins,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("awsapp: %s: %w", awsapp.EnvAWSSTSEndpoint, err)
