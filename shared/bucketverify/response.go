@@ -3,6 +3,7 @@ package bucketverify
 import (
 	"time"
 
+	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/verification"
 )
 
@@ -31,6 +32,10 @@ type Response struct {
 	// Checks is additive: each check of a finished verification, with its
 	// outcome, code and message (the connect page shows a state per check).
 	Checks []verification.Check `json:"checks,omitempty"`
+	// CORS is additive: on a connected answer when app origins are known,
+	// what a browser at each may do with the bucket (the preflights of the
+	// signed URL's PUT and of a GET), and the fix.
+	CORS *corscheck.Report `json:"cors,omitempty"`
 }
 
 // Failure is the answer to a request that could not be served: success
@@ -60,6 +65,7 @@ func ResponseOf(v verification.Record) Response {
 		labels := v.Result.HasInfoLabelsFile
 		r.Files, r.HasInfoLabelsFile = &files, &labels
 		r.SignedURL, r.SignedURLUnavailable = v.Result.SignedURL, v.Result.SignedURLUnavailable
+		r.CORS = v.Result.CORS
 		if v.Request.Provider == ProviderAzure || v.Result.Endpoint != "" {
 			r.Endpoint = v.Result.Endpoint
 		}

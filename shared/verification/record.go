@@ -38,6 +38,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
@@ -169,6 +170,10 @@ type RecordResult struct {
 	SignedURLUnavailable string `json:"signedUrlUnavailable,omitempty"`
 	Endpoint             string `json:"endpoint,omitempty"`
 	ConnectionError      string `json:"connectionError,omitempty"`
+	// CORS is the cors check's outcome (verify.BucketResult.CORS), when
+	// app origins are known: additive, and no secret (URLs without their
+	// query, bucket names, commands).
+	CORS *corscheck.Report `json:"cors,omitempty"`
 }
 
 // Lease is a worker's claim on a record in connecting. The zero Lease is

@@ -244,6 +244,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, rec *verification.Re
 			return rec.Complete(now, verification.RecordResult{
 				Files: res.Files, HasInfoLabelsFile: res.HasInfoLabelsFile,
 				SignedURL: res.SignedURL, SignedURLUnavailable: res.SignedURLUnavailable, Endpoint: res.Endpoint,
+				CORS: res.CORS,
 			}, res.Checks)
 		}
 		return rec.Fail(now, bucketverify.ConnectionError(res.Errors), res.Checks)
