@@ -6,6 +6,7 @@
 //	bucketlink apikey create --org S --role admin|member|viewer [--user U]
 //	bucketlink apikey revoke --id key_...
 //	bucketlink member add --user U --org S --role admin|member|viewer
+//	bucketlink verify --provider P --bucket B [...]   (the doctor; -h for its flags and exit codes)
 //
 // Every command reads its data directory from --data or BUCKETLINK_DATA
 // (default .data).
@@ -41,6 +42,8 @@ const usage = `usage (identity commands take --store sqlite|dynamodb, --data DIR
   bucketlink apikey revoke --id key_...
   bucketlink member add --user U --org S --role admin|member|viewer
   bucketlink migrate    (brings the store's data up to date; SQLite migrates on every open)
+  bucketlink verify --provider P --bucket B [--prefix P] [--region R] [--endpoint URL] [--json] ...
+                        (runs the API's checks from this machine; -h: flags, secrets, exit codes)
 `
 
 func main() {
@@ -53,7 +56,7 @@ func main() {
 			fmt.Fprint(os.Stderr, usage)
 			os.Exit(2)
 		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -64,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	cmd := args[0]
-	if len(args) > 1 && cmd != "serve" && cmd != "migrate" {
+	if len(args) > 1 && cmd != "serve" && cmd != "migrate" && cmd != "verify" {
 		cmd += " " + args[1]
 		args = args[1:]
 	}
@@ -73,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "org create", "apikey create", "apikey revoke", "member add", "migrate":
 		return admin(ctx, cmd, args[1:], stdout)
+	case "verify":
+		return runVerify(ctx, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 }
