@@ -7,6 +7,8 @@
 //	bucketlink apikey revoke --id key_...
 //	bucketlink member add --user U --org S --role admin|member|viewer
 //	bucketlink verify --provider P --bucket B [...]   (the doctor; -h for its flags and exit codes)
+//	bucketlink configs list|get|test|delete [UID]
+//	bucketlink reverify --now UID
 //
 // Every command reads its data directory from --data or BUCKETLINK_DATA
 // (default .data).
@@ -44,6 +46,8 @@ const usage = `usage (identity commands take --store sqlite|dynamodb, --data DIR
   bucketlink migrate    (brings the store's data up to date; SQLite migrates on every open)
   bucketlink verify --provider P --bucket B [--prefix P] [--region R] [--endpoint URL] [--json] ...
                         (runs the API's checks from this machine; -h: flags, secrets, exit codes)
+  bucketlink configs list [--org S] | get UID | test UID | delete UID   [--json]
+  bucketlink reverify --now UID
 `
 
 func main() {
@@ -67,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	cmd := args[0]
-	if len(args) > 1 && cmd != "serve" && cmd != "migrate" && cmd != "verify" {
+	if len(args) > 1 && cmd != "serve" && cmd != "migrate" && cmd != "verify" && cmd != "reverify" {
 		cmd += " " + args[1]
 		args = args[1:]
 	}
@@ -78,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return admin(ctx, cmd, args[1:], stdout)
 	case "verify":
 		return runVerify(ctx, args[1:], stdout, stderr)
+	case "configs list", "configs get", "configs test", "configs delete", "reverify":
+		return runConfigs(ctx, cmd, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 }
