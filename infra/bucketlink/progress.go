@@ -93,20 +93,22 @@ func (p *progress) start(c *storageconfig.Config) {
 	}()
 }
 
-// finish shows the outcome of every check (on a terminal, in place).
+// finish shows the outcome of every check (on a terminal, in place);
+// later events, of calls that outlived the deadline, are not shown.
 func (p *progress) finish(res verify.Result) {
-	if !p.tty {
-		return
+	if p.tty {
+		close(p.stop)
+		<-p.done
 	}
-	close(p.stop)
-	<-p.done
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.final = map[string]verification.Check{}
 	for _, c := range res.Checks {
 		p.final[c.Name] = c
 	}
-	p.draw()
+	if p.tty {
+		p.draw()
+	}
 }
 
 // event records that step moved to s.

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
@@ -144,7 +145,7 @@ func addVerifierFlags(fs *flag.FlagSet) func() (verifier.Options, error) {
 	fs.StringVar(&o.AWSSTSEndpoint, "aws-sts-endpoint", os.Getenv("BUCKETLINK_AWS_STS_ENDPOINT"), "send the AssumeRole calls of iam_role to this STS endpoint")
 	fs.StringVar(&o.GCSEndpoint, "gcs-endpoint", os.Getenv("BUCKETLINK_GCS_ENDPOINT"), "EMULATOR ONLY: gc_storage JSON API endpoint, unauthenticated")
 	fs.StringVar(&o.GCSHMACEndpoint, "gcs-hmac-endpoint", os.Getenv("BUCKETLINK_GCS_HMAC_ENDPOINT"), "S3-compatible endpoint of gc_storage HMAC traffic")
-	fs.StringVar(&o.GCSHMACRegion, "gcs-hmac-region", os.Getenv("BUCKETLINK_GCS_HMAC_REGION"), "region gc_storage HMAC requests are signed for")
+	fs.StringVar(&o.GCSHMACRegion, "gcs-hmac-region", envOr("BUCKETLINK_GCS_HMAC_REGION", anyblob.GoogleHMACRegion), "region gc_storage HMAC requests are signed for")
 	fs.StringVar(&o.AzureBlobEndpoint, "azure-blob-endpoint", os.Getenv("BUCKETLINK_AZURE_BLOB_ENDPOINT"), "EMULATOR ONLY: azure_blob endpoint {this}/{account}/")
 	deadline := fs.String("verify-deadline", envOr("BUCKETLINK_VERIFY_DEADLINE", "15s"), "deadline of the verification")
 	return func() (verifier.Options, error) {
