@@ -200,7 +200,7 @@ func (o watchedOpener) Open(ctx context.Context, c *storageconfig.Config, creds 
 	if err != nil {
 		return nil, err
 	}
-	return watchedBucket{b, o.p}, nil
+	return watchBucket(b, o.p), nil
 }
 
 func outcomeState(err error) stepState {
@@ -242,5 +242,56 @@ func (b watchedBucket) Delete(ctx context.Context, key string) error {
 	b.p.event(verify.CheckDelete, stateRunning)
 	err := b.Bucket.Delete(ctx, key)
 	b.p.event(verify.CheckDelete, outcomeState(err))
+	return err
+}
+
+// watchBucket returns b reporting its calls to p, with the optional
+// interfaces of blob that b has and no others, so that the verifier sees
+// the same bucket as without progress: Versions (PutVersion is the write
+// check, DeleteVersion the delete) and Located. PresignHeaders is left
+// out: only VerifyBucket (the bucket-verify API) presigns, and verify
+// runs Verify.
+func watchBucket(b blob.Bucket, p *progress) blob.Bucket {
+	w := watchedBucket{b, p}
+	v, versions := b.(blob.Versions)
+	l, located := b.(blob.Located)
+	switch {
+	case versions && located:
+		return struct {
+			watchedBucket
+			watchedVersions
+			blob.Located
+		}{w, watchedVersions{v, p}, l}
+	case versions:
+		return struct {
+			watchedBucket
+			watchedVersions
+		}{w, watchedVersions{v, p}}
+	case located:
+		return struct {
+			watchedBucket
+			blob.Located
+		}{w, l}
+	}
+	return w
+}
+
+// watchedVersions reports the calls of blob.Versions.
+type watchedVersions struct {
+	v blob.Versions
+	p *progress
+}
+
+func (w watchedVersions) PutVersion(ctx context.Context, key string, data []byte) (blob.Written, error) {
+	w.p.event(verify.CheckWrite, stateRunning)
+	out, err := w.v.PutVersion(ctx, key, data)
+	w.p.event(verify.CheckWrite, outcomeState(err))
+	return out, err
+}
+
+func (w watchedVersions) DeleteVersion(ctx context.Context, key, version string) error {
+	w.p.event(verify.CheckDelete, stateRunning)
+	err := w.v.DeleteVersion(ctx, key, version)
+	w.p.event(verify.CheckDelete, outcomeState(err))
 	return err
 }
