@@ -76,6 +76,9 @@ func TestVerifyOtherProviders(t *testing.T) {
 			if got := failedChecks(t, stdout); strings.Join(got, ",") != strings.Join(tc.failed, ",") {
 				t.Errorf("failed checks %v, want %v:\n%s", got, tc.failed, stdout)
 			}
+			if tc.code == exitPassed && (!strings.Contains(stderr, "  list: started") || !strings.Contains(stderr, "  delete: answered")) {
+				t.Errorf("the driver's calls were not shown:\n%s", stderr)
+			}
 			for _, secret := range []string{a.AccountKey, fullSAS, readOnlySAS, hmacSecret, saJSON} {
 				if strings.Contains(stdout+stderr, secret) {
 					t.Fatal("a secret reached the output")

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
+	"github.com/bucketlink/bucketlink/shared/blob/gcsblob"
+	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
@@ -210,88 +213,121 @@ func outcomeState(err error) stepState {
 	return stateAnswered
 }
 
-// watchedBucket reports each call of the checks: List is the list check,
-// ReadRange the read, Put the write and Delete the delete.
-type watchedBucket struct {
-	blob.Bucket
+// watchBucket returns b reporting to p the calls of the checks: List is
+// the list check, ReadRange the read, Put and PutVersion the write, Delete
+// and DeleteVersion the delete. The watched bucket embeds the driver's own
+// type, so that it has every method the driver has (the optional
+// interfaces of blob the verifier asks for: Versions, Located,
+// WriteChecker, CORSReader, ...), and the verifier runs as in the API. A
+// bucket of another type is returned as it is: its calls are not shown.
+func watchBucket(b blob.Bucket, p *progress) blob.Bucket {
+	w := watchCalls{b, p}
+	switch d := b.(type) {
+	case *s3blob.Bucket:
+		return &watchedS3{d, w}
+	case *gcsblob.Bucket:
+		return &watchedGCS{d, w}
+	case *azureblob.Bucket:
+		return &watchedAzure{d, w}
+	}
+	return b
+}
+
+// watchCalls reports the calls of the checks on b to p.
+type watchCalls struct {
+	b blob.Bucket
 	p *progress
 }
 
-func (b watchedBucket) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
-	b.p.event(verify.CheckList, stateRunning)
-	objs, err := b.Bucket.List(ctx, prefix, limit)
-	b.p.event(verify.CheckList, outcomeState(err))
+func (w watchCalls) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
+	w.p.event(verify.CheckList, stateRunning)
+	objs, err := w.b.List(ctx, prefix, limit)
+	w.p.event(verify.CheckList, outcomeState(err))
 	return objs, err
 }
 
-func (b watchedBucket) ReadRange(ctx context.Context, key string, n int64) ([]byte, error) {
-	b.p.event(verify.CheckRead, stateRunning)
-	data, err := b.Bucket.ReadRange(ctx, key, n)
-	b.p.event(verify.CheckRead, outcomeState(err))
+func (w watchCalls) ReadRange(ctx context.Context, key string, n int64) ([]byte, error) {
+	w.p.event(verify.CheckRead, stateRunning)
+	data, err := w.b.ReadRange(ctx, key, n)
+	w.p.event(verify.CheckRead, outcomeState(err))
 	return data, err
 }
 
-func (b watchedBucket) Put(ctx context.Context, key string, data []byte) error {
-	b.p.event(verify.CheckWrite, stateRunning)
-	err := b.Bucket.Put(ctx, key, data)
-	b.p.event(verify.CheckWrite, outcomeState(err))
-	return err
-}
-
-func (b watchedBucket) Delete(ctx context.Context, key string) error {
-	b.p.event(verify.CheckDelete, stateRunning)
-	err := b.Bucket.Delete(ctx, key)
-	b.p.event(verify.CheckDelete, outcomeState(err))
-	return err
-}
-
-// watchBucket returns b reporting its calls to p, with the optional
-// interfaces of blob that b has and no others, so that the verifier sees
-// the same bucket as without progress: Versions (PutVersion is the write
-// check, DeleteVersion the delete) and Located. PresignHeaders is left
-// out: only VerifyBucket (the bucket-verify API) presigns, and verify
-// runs Verify.
-func watchBucket(b blob.Bucket, p *progress) blob.Bucket {
-	w := watchedBucket{b, p}
-	v, versions := b.(blob.Versions)
-	l, located := b.(blob.Located)
-	switch {
-	case versions && located:
-		return struct {
-			watchedBucket
-			watchedVersions
-			blob.Located
-		}{w, watchedVersions{v, p}, l}
-	case versions:
-		return struct {
-			watchedBucket
-			watchedVersions
-		}{w, watchedVersions{v, p}}
-	case located:
-		return struct {
-			watchedBucket
-			blob.Located
-		}{w, l}
-	}
-	return w
-}
-
-// watchedVersions reports the calls of blob.Versions.
-type watchedVersions struct {
-	v blob.Versions
-	p *progress
-}
-
-func (w watchedVersions) PutVersion(ctx context.Context, key string, data []byte) (blob.Written, error) {
+func (w watchCalls) Put(ctx context.Context, key string, data []byte) error {
 	w.p.event(verify.CheckWrite, stateRunning)
-	out, err := w.v.PutVersion(ctx, key, data)
+	err := w.b.Put(ctx, key, data)
 	w.p.event(verify.CheckWrite, outcomeState(err))
-	return out, err
+	return err
 }
 
-func (w watchedVersions) DeleteVersion(ctx context.Context, key, version string) error {
+func (w watchCalls) Delete(ctx context.Context, key string) error {
 	w.p.event(verify.CheckDelete, stateRunning)
-	err := w.v.DeleteVersion(ctx, key, version)
+	err := w.b.Delete(ctx, key)
 	w.p.event(verify.CheckDelete, outcomeState(err))
 	return err
 }
+
+// watchedS3 is an S3 (or GCS HMAC) bucket whose check calls are watched.
+type watchedS3 struct {
+	*s3blob.Bucket
+	w watchCalls
+}
+
+func (b *watchedS3) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
+	return b.w.List(ctx, prefix, limit)
+}
+func (b *watchedS3) ReadRange(ctx context.Context, key string, n int64) ([]byte, error) {
+	return b.w.ReadRange(ctx, key, n)
+}
+func (b *watchedS3) Put(ctx context.Context, key string, data []byte) error {
+	return b.w.Put(ctx, key, data)
+}
+func (b *watchedS3) Delete(ctx context.Context, key string) error { return b.w.Delete(ctx, key) }
+
+func (b *watchedS3) PutVersion(ctx context.Context, key string, data []byte) (blob.Written, error) {
+	b.w.p.event(verify.CheckWrite, stateRunning)
+	out, err := b.Bucket.PutVersion(ctx, key, data)
+	b.w.p.event(verify.CheckWrite, outcomeState(err))
+	return out, err
+}
+
+func (b *watchedS3) DeleteVersion(ctx context.Context, key, version string) error {
+	b.w.p.event(verify.CheckDelete, stateRunning)
+	err := b.Bucket.DeleteVersion(ctx, key, version)
+	b.w.p.event(verify.CheckDelete, outcomeState(err))
+	return err
+}
+
+// watchedGCS is a GCS bucket whose check calls are watched.
+type watchedGCS struct {
+	*gcsblob.Bucket
+	w watchCalls
+}
+
+func (b *watchedGCS) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
+	return b.w.List(ctx, prefix, limit)
+}
+func (b *watchedGCS) ReadRange(ctx context.Context, key string, n int64) ([]byte, error) {
+	return b.w.ReadRange(ctx, key, n)
+}
+func (b *watchedGCS) Put(ctx context.Context, key string, data []byte) error {
+	return b.w.Put(ctx, key, data)
+}
+func (b *watchedGCS) Delete(ctx context.Context, key string) error { return b.w.Delete(ctx, key) }
+
+// watchedAzure is an Azure container whose check calls are watched.
+type watchedAzure struct {
+	*azureblob.Bucket
+	w watchCalls
+}
+
+func (b *watchedAzure) List(ctx context.Context, prefix string, limit int) ([]blob.Object, error) {
+	return b.w.List(ctx, prefix, limit)
+}
+func (b *watchedAzure) ReadRange(ctx context.Context, key string, n int64) ([]byte, error) {
+	return b.w.ReadRange(ctx, key, n)
+}
+func (b *watchedAzure) Put(ctx context.Context, key string, data []byte) error {
+	return b.w.Put(ctx, key, data)
+}
+func (b *watchedAzure) Delete(ctx context.Context, key string) error { return b.w.Delete(ctx, key) }

@@ -1,73 +1,42 @@
 package main
 
 import (
-	"bytes"
-	"context"
+	"reflect"
 	"testing"
-	"time"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
+	"github.com/bucketlink/bucketlink/shared/blob/gcsblob"
+	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 )
 
-// bareBucket is a blob.Bucket with none of the optional interfaces; it is
-// never called (the test only type-asserts).
-type bareBucket struct{ blob.Bucket }
-
-type versionedBucket struct{ bareBucket }
-
-func (versionedBucket) PutVersion(context.Context, string, []byte) (blob.Written, error) {
-	return blob.Written{Version: "v1"}, nil
-}
-func (versionedBucket) DeleteVersion(context.Context, string, string) error { return nil }
-
-type locatedBucket struct{ bareBucket }
-
-func (locatedBucket) Region() string { return "eu-west-1" }
-
-type versionedLocatedBucket struct{ versionedBucket }
-
-func (versionedLocatedBucket) Region() string { return "eu-west-1" }
-
-// TestWatchBucketKeepsOptionalInterfaces checks that progress's bucket
-// has exactly the optional interfaces of the driver's, so the verifier
-// behaves as it does in the API, and that it reports PutVersion and
-// DeleteVersion as the write and delete checks.
-func TestWatchBucketKeepsOptionalInterfaces(t *testing.T) {
+// TestWatchedBucketsHaveTheDriversMethods checks that the bucket progress
+// watches has every method of the driver it wraps (so every optional
+// interface of blob the driver implements, today and after), and that
+// watchBucket picks the watched type of each driver.
+func TestWatchedBucketsHaveTheDriversMethods(t *testing.T) {
+	p := newProgress(nil, false)
 	for _, tc := range []struct {
-		name              string
-		b                 blob.Bucket
-		versions, located bool
+		driver, watched any
 	}{
-		{"bare", bareBucket{}, false, false},
-		{"versions", versionedBucket{}, true, false},
-		{"located", locatedBucket{}, false, true},
-		{"both", versionedLocatedBucket{}, true, true},
+		{&s3blob.Bucket{}, &watchedS3{}},
+		{&gcsblob.Bucket{}, &watchedGCS{}},
+		{&azureblob.Bucket{}, &watchedAzure{}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var out bytes.Buffer
-			p := newProgress(&out, false)
-			w := watchBucket(tc.b, p)
-			v, versions := w.(blob.Versions)
-			l, located := w.(blob.Located)
-			if versions != tc.versions || located != tc.located {
-				t.Fatalf("watched bucket: Versions %v Located %v, want %v %v", versions, located, tc.versions, tc.located)
+		d, w := reflect.TypeOf(tc.driver), reflect.TypeOf(tc.watched)
+		for i := range d.NumMethod() {
+			m := d.Method(i)
+			wm, ok := w.MethodByName(m.Name)
+			if !ok {
+				t.Errorf("%v lacks %s of %v", w, m.Name, d)
+				continue
 			}
-			if located && l.Region() != "eu-west-1" {
-				t.Errorf("Region() = %q", l.Region())
+			if wm.Type.NumIn() != m.Type.NumIn() || wm.Type.NumOut() != m.Type.NumOut() {
+				t.Errorf("%v.%s has another signature than %v's", w, m.Name, d)
 			}
-			if versions {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				defer cancel()
-				if got, err := v.PutVersion(ctx, "k", nil); err != nil || got.Version != "v1" {
-					t.Errorf("PutVersion = %v, %v", got, err)
-				}
-				if err := v.DeleteVersion(ctx, "k", "v1"); err != nil {
-					t.Error(err)
-				}
-				if want := "  write: started\n  write: answered\n  delete: started\n  delete: answered\n"; out.String() != want {
-					t.Errorf("progress = %q, want %q", out.String(), want)
-				}
-			}
-		})
+		}
+		if got := reflect.TypeOf(watchBucket(tc.driver.(blob.Bucket), p)); got != w {
+			t.Errorf("watchBucket(%v) is a %v, want %v", d, got, w)
+		}
 	}
 }
