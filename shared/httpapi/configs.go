@@ -14,6 +14,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/policy"
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
@@ -329,6 +330,9 @@ type setupInfoResponse struct {
 	// roles/iam.serviceAccountTokenCreator on the service account a
 	// gc_storage impersonation config names.
 	GCStoragePrincipal string `json:"gc_storage_principal,omitempty"`
+	// Guidance (an addition) is the grant of the bucket that the query
+	// names (provider, bucket, prefix, access_mode); absent without them.
+	Guidance *policy.Guidance `json:"guidance,omitempty"`
 }
 
 func (s *Server) setupInfo(w http.ResponseWriter, r *http.Request) {
@@ -342,7 +346,12 @@ func (s *Server) setupInfo(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	resp := setupInfoResponse{AWSAccountID: s.AWSAccountID, ExternalID: org.ExternalID, GCStoragePrincipal: s.GCPPrincipal}
+	g, err := setupGuidance(r.URL.Query(), s.AWSAccountID, org)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	resp := setupInfoResponse{AWSAccountID: s.AWSAccountID, ExternalID: org.ExternalID, GCStoragePrincipal: s.GCPPrincipal, Guidance: g}
 	if cs := p.Session; cs != nil {
 		resp.ConnectSession = &sessionInfo{ID: cs.ID, Purpose: cs.Purpose, OrganizationID: org.ID, Organization: org.Slug, ExpiresAt: cs.ExpiresAt}
 	}
