@@ -77,6 +77,7 @@ func (v *Verifier) result(r *run) Result {
 		default:
 			f := v.describe(r, c.name, c.o.err)
 			check.Code, check.Message = f.code, f.msg
+			check.Fix = fixOf(r, c.name, f.code, c.o.err)
 			// A credential problem found without connecting (a SAS token
 			// lacking a permission) is each check's own.
 			sameCause := (f.code == CodeBucketNotFound || f.code == CodeAccessDenied) && !isLocal(c.o.err)
