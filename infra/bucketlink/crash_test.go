@@ -100,7 +100,7 @@ func postVerify(t *testing.T, base, key string, body any) (crashAnswer, string) 
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/api/organizations/"+provision.DefaultOrgSlug+"/buckets/verify", bytes.NewReader(raw))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("x-api-key", key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := serveClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

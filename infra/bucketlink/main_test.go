@@ -79,7 +79,7 @@ func listStatus(t *testing.T, base, key, query string) int {
 	t.Helper()
 	req, _ := http.NewRequest("GET", base+"/api/v1/storage-configs/"+query, nil)
 	req.Header.Set("X-Avala-Api-Key", key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := serveClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func TestServePublicURL(t *testing.T) {
 				req.Host = "evil.example"
 				req.Header.Set("X-Forwarded-Proto", "https")
 				req.Header.Set("X-Avala-Api-Key", strings.TrimSpace(string(key)))
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := serveClient(t).Do(req)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -67,7 +67,7 @@ func TestServeRateLimits(t *testing.T) {
 	}{{200, "1"}, {200, "0"}, {429, "0"}} {
 		req, _ := http.NewRequest("GET", base+"/api/v1/storage-configs/", nil)
 		req.Header.Set("X-Avala-Api-Key", strings.TrimSpace(string(key)))
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := serveClient(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -175,7 +175,7 @@ func (c *client) do(method, path string, body any, status int, out any) string {
 	}
 	req.Header.Set("X-Avala-Api-Key", c.key)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := serveClient(c.t).Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
+	"github.com/bucketlink/bucketlink/shared/openapi/openapitest"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key to dir and
@@ -75,7 +76,7 @@ func TestServeTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 5 * time.Second}
+	client := &http.Client{Transport: openapitest.Transport(t, &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}), Timeout: 5 * time.Second}
 	req, _ := http.NewRequest("GET", "https://"+addr+"/api/v1/storage-configs/setup-info/", nil)
 	req.Header.Set("X-Avala-Api-Key", strings.TrimSpace(string(key)))
 	resp, err := client.Do(req)

@@ -24,6 +24,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/openapi/openapitest"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
 	"github.com/bucketlink/bucketlink/shared/store"
 	"github.com/bucketlink/bucketlink/shared/store/sqlitestore"
@@ -117,7 +118,8 @@ func newEnv(t testing.TB, deadline time.Duration) *env {
 	// to (--public-url).
 	e.api = api
 	e.srv = httptest.NewUnstartedServer(nil)
-	e.srv.Config.Handler = httpapi.WithPublicURL(api.Handler(), &url.URL{Scheme: "http", Host: e.srv.Listener.Addr().String()})
+	// Every answer is checked against the OpenAPI document.
+	e.srv.Config.Handler = openapitest.Handler(t, httpapi.WithPublicURL(api.Handler(), &url.URL{Scheme: "http", Host: e.srv.Listener.Addr().String()}))
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	seedOrgs(t, st, e.orgs, e.keys)

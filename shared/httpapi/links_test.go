@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/httpapi"
+	"github.com/bucketlink/bucketlink/shared/openapi/openapitest"
 )
 
 // hostileDo sends a request to srv as a client that chose its Host and
@@ -73,8 +74,10 @@ func TestLinksOnThePublicURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	public := httptest.NewServer(httpapi.WithPublicURL(e.api.Handler(), base))
+	public := httptest.NewServer(openapitest.Handler(t, httpapi.WithPublicURL(e.api.Handler(), base)))
 	t.Cleanup(public.Close)
+	// Without a public URL the links are relative, which the document
+	// (absolute URLs, as every deployment writes them) does not describe.
 	bare := httptest.NewServer(e.api.Handler())
 	t.Cleanup(bare.Close)
 	admin := e.keys["acme/admin"]

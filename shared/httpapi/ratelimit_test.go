@@ -20,6 +20,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
+	"github.com/bucketlink/bucketlink/shared/openapi/openapitest"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
@@ -66,7 +67,7 @@ func newLimitedEnv(t *testing.T, l ratelimit.Limiter) *limitedEnv {
 		VerifyKey:    sealer.DeriveKey("verification-record-key"),
 		Limiter:      l,
 	}
-	e.srv = httptest.NewServer(api.Handler())
+	e.srv = httptest.NewServer(openapitest.Handler(t, api.Handler()))
 	t.Cleanup(e.srv.Close)
 	seedOrgs(t, st, e.orgs, e.keys)
 	return e

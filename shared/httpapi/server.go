@@ -22,6 +22,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/metrics"
+	"github.com/bucketlink/bucketlink/shared/openapi"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/ratelimit"
 	"github.com/bucketlink/bucketlink/shared/seal"
@@ -78,8 +79,9 @@ type Server struct {
 	Metrics metrics.Recorder
 }
 
-// Handler returns the routes of the storage-configs API and of the
-// bucket-verify API (verifybucket.go), wrapped in the
+// Handler returns the routes of the storage-configs API, of the
+// bucket-verify API (verifybucket.go) and GET /openapi.json (their
+// OpenAPI document, shared/openapi), wrapped in the
 // request-ID, logging and panic-recovery middleware.
 func (s *Server) Handler() http.Handler {
 	if len(s.CursorKey) < 16 {
@@ -95,6 +97,8 @@ func (s *Server) Handler() http.Handler {
 	s.routeVerifyBucket(mux)
 	s.route(mux, ConnectSessionsPath+"{$}", map[string]http.HandlerFunc{"POST": s.createConnectSession})
 	routeConnectPage(mux)
+	// The OpenAPI document of both APIs; no API key, not rate limited.
+	s.route(mux, openapi.Path, map[string]http.HandlerFunc{"GET": openapi.Handler().ServeHTTP})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errcode.ErrNotFound)
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
+	"github.com/bucketlink/bucketlink/shared/openapi/openapitest"
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
@@ -62,7 +63,7 @@ func TestSealerOutageIs503(t *testing.T) {
 	req := httptest.NewRequest("POST", "/api/v1/storage-configs/", strings.NewReader(body))
 	req.Header.Set("X-Avala-Api-Key", key)
 	rec := httptest.NewRecorder()
-	api.Handler().ServeHTTP(rec, req)
+	openapitest.Handler(t, api.Handler()).ServeHTTP(rec, req)
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("status %d, Retry-After %q: %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/openapi/openapitest"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/queue/memqueue"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
@@ -169,7 +170,7 @@ func newVerifyEnv(t testing.TB, o verifyOpts) *verifyEnv {
 		VerifyRecordDeadline: o.recordDeadline,
 		VerifyOrgCap:         o.orgCap,
 	}
-	e.srv = httptest.NewServer(api.Handler())
+	e.srv = httptest.NewServer(openapitest.Handler(t, api.Handler()))
 	t.Cleanup(e.srv.Close)
 	seedOrgs(t, st, e.orgs, e.keys)
 	return e
