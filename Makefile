@@ -57,7 +57,7 @@ LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: sam buil
 LAMBDA_TARGETS := build-ListStorageConfigsFunction build-CreateStorageConfigFunction \
 	build-GetStorageConfigFunction build-PatchStorageConfigFunction \
 	build-ListConfigVerificationsFunction build-TestStorageConfigFunction \
-	build-DeleteStorageConfigFunction build-GetSetupInfoFunction \
+	build-DeleteStorageConfigFunction build-GetSetupInfoFunction build-GetOpenapiFunction \
 	build-VerifyBucketFunction build-VerifyExistingBucketFunction build-VerifyWorkerFunction \
 	build-ReverifySchedulerFunction build-CreateConnectSessionFunction build-ConnectPageFunction
 .PHONY: $(LAMBDA_TARGETS)
@@ -78,6 +78,8 @@ build-DeleteStorageConfigFunction:
 	$(LAMBDA_BUILD) ./functions/delete-storage-config
 build-GetSetupInfoFunction:
 	$(LAMBDA_BUILD) ./functions/get-setup-info
+build-GetOpenapiFunction:
+	$(LAMBDA_BUILD) ./functions/get-openapi
 build-VerifyBucketFunction:
 	$(LAMBDA_BUILD) ./functions/verify-bucket
 build-VerifyExistingBucketFunction:

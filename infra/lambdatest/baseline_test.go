@@ -33,6 +33,7 @@ var baselineClients = map[string][]string{
 	"reverify-scheduler":        {"dynamodb", "sqs"},
 	"create-connect-session":    {"dynamodb"},
 	"connect-page":              {},
+	"get-openapi":               {},
 }
 
 // baselineMain is the main.go of a bare aws-lambda-go function that loads

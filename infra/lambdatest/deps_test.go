@@ -81,7 +81,7 @@ var linksStore = []string{module + "shared/store/dynamostore", module + "shared/
 
 // static are the functions that serve embedded files only: requiredDeps
 // (the store and the AWS environment) does not apply to them.
-var static = map[string]bool{"connect-page": true}
+var static = map[string]bool{"connect-page": true, "get-openapi": true}
 
 // linking is, per function, what it must not link beyond forbiddenDeps,
 // and what it must link beyond requiredDeps: each links what its endpoint
@@ -109,6 +109,11 @@ var linking = map[string]struct{ forbidden, required [][]string }{
 	// The static page links no store, no sealer and no AWS client at all.
 	"connect-page": {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets, linksStore},
 		required: [][]string{{httpadapter, module + "shared/connectpage"}}},
+	// The embedded OpenAPI document: no store, no AWS client, not even
+	// the API's handler.
+	"get-openapi": {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets, linksStore,
+		{module + "shared/httpapi", module + "shared/service", module + "shared/identity"}},
+		required: [][]string{{httpadapter, module + "shared/openapi"}}},
 }
 
 // matches reports whether the package path names entry: equal to it, or
@@ -231,6 +236,7 @@ var specRoutes = map[string]string{
 	"verify-bucket":             "POST /v1/api/organizations/{organizationId}/buckets/verify",
 	"verify-existing-bucket":    "POST /v1/api/organizations/{organizationId}/buckets/{bucketId}/verify",
 	"create-connect-session":    "POST /api/v1/connect-sessions/",
+	"get-openapi":               "GET /openapi.json",
 }
 
 // TestRoutesAndEventsAgree checks each function's route in template.yaml

@@ -42,8 +42,9 @@ var storageConfigFunctions = []string{
 }
 
 // httpFunctions are the functions behind the HTTP API: the storage-configs
-// API's and the bucket-verify API's.
-var httpFunctions = append(slices.Clone(storageConfigFunctions), "verify-bucket", "verify-existing-bucket", "create-connect-session")
+// API's, the bucket-verify API's, the connect sessions' and the OpenAPI
+// document's.
+var httpFunctions = append(slices.Clone(storageConfigFunctions), "verify-bucket", "verify-existing-bucket", "create-connect-session", "get-openapi")
 
 // functionNames are all the functions of template.yaml: the HTTP ones, the
 // SQS consumer verify-worker and the scheduled reverify-scheduler.
