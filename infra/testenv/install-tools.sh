@@ -160,6 +160,15 @@ install_samvenv() {
 	install_pyvenv samvenv infra/testenv/requirements-sam.txt sam
 }
 
+# install_stvenv: the Python virtualenv at .tools/stvenv with schemathesis
+# (PyPI, pinned in infra/testenv/requirements-schemathesis.txt), the OpenAPI
+# fuzzer TestSchemathesis (infra/bucketlink) runs against `bucketlink serve`
+# from shared/openapi's document. The stamp is the file's hash, so editing
+# the pins reinstalls.
+install_stvenv() {
+	install_pyvenv stvenv infra/testenv/requirements-schemathesis.txt st
+}
+
 # install_azurite: Azurite, Microsoft's Azure Storage emulator (npm
 # package, pinned), into .tools/azurite, plus a launcher
 # .tools/bin/azurite-blob for its blob service. 3.35.0 is the newest release
@@ -262,7 +271,7 @@ install_playwright() {
 	touch "${STAMP_DIR}/playwright-${version}"
 }
 
-TOOLS=(minio venv clientvenv dynamodb fake_gcs samvenv azurite toxiproxy chromium playwright)
+TOOLS=(minio venv clientvenv dynamodb fake_gcs samvenv stvenv azurite toxiproxy chromium playwright)
 
 main() {
 	mkdir -p "${BIN_DIR}" "${STAMP_DIR}"
