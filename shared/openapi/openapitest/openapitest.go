@@ -149,8 +149,8 @@ func (v *Validator) checkBody(req *http.Request, route *routers.Route, status in
 	if media == nil {
 		return fmt.Errorf("Content-Type %q is not one the document lists", ct)
 	}
-	if media.Schema == nil {
-		return nil
+	if media.Schema == nil || !strings.Contains(ct, "json") {
+		return nil // the connect page's files: their type is what is checked
 	}
 	value, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	if err != nil {
@@ -217,9 +217,9 @@ func (v *Validator) findRoute(req *http.Request) (*routers.Route, map[string]str
 }
 
 // checkUnrouted checks the answer to a path or method the document does
-// not list: the service's 404 or 405, in the shape of the API the path
-// belongs to ({"success": false, "error"} under /v1/api/, else
-// {"detail"}), with X-Request-Id.
+// not list: the service's 404 or 405, with X-Request-Id, and in the
+// shape of the API the path belongs to ({"success": false, "error"}
+// under /v1/api/, else {"detail"}); outside the APIs, in any shape.
 func (v *Validator) checkUnrouted(req *http.Request, want, status int, header http.Header, body []byte) error {
 	if status != want {
 		return fmt.Errorf("%s %s is not in the OpenAPI document, and answered %d rather than %d\nbody: %s",
@@ -228,7 +228,9 @@ func (v *Validator) checkUnrouted(req *http.Request, want, status int, header ht
 	if header.Get("X-Request-Id") == "" {
 		return fmt.Errorf("%s %s answered %d without X-Request-Id", req.Method, req.URL.Path, status)
 	}
-	if req.Method == http.MethodHead {
+	if req.Method == http.MethodHead || !apiPath(req.URL.Path) {
+		// Outside the two APIs (the connect page's files), a 404 or 405
+		// is net/http's plain text.
 		return nil
 	}
 	shape := "Detail"
@@ -244,6 +246,11 @@ func (v *Validator) checkUnrouted(req *http.Request, want, status int, header ht
 			req.Method, req.URL.Path, status, shape, err, truncate(body))
 	}
 	return nil
+}
+
+// apiPath reports whether p is under one of the JSON APIs.
+func apiPath(p string) bool {
+	return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v1/api/") || p == "/api" || p == "/v1/api"
 }
 
 // Handler wraps h, a test server's handler, so that every answer it

@@ -78,6 +78,13 @@ func TestCheck(t *testing.T) {
 		{"unlisted method", "PUT", "/api/v1/storage-configs/", 405, jsonHeader("Allow", "GET, POST"), `{"detail":"Method \"PUT\" not allowed."}`, true},
 		{"unlisted verify method", "GET", "/v1/api/organizations/1/buckets/verify", 405, jsonHeader(), `{"success":false,"error":"Method \"GET\" not allowed."}`, true},
 		{"document", "GET", "/openapi.json", 200, jsonHeader(), string(openapi.Document()), true},
+		{"connect session", "POST", "/api/v1/connect-sessions/", 201, jsonHeader(),
+			`{"id":"cs_1","token":"t","organization":"acme","purpose":"create","expires_at":"2026-12-01T12:15:00.123Z","connect_url":"https://b.example/connect/#session=t"}`, true},
+		{"connect session without its token", "POST", "/api/v1/connect-sessions/", 201, jsonHeader(),
+			`{"id":"cs_1","organization":"acme","purpose":"create","expires_at":"2026-12-01T12:15:00Z","connect_url":"https://b.example/connect/"}`, false},
+		{"connect page", "GET", "/connect/", 200, http.Header{"Content-Type": {"text/html; charset=utf-8"}, "X-Request-Id": {"r"}}, "<!doctype html>", true},
+		{"connect page as JSON", "GET", "/connect/", 200, jsonHeader(), "{}", false},
+		{"connect page, other method", "POST", "/connect/", 405, http.Header{"Content-Type": {"text/plain"}, "X-Request-Id": {"r"}}, "method not allowed", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
