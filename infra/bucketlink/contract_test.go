@@ -81,7 +81,8 @@ func TestOfficialClients(t *testing.T) {
 	var f contract.Fixture
 	data := filepath.Join(t.TempDir(), "data")
 	f.Org, f.OtherOrg, f.Keys = provisionContract(t, data)
-	f.BaseURL, _ = startServe(t, data)
+	// Every answer the clients read is checked against the OpenAPI document.
+	f.BaseURL = startValidatedServe(t, data)
 
 	s3Bucket, s3AK, s3SK := minioBucket("contract-s3", false)
 	compatBucket, compatAK, compatSK := minioBucket("contract-compat", false)
@@ -127,7 +128,7 @@ func TestOfficialClients(t *testing.T) {
 	t.Setenv("BUCKETLINK_RATE_VERIFY", "1/h,burst=2")
 	limitedData := filepath.Join(t.TempDir(), "limited")
 	limitedOrg, _, limitedKeys := provisionContract(t, limitedData)
-	limitedURL, _ := startServe(t, limitedData)
+	limitedURL := startValidatedServe(t, limitedData)
 	f.RateLimited = &contract.RateLimited{BaseURL: limitedURL, Org: limitedOrg, Key: limitedKeys.Admin, Verify: f.Verify[0]}
 
 	contract.Run(t, f)
