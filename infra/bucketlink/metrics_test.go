@@ -63,7 +63,7 @@ func TestServeMetrics(t *testing.T) {
 	for i, want := range []int{200, 429} {
 		req, _ := http.NewRequest("GET", base+"/api/v1/storage-configs/", nil)
 		req.Header.Set("X-Avala-Api-Key", c.key)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := serveClient(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestServeMetrics(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get(base + "/metrics")
+	resp, err := serveClient(t).Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
