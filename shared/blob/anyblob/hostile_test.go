@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
@@ -224,7 +225,11 @@ func TestHostileEndpoints(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := hostileServer(t, tc.handler)
 			opener, cfg, creds := tc.target.open(t, srv.URL)
-			v := &verify.Verifier{Opener: opener}
+			// Timeouts far above the defaults: what must end each
+			// verification here is the byte bound, not a clock, even on a
+			// loaded machine where reading 256 KiB under the race
+			// detector can take seconds.
+			v := &verify.Verifier{Opener: opener, CallTimeout: 30 * time.Second, Deadline: time.Minute}
 			var res verify.Result
 			peak := peakHeap(func() { res = v.Verify(t.Context(), cfg, creds) })
 			t.Logf("Verify: heap peak +%.1f MiB", float64(peak)/mib)
