@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -55,6 +56,7 @@ func (v *Verifier) result(r *run) Result {
 	// When the bucket itself is missing or closed to these credentials, the
 	// object checks fail for the same reason: report the bucket only.
 	bucketFailed := false
+	requesterPays := blob.CodeOf(r.list.err) == blob.RequesterPays
 	type namedOutcome struct {
 		name string
 		o    outcome
@@ -73,9 +75,15 @@ func (v *Verifier) result(r *run) Result {
 		case c.o.skipped:
 			check.OK, check.Code, check.Message = true, CodeSkipped, c.o.note
 		case c.o.err == nil:
-			check.OK, check.Code, check.Message = true, CodeOK, c.o.note
+			check.OK, check.Code, check.Message = true, cmp.Or(c.o.code, CodeOK), c.o.note
 		default:
-			f := v.describe(r, c.name, c.o.err)
+			err := c.o.err
+			if requesterPays && c.name != CheckList && blob.CodeOf(err) == blob.AccessDenied {
+				// The listing showed why: the lanes ran at once, so this
+				// refusal may have come before the driver knew.
+				err = r.list.err
+			}
+			f := v.describe(r, c.name, err)
 			check.Code, check.Message = f.code, f.msg
 			check.Fix = fixOf(r, c.name, f.code, c.o.err)
 			// A credential problem found without connecting (a SAS token
@@ -149,6 +157,10 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 		f = failure{code: CodeSignatureMismatch, field: p.secret, msg: p.msgBadSecret}
 	case code == blob.NotFound || code == blob.InvalidBucketName:
 		f = failure{code: CodeBucketNotFound, field: p.bucket, msg: p.msgBucket}
+	case code == blob.KMSAccessDenied && errors.As(err, &be):
+		f = kmsFailure(be, p.denied, p.who)
+	case code == blob.RequesterPays && errors.As(err, &be):
+		f = requesterPaysFailure(be, p.bucket, r.cfg.Bucket())
 	case code == blob.AccessDenied && name == CheckList:
 		f = failure{code: CodeAccessDenied, field: p.bucket, msg: p.msgBucket}
 	case code == blob.AccessDenied:

@@ -93,6 +93,7 @@ type outcome struct {
 	skipped    bool   // passed without running (nothing to read)
 	notRun     string // failed without running, for this reason
 	note       string
+	code       string // of a success that is more than ok (a warning or a note); "" is ok
 }
 
 // run holds one verification's state. Lanes never write it: each returns
@@ -295,17 +296,6 @@ func readable(objs []blob.Object) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func (v *Verifier) writeAndDelete(ctx context.Context, key string, b blob.Bucket) (write, del outcome) {
-	if err := v.call(ctx, func(ctx context.Context) error { return b.Put(ctx, key, probeData) }); err != nil {
-		return outcome{err: err}, outcome{skippedFor: CheckWrite}
-	}
-	write = outcome{note: "Wrote the probe object " + quote(key) + "."}
-	if err := v.call(ctx, func(ctx context.Context) error { return b.Delete(ctx, key) }); err != nil {
-		return write, outcome{err: err}
-	}
-	return write, outcome{note: "Deleted the probe object."}
 }
 
 // errMissingCredentials stands for credentials with an empty part.
