@@ -82,8 +82,8 @@ func median(ds []time.Duration) time.Duration {
 // verify bodies at a black hole within about a second, and another org's
 // verifications of a healthy MinIO bucket, started once the flood is
 // answered and while the noisy runs hang, must still complete in under
-// twice their unloaded time, measured first in the same run (medians of
-// 7). What is under test is capacity (the pool's workers); the CPU the
+// 5 times their unloaded time, measured first in the same run (medians
+// of 7). What is under test is capacity (the pool's workers); the CPU the
 // flood's own requests cost is the rate limiter's concern.
 //
 // Before the fix all 70 started, filled the FIFO pool of 4 workers for
@@ -164,8 +164,11 @@ func TestVerifyFairCapacity(t *testing.T) {
 	if n, err := e.store.CountVerificationSlots(t.Context(), e.orgs["acme"].ID, time.Now()); err != nil || n != httpapi.DefaultVerifyOrgCap {
 		t.Fatalf("the noisy org holds %d slots (%v) after the measurement, want %d: the load ended before it", n, err, httpapi.DefaultVerifyOrgCap)
 	}
-	if ml >= 2*mu {
-		t.Errorf("under the flood the other org's verification took %v (median), not under twice its unloaded %v", ml, mu)
+	// Starved, the other org would read connecting until its verifier's
+	// deadline (25 s here, some 200 times its unloaded time); 5 times
+	// leaves room for a machine the rest of the test suite loads.
+	if ml >= 5*mu {
+		t.Errorf("under the flood the other org's verification took %v (median), not under 5 times its unloaded %v", ml, mu)
 	}
 }
 
