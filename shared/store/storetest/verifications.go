@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
@@ -118,6 +119,20 @@ func fullVerification(t *testing.T) *verification.Record {
 		SignedURLUnavailable: "kept as given too",
 		Endpoint:             "https://account.blob.core.windows.net",
 		ConnectionError:      "kept as given",
+		CORS: &corscheck.Report{
+			Origins: []corscheck.OriginResult{{
+				Origin:  "https://app.example.com",
+				Upload:  corscheck.Answer{Code: corscheck.CodeHeaderNotAllowed, Status: 200, Reason: "x-ms-blob-type is not allowed", Header: "x-ms-blob-type"},
+				Read:    corscheck.Answer{Allowed: true, Status: 200, Reason: "allowed"},
+				Code:    corscheck.CodeHeaderNotAllowed,
+				Message: "the upload's \"x-ms-blob-type\" header is refused",
+			}},
+			Code:      corscheck.CodeHeaderNotAllowed,
+			Message:   "one origin refused",
+			RulesRead: true,
+			RulesNote: "read with the account key",
+			Fix:       &corscheck.Fix{Command: "az storage cors add --services b", Merged: true},
+		},
 	}
 	r.Version = 9
 	r.ExpiresAt = now.Add(time.Hour)
