@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,8 +59,13 @@ func deniedDetail(err error, fallback string) string {
 }
 
 type connectSessionRequest struct {
-	Purpose   connect.Purpose `json:"purpose"`
-	ExpiresIn *int            `json:"expires_in"`
+	Purpose connect.Purpose `json:"purpose"`
+	// ExpiresIn is a JSON number read as given, so that any integer JSON
+	// spells (636, 636.0, 6.36e2: JSON Schema's integer) is accepted, and
+	// anything else is refused on this field rather than on the body.
+	ExpiresIn json.RawMessage `json:"expires_in"`
+	// expiresIn is ExpiresIn parsed; nil when absent or null.
+	expiresIn *int
 }
 
 type connectSessionResponse struct {
@@ -106,8 +113,8 @@ func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	ttl := connect.DefaultTTL
-	if req.ExpiresIn != nil {
-		ttl = time.Duration(*req.ExpiresIn) * time.Second
+	if req.expiresIn != nil {
+		ttl = time.Duration(*req.expiresIn) * time.Second
 	}
 	cs.OrgID, cs.Purpose, cs.CreatedBy, cs.CreatedAt, cs.ExpiresAt = org.ID, req.Purpose, p.KeyID, now, now.Add(ttl)
 	if err := s.Store.CreateConnectSession(r.Context(), cs); err != nil {
@@ -140,8 +147,15 @@ func parseConnectSessionRequest(body []byte) (connectSessionRequest, error) {
 	default:
 		errs.Add("purpose", "Unsupported purpose %q: use create.", req.Purpose)
 	}
-	if n := req.ExpiresIn; n != nil && (*n < int(connect.MinTTL/time.Second) || *n > int(connect.MaxTTL/time.Second)) {
-		errs.Add("expires_in", "Enter a whole number of seconds from %d to %d.", int(connect.MinTTL/time.Second), int(connect.MaxTTL/time.Second))
+	lo, hi := int(connect.MinTTL/time.Second), int(connect.MaxTTL/time.Second)
+	if raw := strings.TrimSpace(string(req.ExpiresIn)); raw != "" && raw != "null" {
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil || raw[0] == '"' || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+			errs.Add("expires_in", "Enter a whole number of seconds from %d to %d.", lo, hi)
+		} else {
+			n := int(f)
+			req.expiresIn = &n
+		}
 	}
 	return req, errs.Err()
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -60,6 +61,12 @@ func TestConnectSessionMint(t *testing.T) {
 		{name: "rotate", key: e.keys["acme/admin"], body: map[string]any{"purpose": "rotate"}, fields: map[string]string{"purpose": "Unsupported"}},
 		{name: "too short", key: e.keys["acme/admin"], body: map[string]any{"purpose": "create", "expires_in": 10}, fields: map[string]string{"expires_in": "60 to 3600"}},
 		{name: "too long", key: e.keys["acme/admin"], body: map[string]any{"purpose": "create", "expires_in": 7200}, fields: map[string]string{"expires_in": "60 to 3600"}},
+		// JSON Schema's integer: a number with no fraction, however JSON
+		// spells it (schemathesis sent 636.0).
+		{name: "whole number spelled as a float", key: e.keys["acme/admin"], body: map[string]any{"purpose": "create", "expires_in": json.RawMessage("636.0")}, status: http.StatusCreated},
+		{name: "whole number with an exponent", key: e.keys["acme/admin"], body: map[string]any{"purpose": "create", "expires_in": json.RawMessage("6.36e2")}, status: http.StatusCreated},
+		{name: "a fraction", key: e.keys["acme/admin"], body: map[string]any{"purpose": "create", "expires_in": json.RawMessage("60.5")}, fields: map[string]string{"expires_in": "whole number"}},
+		{name: "a string", key: e.keys["acme/admin"], body: map[string]any{"purpose": "create", "expires_in": "600"}, fields: map[string]string{"expires_in": "whole number"}},
 		{name: "unknown field", key: e.keys["acme/admin"], body: map[string]any{"purpose": "create", "org": 1}, fields: map[string]string{"non_field_errors": "JSON object"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
