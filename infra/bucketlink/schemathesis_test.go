@@ -73,8 +73,12 @@ func TestSchemathesis(t *testing.T) {
 	}
 	bin := buildBucketlink(t)
 	data := t.TempDir()
-	seed := os.Getenv("BUCKETLINK_SCHEMATHESIS_SEED")
-	if seed == "" {
+	// A fixed seed by default, so that a CI run is repeatable: a new seed
+	// finds new cases (seed 457660597 found the two fixed in
+	// connect.go and the limit parameter), and is for a person to run
+	// (BUCKETLINK_SCHEMATHESIS_SEED=random), not for the gate of a merge.
+	seed := cmp.Or(os.Getenv("BUCKETLINK_SCHEMATHESIS_SEED"), "457660597")
+	if seed == "random" {
 		seed = strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
 	}
 	examples := cmp.Or(os.Getenv("BUCKETLINK_SCHEMATHESIS_EXAMPLES"), "8")
