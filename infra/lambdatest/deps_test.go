@@ -53,6 +53,9 @@ var (
 	linksDrivers = []string{
 		module + "shared/blob/s3blob", module + "shared/blob/gcsblob", module + "shared/blob/azureblob",
 		module + "shared/blob/anyblob", module + "shared/verifier", module + "shared/awsapp/awsverify",
+		// The providers' openers (the providers' own packages, which
+		// read-only functions link for fields and validation, are not).
+		module + "shared/provider/s3/s3open", module + "shared/provider/gcs/gcsopen", module + "shared/provider/azure/azureopen",
 		"github.com/Azure/azure-sdk-for-go/", "cloud.google.com/go/storage",
 		// Entra ID's token library, under azidentity (service principals).
 		"github.com/AzureAD/microsoft-authentication-library-for-go/",
@@ -69,7 +72,7 @@ var (
 	linksEventBridge = []string{"github.com/aws/aws-sdk-go-v2/service/eventbridge", module + "shared/changeevents/ebpub", module + "shared/awsapp/awsevents"}
 	// ourDrivers are the drivers and what picks them, without the SDKs
 	// (which drivers link as they choose).
-	ourDrivers = linksDrivers[:6]
+	ourDrivers = linksDrivers[:9]
 )
 
 const httpadapter = "github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/bucketlink/bucketlink/infra/lambdatest"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/seal/kmsseal"
@@ -159,8 +160,8 @@ func TestReverifyWorker(t *testing.T) {
 	b := s.newBucket(t)
 
 	c := storetest.NewScheduledConfig(org.ID, 15*time.Minute, storageconfig.Now().Add(-time.Minute))
-	c.S3BucketName, c.S3BucketRegion = b.name, "us-east-1"
-	plain, err := json.Marshal(storageconfig.Credentials{AccessKeyID: b.accessKeyID, SecretAccessKey: b.secretAccessKey})
+	c.Settings.(*s3.Settings).BucketName, c.Settings.(*s3.Settings).Region = b.name, "us-east-1"
+	plain, err := json.Marshal(storageconfig.Credentials{"access_key_id": b.accessKeyID, "secret_access_key": b.secretAccessKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 )
 
 // Limits and defaults of an Assumer.
@@ -239,7 +239,7 @@ var (
 
 func (r Role) validate() error {
 	switch {
-	case !storageconfig.ValidRoleARN(r.ARN):
+	case !s3.ValidRoleARN(r.ARN):
 		return fmt.Errorf("%w: %q is not an IAM role ARN", ErrBadRole, r.ARN)
 	case len(r.ExternalID) < 2 || len(r.ExternalID) > 1224 || !externalIDRE.MatchString(r.ExternalID):
 		return fmt.Errorf("%w: the external id is missing or malformed", ErrBadRole)

@@ -2,12 +2,15 @@ package bucketverify_test
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/bucketverify"
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	azurep "github.com/bucketlink/bucketlink/shared/provider/azure"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
 )
@@ -38,27 +41,27 @@ func TestParse(t *testing.T) {
 			body: map[string]any{"accessKey": "AKIAIOSFODNN7EXAMPLE", "secretKey": secret, "bucket": "acme-data",
 				"prefix": "/annotations", "endpoint": "https://s3.us-east-1.amazonaws.com"},
 			want:  verification.Request{Provider: "s3", AccessKey: "AKIAIOSFODNN7EXAMPLE", Bucket: "acme-data", Region: "us-east-1", Prefix: "annotations/"},
-			creds: storageconfig.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: secret},
+			creds: storageconfig.Credentials{"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": secret},
 		},
 		{
 			name: "other, endpoint normalised",
 			body: map[string]any{"storageProvider": "other", "accessKey": "minio", "secretKey": secret, "bucket": "data",
 				"endpoint": "HTTPS://MinIO.Example.com/", "region": "auto"},
 			want:  verification.Request{Provider: "other", AccessKey: "minio", Bucket: "data", Endpoint: "https://minio.example.com", Region: "auto"},
-			creds: storageconfig.Credentials{AccessKeyID: "minio", SecretAccessKey: secret},
+			creds: storageconfig.Credentials{"access_key_id": "minio", "secret_access_key": secret},
 		},
 		{
 			name: "google with HMAC, region ignored",
 			body: map[string]any{"storageProvider": "google", "accessKey": "GOOG1EEXAMPLEACCESSID", "secretKey": secret,
 				"bucket": "acme-gcs", "region": "europe-west1"},
 			want:  verification.Request{Provider: "google", AccessKey: "GOOG1EEXAMPLEACCESSID", Bucket: "acme-gcs"},
-			creds: storageconfig.Credentials{AccessKeyID: "GOOG1EEXAMPLEACCESSID", SecretAccessKey: secret},
+			creds: storageconfig.Credentials{"access_key_id": "GOOG1EEXAMPLEACCESSID", "secret_access_key": secret},
 		},
 		{
 			name:  "azure: account name and key",
 			body:  map[string]any{"storageProvider": "azure", "accessKey": "acmestore", "secretKey": "a2V5", "bucket": "datasets"},
 			want:  verification.Request{Provider: "azure", AccessKey: "acmestore", Bucket: "datasets"},
-			creds: storageconfig.Credentials{AzureAccountKey: "a2V5"},
+			creds: storageconfig.Credentials{"azure_account_key": "a2V5"},
 		},
 		{
 			name: "stored credentials: only what the request gives",
@@ -112,7 +115,7 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(bucketverify.Message(err))
 			}
-			if p.Request != tt.want || p.Credentials != tt.creds || p.BucketNumber != tt.number {
+			if p.Request != tt.want || !maps.Equal(p.Credentials, tt.creds) || p.BucketNumber != tt.number {
 				t.Errorf("Parse = %+v / %+v / #%d, want %+v / %+v / #%d", p.Request, p.Credentials, p.BucketNumber, tt.want, tt.creds, tt.number)
 			}
 		})
@@ -132,8 +135,8 @@ func TestParseAndTargetAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(bucketverify.Message(err))
 	}
-	if c.Provider != storageconfig.ProviderS3Compatible || c.S3EndpointURL != "http://127.0.0.1:9000" || c.S3BucketPrefix != "a/b/" ||
-		c.S3BucketName != "data" || creds != p.Credentials {
+	if c.Provider != s3.NameCompatible || c.Settings.(*s3.Settings).Endpoint != "http://127.0.0.1:9000" || c.Settings.(*s3.Settings).KeyPrefix != "a/b/" ||
+		c.Settings.(*s3.Settings).BucketName != "data" || !maps.Equal(creds, p.Credentials) {
 		t.Errorf("Target = %+v", c)
 	}
 	// Same request, spelt differently: the same record.
@@ -146,10 +149,9 @@ func TestParseAndTargetAgree(t *testing.T) {
 }
 
 func TestStoredTarget(t *testing.T) {
-	compat := &storageconfig.Config{UID: uid, OrgID: 1, Provider: storageconfig.ProviderS3Compatible, S3BucketName: "data",
-		S3BucketPrefix: "old/", S3BucketRegion: "eu-1", S3EndpointURL: "https://minio.example.com", S3AuthMethod: storageconfig.AuthAccessKey, Sealed: []byte("x")}
-	azure := &storageconfig.Config{UID: uid, OrgID: 1, Provider: storageconfig.ProviderAzureBlob, AzureAccountName: "acmestore",
-		AzureContainerName: "datasets", AzureEndpointURL: "https://acmestore.blob.core.windows.net/"}
+	compat := &storageconfig.Config{UID: uid, OrgID: 1, Provider: s3.NameCompatible,
+		Sealed: []byte("x"), Settings: &s3.Settings{Compatible: true, BucketName: "data", KeyPrefix: "old/", Region: "eu-1", Endpoint: "https://minio.example.com", Auth: s3.AuthAccessKey}}
+	azure := &storageconfig.Config{UID: uid, OrgID: 1, Provider: azurep.Name, Settings: &azurep.Settings{Account: "acmestore", Container: "datasets", Endpoint: "https://acmestore.blob.core.windows.net/"}}
 	const admin = "Only an admin (a role that may edit the config) may verify its stored credentials there"
 	member, replace := bucketverify.ReachStored, bucketverify.ReachReplace
 	tests := []struct {
@@ -161,12 +163,16 @@ func TestStoredTarget(t *testing.T) {
 		wantErr string
 	}{
 		{"stored as is", compat, member, verification.Request{BucketID: uid},
-			func(c *storageconfig.Config) bool { return c.S3BucketPrefix == "old/" && c.Sealed == nil }, ""},
+			func(c *storageconfig.Config) bool {
+				return c.Settings.(*s3.Settings).KeyPrefix == "old/" && c.Sealed == nil
+			}, ""},
 		{"member: the config's own values, given", compat, member, verification.Request{BucketID: uid, Provider: "other", Bucket: "data",
 			Region: "eu-1", Endpoint: "https://MINIO.example.com/", Prefix: "old/"},
-			func(c *storageconfig.Config) bool { return c.S3BucketName == "data" && c.S3BucketPrefix == "old/" }, ""},
+			func(c *storageconfig.Config) bool {
+				return c.Settings.(*s3.Settings).BucketName == "data" && c.Settings.(*s3.Settings).KeyPrefix == "old/"
+			}, ""},
 		{"member: a narrower prefix", compat, member, verification.Request{BucketID: uid, Prefix: "old/train/"},
-			func(c *storageconfig.Config) bool { return c.S3BucketPrefix == "old/train/" }, ""},
+			func(c *storageconfig.Config) bool { return c.Settings.(*s3.Settings).KeyPrefix == "old/train/" }, ""},
 		{"member: another bucket", compat, member, verification.Request{BucketID: uid, Bucket: "other-data"}, nil,
 			"bucket: Is not the bucket of the storage config bucketId names. " + admin},
 		{"member: a wider prefix", compat, member, verification.Request{BucketID: uid, Prefix: "new/"}, nil,
@@ -180,8 +186,8 @@ func TestStoredTarget(t *testing.T) {
 		{"admin: bucket, prefix, region and endpoint replaced", compat, replace, verification.Request{BucketID: uid, Provider: "other",
 			Bucket: "other-data", Prefix: "new/", Region: "us-east-1", Endpoint: "https://S3.Example.com/"},
 			func(c *storageconfig.Config) bool {
-				return c.S3BucketName == "other-data" && c.S3BucketPrefix == "new/" && c.S3BucketRegion == "us-east-1" &&
-					c.S3EndpointURL == "https://s3.example.com"
+				return c.Settings.(*s3.Settings).BucketName == "other-data" && c.Settings.(*s3.Settings).KeyPrefix == "new/" && c.Settings.(*s3.Settings).Region == "us-east-1" &&
+					c.Settings.(*s3.Settings).Endpoint == "https://s3.example.com"
 			}, ""},
 		{"admin: a bad endpoint", compat, replace, verification.Request{BucketID: uid, Endpoint: "ftp://x"}, nil, "endpoint: The endpoint must start with https://"},
 		{"admin: a bad bucket", compat, replace, verification.Request{BucketID: uid, Bucket: "UPPER"}, nil, "bucket: Bucket names can consist only of"},
@@ -192,12 +198,12 @@ func TestStoredTarget(t *testing.T) {
 		{"member: another Azure endpoint", azure, member, verification.Request{BucketID: uid, Endpoint: "https://evil.example.com"}, nil,
 			"endpoint: Is not the endpoint of the storage config bucketId names. Leave it out"},
 		{"admin: another container", azure, replace, verification.Request{BucketID: uid, Bucket: "other"},
-			func(c *storageconfig.Config) bool { return c.AzureContainerName == "other" }, ""},
+			func(c *storageconfig.Config) bool { return c.Settings.(*azurep.Settings).Container == "other" }, ""},
 		{"azure account", azure, replace, verification.Request{BucketID: uid, AccessKey: "someoneelse"}, nil, "accessKey: Is not the storage account"},
 		{"azure endpoint", azure, member, verification.Request{BucketID: uid, AccessKey: "acmestore", Endpoint: "https://acmestore.blob.core.windows.net"},
-			func(c *storageconfig.Config) bool { return c.AzureContainerName == "datasets" }, ""},
+			func(c *storageconfig.Config) bool { return c.Settings.(*azurep.Settings).Container == "datasets" }, ""},
 		{"azure region is ignored", azure, member, verification.Request{BucketID: uid, Region: "westeurope"},
-			func(c *storageconfig.Config) bool { return c.AzureContainerName == "datasets" }, ""},
+			func(c *storageconfig.Config) bool { return c.Settings.(*azurep.Settings).Container == "datasets" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,7 +219,7 @@ func TestStoredTarget(t *testing.T) {
 			}
 		})
 	}
-	creds := storageconfig.Credentials{AccessKeyID: "minio", SecretAccessKey: "x"}
+	creds := storageconfig.Credentials{"access_key_id": "minio", "secret_access_key": "x"}
 	if err := bucketverify.CheckAccessKey(verification.Request{AccessKey: "minio"}, compat, creds); err != nil {
 		t.Error(err)
 	}
@@ -227,8 +233,7 @@ func TestStoredTarget(t *testing.T) {
 // and who may; an admin's may go beyond (ReachReplace); the
 // existing-bucket verify stays inside the config's prefix for everyone.
 func TestScope(t *testing.T) {
-	stored := &storageconfig.Config{UID: uid, OrgID: 1, Provider: storageconfig.ProviderAWSS3, S3BucketName: "data",
-		S3BucketPrefix: "team/", S3BucketRegion: "us-west-2", S3AuthMethod: storageconfig.AuthAccessKey}
+	stored := &storageconfig.Config{UID: uid, OrgID: 1, Provider: s3.NameAWS, Settings: &s3.Settings{BucketName: "data", KeyPrefix: "team/", Region: "us-west-2", Auth: s3.AuthAccessKey}}
 	parse := func(body map[string]any) bucketverify.Parsed {
 		t.Helper()
 		p, err := bucketverify.Parse(mustJSON(t, body))

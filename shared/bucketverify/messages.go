@@ -7,32 +7,24 @@ import (
 	"strings"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
-	"github.com/bucketlink/bucketlink/shared/verify"
+	"github.com/bucketlink/bucketlink/shared/provider"
 )
 
 // apiFields maps the storage-config field names that validation and check
-// messages use to the request field that holds the same value here.
-var apiFields = map[string]string{
-	"s3_bucket_name":            FieldBucket,
-	"gc_storage_bucket_name":    FieldBucket,
-	"azure_container_name":      FieldBucket,
-	"s3_bucket_region":          FieldRegion,
-	"s3_bucket_prefix":          FieldPrefix,
-	"gc_storage_prefix":         FieldPrefix,
-	"azure_prefix":              FieldPrefix,
-	"s3_access_key_id":          FieldAccessKey,
-	"gc_storage_hmac_access_id": FieldAccessKey,
-	"azure_account_name":        FieldAccessKey,
-	"s3_secret_access_key":      FieldSecretKey,
-	"gc_storage_hmac_secret":    FieldSecretKey,
-	"azure_account_key":         FieldSecretKey,
-	"s3_endpoint_url":           FieldEndpoint,
-	"azure_endpoint_url":        FieldEndpoint,
-	// Only a stored config (bucketId) has these credentials.
-	verify.FieldRoleARN:           FieldBucketID,
-	verify.FieldGCSServiceAccount: FieldBucketID,
-	verify.FieldAzureSASToken:     FieldBucketID,
-}
+// messages use to the request field that holds the same value here: the
+// union of the providers' mappings (contract.BucketVerify.Fields), which
+// agree where they share a field.
+var apiFields = func() map[string]string {
+	out := map[string]string{}
+	for _, p := range provider.All {
+		if bv := p.BucketVerify(); bv != nil {
+			for f, api := range bv.Fields {
+				out[f] = api
+			}
+		}
+	}
+	return out
+}()
 
 // APIField returns the request field of this API that holds the value of
 // the storage-config field name; other names are returned unchanged.
@@ -45,9 +37,11 @@ func APIField(name string) string {
 
 // messageReplacer rewrites the storage-config names inside messages.
 var messageReplacer = func() *strings.Replacer {
-	pairs := []string{
-		"provider s3_compatible", `storageProvider "other"`,
-		"provider aws_s3", `storageProvider "s3"`,
+	var pairs []string
+	for _, p := range provider.All {
+		if bv := p.BucketVerify(); bv != nil {
+			pairs = append(pairs, "provider "+p.Name(), `storageProvider "`+bv.StorageProvider+`"`)
+		}
 	}
 	// Longer names first, so that none is cut short by a shorter one.
 	names := slices.SortedFunc(maps.Keys(apiFields), func(a, b string) int { return len(b) - len(a) })

@@ -35,20 +35,11 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider"
+	"github.com/bucketlink/bucketlink/shared/provider/contract"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
 )
-
-// The values of storageProvider.
-const (
-	ProviderS3     = "s3"
-	ProviderGoogle = "google"
-	ProviderAzure  = "azure"
-	ProviderOther  = "other"
-)
-
-// DefaultS3Region is the region of an s3 request that gives none.
-const DefaultS3Region = "us-east-1"
 
 // The request fields, as the API spells them.
 const (
@@ -66,22 +57,44 @@ const (
 var fieldOrder = []string{FieldStorageProvider, FieldAccessKey, FieldSecretKey, FieldBucketID,
 	FieldBucket, FieldEndpoint, FieldRegion, FieldPrefix}
 
-// providerOf maps storageProvider to the storage-config provider.
-var providerOf = map[string]storageconfig.Provider{
-	ProviderS3:     storageconfig.ProviderAWSS3,
-	ProviderGoogle: storageconfig.ProviderGCStorage,
-	ProviderAzure:  storageconfig.ProviderAzureBlob,
-	ProviderOther:  storageconfig.ProviderS3Compatible,
+// providerOf maps storageProvider to the storage-config provider; ""
+// for a value no provider serves.
+func providerOf(sp string) storageconfig.Provider {
+	if p, _, ok := provider.ByStorageProvider(sp); ok {
+		return storageconfig.Provider(p.Name())
+	}
+	return ""
 }
 
 // apiProvider maps a storage-config provider to storageProvider.
 func apiProvider(p storageconfig.Provider) string {
-	for k, v := range providerOf {
-		if v == p {
-			return k
-		}
+	if bv := provider.BucketVerifyOf(string(p)); bv != nil {
+		return bv.StorageProvider
 	}
 	return ""
+}
+
+// mappingOf returns the mapping of storageProvider sp, nil for none.
+func mappingOf(sp string) *contract.BucketVerify {
+	_, bv, _ := provider.ByStorageProvider(sp)
+	return bv
+}
+
+// defaultStorageProvider is the storageProvider of a request that gives
+// none: the one listed first.
+var defaultStorageProvider = listed()[0].StorageProvider
+
+// listed returns the providers' bucket-verify mappings in the order the
+// unsupported-provider message lists them.
+func listed() []*contract.BucketVerify {
+	var out []*contract.BucketVerify
+	for _, p := range provider.All {
+		if bv := p.BucketVerify(); bv != nil {
+			out = append(out, bv)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *contract.BucketVerify) int { return a.ListOrder - b.ListOrder })
+	return out
 }
 
 // Parsed is a request that passed validation.
@@ -129,7 +142,7 @@ func Parse(raw []byte) (Parsed, error) {
 		return Parsed{}, err
 	}
 	provider, ok := b[FieldStorageProvider]
-	if provider = strings.TrimSpace(provider); ok && providerOf[provider] == "" {
+	if provider = strings.TrimSpace(provider); ok && providerOf(provider) == "" {
 		errs.Add(FieldStorageProvider, "%s", unsupportedProvider(provider))
 	}
 	bucketID, bucketNumber := "", int64(0)
@@ -152,7 +165,7 @@ func Parse(raw []byte) (Parsed, error) {
 		return p, err
 	}
 	if provider == "" {
-		provider = ProviderS3
+		provider = defaultStorageProvider
 	}
 	req := verification.Request{
 		Provider:  provider,
@@ -175,7 +188,15 @@ func Parse(raw []byte) (Parsed, error) {
 // does not serve, such as the "edgeimpulse" and "huggingface" of newer
 // clients.
 func unsupportedProvider(p string) string {
-	return fmt.Sprintf("%q is not supported by this service; it supports \"s3\" (the default), \"google\", \"azure\" and \"other\" (any S3-compatible store).", p)
+	var names []string
+	for _, bv := range listed() {
+		names = append(names, bv.Listed)
+	}
+	list := names[0]
+	if n := len(names); n > 1 {
+		list = strings.Join(names[:n-1], ", ") + " and " + names[n-1]
+	}
+	return fmt.Sprintf("%q is not supported by this service; it supports %s.", p, list)
 }
 
 // ParseBucketRef reads a bucketId: the integer id of a storage config
@@ -199,7 +220,7 @@ func ParseBucketRef(ref string) (uid string, id int64, msg string) {
 // config's credentials.
 func parseStored(b body, provider, bucketID string) (Parsed, error) {
 	errs := errcode.FieldErrors{}
-	prefix, msg := storageconfig.NormalizePrefix(b[FieldPrefix])
+	prefix, msg := contract.NormalizePrefix(b[FieldPrefix])
 	if msg != "" {
 		errs.Add(FieldPrefix, "%s", msg)
 	}
@@ -273,10 +294,10 @@ func decode(raw []byte) (body, errcode.FieldErrors) {
 
 // credentialsOf returns the credentials a request gives with secret.
 func credentialsOf(req verification.Request, secret string) storageconfig.Credentials {
-	if req.Provider == ProviderAzure {
-		return storageconfig.Credentials{AzureAccountKey: secret}
+	if _, bv, ok := provider.ByStorageProvider(req.Provider); ok {
+		return bv.CredentialsOf(req.AccessKey, secret)
 	}
-	return storageconfig.Credentials{AccessKeyID: req.AccessKey, SecretAccessKey: secret}
+	return storageconfig.Credentials{}
 }
 
 // normalise returns req with the values the config was built from, so
@@ -284,17 +305,18 @@ func credentialsOf(req verification.Request, secret string) storageconfig.Creden
 func normalise(req verification.Request, c *storageconfig.Config) verification.Request {
 	req.Bucket = c.Bucket()
 	req.Prefix = c.Prefix()
-	switch c.Provider {
-	case storageconfig.ProviderAWSS3:
-		req.Region, req.Endpoint = c.S3BucketRegion, ""
-	case storageconfig.ProviderS3Compatible:
-		req.Region, req.Endpoint = c.S3BucketRegion, c.S3EndpointURL
-	case storageconfig.ProviderGCStorage:
-		req.Region, req.Endpoint = "", ""
-	case storageconfig.ProviderAzureBlob:
-		req.Region = ""
+	if bv := provider.BucketVerifyOf(string(c.Provider)); bv != nil {
+		req.Region, req.Endpoint = bv.Normalised(c.Settings, verifyRequest(req, nil, nil))
 	}
 	return req
+}
+
+// verifyRequest is the part of req a provider maps.
+func verifyRequest(req verification.Request, creds storageconfig.Credentials, present body) contract.VerifyRequest {
+	_, hasBucket := present[FieldBucket]
+	_, hasPrefix := present[FieldPrefix]
+	return contract.VerifyRequest{AccessKey: req.AccessKey, Creds: creds, Bucket: req.Bucket, Prefix: req.Prefix,
+		Region: req.Region, Endpoint: req.Endpoint, HasBucket: hasBucket, HasPrefix: hasPrefix}
 }
 
 // Target returns the storage config and credentials that a request with
@@ -311,55 +333,18 @@ func Target(req verification.Request, creds storageconfig.Credentials) (*storage
 // request gave (only their presence matters for bucket and prefix).
 func build(req verification.Request, creds storageconfig.Credentials, present body) (*storageconfig.Config, storageconfig.Credentials, error) {
 	errs := errcode.FieldErrors{}
-	p := providerOf[req.Provider]
-	if p == "" {
+	p, bv, ok := provider.ByStorageProvider(req.Provider)
+	if !ok {
 		errs.Add(FieldStorageProvider, "%s", unsupportedProvider(req.Provider))
 		return nil, creds, errs
 	}
-	create := map[string]any{"name": "bucket-verify", "provider": string(p)}
-	set := func(field, value string, always bool) {
-		if value != "" || always {
-			create[field] = value
-		}
-	}
-	_, hasBucket := present[FieldBucket]
-	_, hasPrefix := present[FieldPrefix]
-	if !hasBucket {
+	if _, hasBucket := present[FieldBucket]; !hasBucket {
 		errs.Add(FieldBucket, "This field is required.")
 	}
-	switch p {
-	case storageconfig.ProviderAWSS3, storageconfig.ProviderS3Compatible:
-		if p == storageconfig.ProviderAWSS3 {
-			if !isAWSEndpoint(req.Endpoint) {
-				errs.Add(FieldEndpoint, "With storageProvider \"s3\" the endpoint is Amazon S3's; leave it out, or use storageProvider \"other\" for another S3-compatible service.")
-			}
-			if req.Region == "" {
-				req.Region = DefaultS3Region
-			}
-		} else {
-			set("s3_endpoint_url", req.Endpoint, true)
-		}
-		set("s3_bucket_name", req.Bucket, hasBucket)
-		set("s3_bucket_region", req.Region, false)
-		set("s3_bucket_prefix", req.Prefix, hasPrefix)
-		set("s3_access_key_id", creds.AccessKeyID, true)
-		set("s3_secret_access_key", creds.SecretAccessKey, true)
-	case storageconfig.ProviderGCStorage:
-		if !isGoogleEndpoint(req.Endpoint) {
-			errs.Add(FieldEndpoint, "With storageProvider \"google\" the endpoint is Google Cloud Storage's; leave it out.")
-		}
-		create["gc_storage_auth_method"] = string(storageconfig.GCSAuthHMAC)
-		set("gc_storage_bucket_name", req.Bucket, hasBucket)
-		set("gc_storage_prefix", req.Prefix, hasPrefix)
-		set("gc_storage_hmac_access_id", creds.AccessKeyID, true)
-		set("gc_storage_hmac_secret", creds.SecretAccessKey, true)
-	case storageconfig.ProviderAzureBlob:
-		set("azure_account_name", req.AccessKey, true)
-		set("azure_container_name", req.Bucket, hasBucket)
-		set("azure_prefix", req.Prefix, hasPrefix)
-		set("azure_endpoint_url", req.Endpoint, false)
-		set("azure_account_key", creds.AzureAccountKey, true)
-	}
+	// The provider's create fields carry creds: the request's (Parse) or
+	// a record's (Target).
+	create := bv.Create(verifyRequest(req, creds, present), errs)
+	create["name"], create["provider"] = "bucket-verify", p.Name()
 	raw, err := json.Marshal(create)
 	if err != nil {
 		errs.Add(errcode.NonField, "The request could not be read.")
@@ -381,29 +366,4 @@ func build(req verification.Request, creds storageconfig.Credentials, present bo
 		return nil, creds, err
 	}
 	return c, got, nil
-}
-
-// isAWSEndpoint accepts no endpoint, or one of Amazon S3's.
-func isAWSEndpoint(e string) bool {
-	if e == "" {
-		return true
-	}
-	host := hostOf(e)
-	return strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn")
-}
-
-// isGoogleEndpoint accepts no endpoint, or Google Cloud Storage's.
-func isGoogleEndpoint(e string) bool {
-	return e == "" || hostOf(e) == "storage.googleapis.com"
-}
-
-// hostOf returns the lower-case host of an endpoint URL (or bare host).
-func hostOf(e string) string {
-	e = strings.ToLower(strings.TrimSpace(e))
-	if _, rest, ok := strings.Cut(e, "://"); ok {
-		e = rest
-	}
-	e, _, _ = strings.Cut(e, "/")
-	e, _, _ = strings.Cut(e, ":")
-	return e
 }

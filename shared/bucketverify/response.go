@@ -66,7 +66,7 @@ func ResponseOf(v verification.Record) Response {
 		r.Files, r.HasInfoLabelsFile = &files, &labels
 		r.SignedURL, r.SignedURLUnavailable = v.Result.SignedURL, v.Result.SignedURLUnavailable
 		r.CORS = v.Result.CORS
-		if v.Request.Provider == ProviderAzure || v.Result.Endpoint != "" {
+		if bv := mappingOf(v.Request.Provider); bv != nil && bv.AnswersEndpoint || v.Result.Endpoint != "" {
 			r.Endpoint = v.Result.Endpoint
 		}
 	}

@@ -1,12 +1,12 @@
 package bucketverify
 
 import (
-	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider"
+	"github.com/bucketlink/bucketlink/shared/provider/contract"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
 )
@@ -49,10 +49,15 @@ const (
 // names. The returned config holds no sealed credentials.
 func StoredTarget(req verification.Request, stored *storageconfig.Config, reach Reach) (*storageconfig.Config, error) {
 	errs := errcode.FieldErrors{}
-	if req.Provider != "" && providerOf[req.Provider] != stored.Provider {
+	bv := provider.BucketVerifyOf(string(stored.Provider))
+	if bv == nil {
+		errs.Add(FieldBucketID, "The storage config bucketId names is of a provider this API does not serve.%s", msgGiveSecret)
+		return nil, errs
+	}
+	if req.Provider != "" && providerOf(req.Provider) != stored.Provider {
 		errs.Add(FieldStorageProvider, "The storage config bucketId names is of storageProvider %q.%s", apiProvider(stored.Provider), msgGiveSecret)
 	}
-	if stored.Provider == storageconfig.ProviderAzureBlob && req.AccessKey != "" && req.AccessKey != stored.AzureAccountName {
+	if bv.CheckAccount && req.AccessKey != "" && req.AccessKey != bv.AccessKey(stored.Settings, nil) {
 		errs.Add(FieldAccessKey, "Is not the storage account of the storage config bucketId names.%s", msgGiveSecret)
 	}
 	moved := map[string]bool{}
@@ -62,74 +67,96 @@ func StoredTarget(req verification.Request, stored *storageconfig.Config, reach 
 			errs.Add(f, "%s", beyondMessage(f, stored))
 		}
 	}
-	c := *stored
-	c.Sealed = nil
+	// The target's fields: the stored config's, with those the request
+	// may replace, checked with the storage-configs API's rules.
+	fields := stored.Settings.Wire()
+	fieldOf := map[string]string{}
+	for f, api := range bv.Fields {
+		fieldOf[api] = f
+	}
 	if moved[FieldEndpoint] && reach == ReachReplace {
-		endpoint, msg := storageconfig.NormalizeEndpoint(req.Endpoint, true)
-		switch {
-		case stored.Provider != storageconfig.ProviderS3Compatible:
+		if !bv.EndpointReplaceable {
 			errs.Add(FieldEndpoint, "Is not the endpoint of the storage config bucketId names.%s", msgGiveSecret)
-		case msg != "":
-			errs.Add(FieldEndpoint, "%s", TranslateMessage(msg))
 		}
-		c.S3EndpointURL = endpoint
+		if f := fieldOf[FieldEndpoint]; f != "" {
+			fields[f] = req.Endpoint
+		}
 	}
 	if moved[FieldBucket] {
-		switch c.Provider {
-		case storageconfig.ProviderGCStorage:
-			c.GCStorageBucketName = req.Bucket
-		case storageconfig.ProviderAzureBlob:
-			c.AzureContainerName = req.Bucket
-		default:
-			c.S3BucketName = req.Bucket
-		}
+		fields[fieldOf[FieldBucket]] = req.Bucket
 	}
 	if req.Prefix != "" {
-		prefix, msg := storageconfig.NormalizePrefix(req.Prefix)
+		prefix, msg := contract.NormalizePrefix(req.Prefix)
 		if msg != "" {
 			errs.Add(FieldPrefix, "%s", msg)
 		}
-		switch c.Provider {
-		case storageconfig.ProviderGCStorage:
-			c.GCStoragePrefix = prefix
-		case storageconfig.ProviderAzureBlob:
-			c.AzurePrefix = prefix
-		default:
-			c.S3BucketPrefix = prefix
-		}
+		fields[fieldOf[FieldPrefix]] = prefix
 	}
-	if moved[FieldRegion] {
-		c.S3BucketRegion = req.Region
+	if f := fieldOf[FieldRegion]; moved[FieldRegion] && f != "" {
+		fields[f] = req.Region
+	}
+	settings, _, fe := storageconfig.ParseSettings(stored.Provider, fields)
+	endpointField := fieldOf[FieldEndpoint]
+	if moved[FieldEndpoint] && reach == ReachReplace && bv.EndpointReplaceable {
+		for _, m := range fe[endpointField] {
+			errs.Add(FieldEndpoint, "%s", TranslateMessage(m))
+		}
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	if err := targetProblems(&c).Err(); err != nil {
+	for field, msgs := range fe {
+		api := APIField(field)
+		if field == endpointField || !slices.Contains([]string{FieldBucket, FieldPrefix, FieldRegion, FieldEndpoint}, api) {
+			continue // the credentials, which the stored config has
+		}
+		for _, m := range msgs {
+			errs.Add(api, "%s", TranslateMessage(m))
+		}
+	}
+	if err := errs.Err(); err != nil {
 		return nil, err
 	}
+	c := *stored
+	c.Sealed = nil
+	c.Settings = settings
 	return &c, nil
 }
 
 // Beyond lists the API fields of req, a request on the credentials of
-// stored, that take them beyond the config as stored: a bucket, an
-// (aws_s3, s3_compatible) region or an endpoint that are not the
-// config's, and a prefix outside the config's. Fields left out or empty
-// are the config's.
+// stored, that take them beyond the config as stored: a bucket, a region
+// (where the provider has one) or an endpoint that are not the config's,
+// and a prefix outside the config's. Fields left out or empty are the
+// config's.
 func Beyond(req verification.Request, stored *storageconfig.Config) []string {
+	bv := provider.BucketVerifyOf(string(stored.Provider))
+	if bv == nil {
+		return nil
+	}
 	var out []string
 	if req.Bucket != "" && req.Bucket != stored.Bucket() {
 		out = append(out, FieldBucket)
 	}
-	if !sameEndpoint(req.Endpoint, stored) {
+	if !bv.SameEndpoint(stored.Settings, req.Endpoint) {
 		out = append(out, FieldEndpoint)
 	}
-	if req.Region != "" && stored.Provider.IsS3() && req.Region != stored.S3BucketRegion {
+	if req.Region != "" && bv.HasRegion && req.Region != stored.Settings.Wire()[regionField(bv)] {
 		out = append(out, FieldRegion)
 	}
-	if prefix, msg := storageconfig.NormalizePrefix(req.Prefix); req.Prefix != "" && msg == "" && !strings.HasPrefix(prefix, stored.Prefix()) {
+	if prefix, msg := contract.NormalizePrefix(req.Prefix); req.Prefix != "" && msg == "" && !strings.HasPrefix(prefix, stored.Prefix()) {
 		out = append(out, FieldPrefix)
 	}
 	return out
+}
+
+// regionField is the provider field bv maps to region.
+func regionField(bv *contract.BucketVerify) string {
+	for f, api := range bv.Fields {
+		if api == FieldRegion {
+			return f
+		}
+	}
+	return ""
 }
 
 // beyondMessage says that field of a request takes stored's credentials
@@ -144,76 +171,11 @@ func beyondMessage(field string, stored *storageconfig.Config) string {
 		own := stored.Prefix()
 		return "Must lie inside the storage config's prefix \"" + own + "\" (for example \"" + own + "train/\"), or be \"\" for the config's prefix." + msgAdminMay
 	}
-	if stored.Provider != storageconfig.ProviderS3Compatible {
+	if bv := provider.BucketVerifyOf(string(stored.Provider)); bv == nil || !bv.EndpointReplaceable {
 		// Not even an admin: see StoredTarget.
 		return "Is not the endpoint of the storage config bucketId names." + msgGiveSecret
 	}
 	return "Is not the endpoint of the storage config bucketId names." + msgAdminMay
-}
-
-// targetProblems checks the bucket, prefix and region of c with the
-// storage-configs API's rules, by parsing c's non-secret fields as a create
-// request and keeping only the errors on those fields.
-func targetProblems(c *storageconfig.Config) errcode.FieldErrors {
-	create := map[string]any{"name": "bucket-verify", "provider": string(c.Provider)}
-	switch c.Provider {
-	case storageconfig.ProviderAWSS3, storageconfig.ProviderS3Compatible:
-		create["s3_bucket_name"] = c.S3BucketName
-		create["s3_bucket_prefix"] = c.S3BucketPrefix
-		if c.S3BucketRegion != "" {
-			create["s3_bucket_region"] = c.S3BucketRegion
-		}
-		if c.Provider == storageconfig.ProviderS3Compatible {
-			create["s3_endpoint_url"] = c.S3EndpointURL
-		}
-	case storageconfig.ProviderGCStorage:
-		create["gc_storage_bucket_name"] = c.GCStorageBucketName
-		create["gc_storage_prefix"] = c.GCStoragePrefix
-	case storageconfig.ProviderAzureBlob:
-		create["azure_account_name"] = c.AzureAccountName
-		create["azure_container_name"] = c.AzureContainerName
-		create["azure_prefix"] = c.AzurePrefix
-	}
-	raw, err := json.Marshal(create)
-	if err != nil {
-		return errcode.FieldErrors{errcode.NonField: {"The storage config could not be read."}}
-	}
-	_, _, perr := storageconfig.ParseCreate(raw)
-	var fe errcode.FieldErrors
-	if !errors.As(perr, &fe) {
-		return nil
-	}
-	out := errcode.FieldErrors{}
-	for field, msgs := range fe {
-		api := APIField(field)
-		if !slices.Contains([]string{FieldBucket, FieldPrefix, FieldRegion, FieldEndpoint}, api) {
-			continue // the credentials, which the stored config has
-		}
-		for _, m := range msgs {
-			out.Add(api, "%s", TranslateMessage(m))
-		}
-	}
-	return out
-}
-
-// sameEndpoint reports whether endpoint is empty or names stored's.
-func sameEndpoint(endpoint string, stored *storageconfig.Config) bool {
-	if endpoint == "" {
-		return true
-	}
-	switch stored.Provider {
-	case storageconfig.ProviderAWSS3:
-		return isAWSEndpoint(endpoint)
-	case storageconfig.ProviderGCStorage:
-		return isGoogleEndpoint(endpoint)
-	case storageconfig.ProviderS3Compatible:
-		e, msg := storageconfig.NormalizeEndpoint(endpoint, true)
-		return msg == "" && e == stored.S3EndpointURL
-	case storageconfig.ProviderAzureBlob:
-		trim := func(s string) string { return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "/") }
-		return trim(endpoint) == trim(stored.AzureEndpointURL)
-	}
-	return false
 }
 
 // CheckAccessKey reports a request's accessKey that is not the access key
@@ -224,11 +186,7 @@ func CheckAccessKey(req verification.Request, stored *storageconfig.Config, cred
 	if req.AccessKey == "" {
 		return nil
 	}
-	have := creds.AccessKeyID
-	if stored.Provider == storageconfig.ProviderAzureBlob {
-		have = stored.AzureAccountName
-	}
-	if req.AccessKey == have {
+	if bv := provider.BucketVerifyOf(string(stored.Provider)); bv != nil && req.AccessKey == bv.AccessKey(stored.Settings, creds) {
 		return nil
 	}
 	return errcode.FieldErrors{FieldAccessKey: {"Is not the access key of the storage config bucketId names." + msgGiveSecret}}

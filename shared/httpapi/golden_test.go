@@ -17,8 +17,8 @@ import (
 	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/awsrole/awsroletest"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
@@ -269,7 +269,7 @@ func goldenIAMRole(t *testing.T, e *env) {
 	e.api.Verifier = &verify.Verifier{
 		Opener: &anyblob.Opener{
 			HTTPClient: netguard.Policy{AllowPrivate: true}.HTTPClient(),
-			S3:         &s3blob.Opener{AWSEndpoint: rec.URL, Roles: roles, Orgs: e.store},
+			S3:         &s3open.Opener{AWSEndpoint: rec.URL, Roles: roles, Orgs: e.store},
 		},
 		Deadline: 5 * time.Second,
 	}

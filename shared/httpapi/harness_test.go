@@ -18,13 +18,13 @@ import (
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
 	"github.com/bucketlink/bucketlink/shared/netguard"
 	"github.com/bucketlink/bucketlink/shared/openapi/openapitest"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
 	"github.com/bucketlink/bucketlink/shared/store"
 	"github.com/bucketlink/bucketlink/shared/store/sqlitestore"
@@ -103,7 +103,7 @@ func newEnv(t testing.TB, deadline time.Duration) *env {
 			// traffic goes to its local server.
 			Opener: &anyblob.Opener{
 				HTTPClient:      netguard.Policy{AllowPrivate: true}.HTTPClient(),
-				S3:              &s3blob.Opener{AWSEndpoint: m.Endpoint},
+				S3:              &s3open.Opener{AWSEndpoint: m.Endpoint},
 				GCSEndpoint:     g.Endpoint,
 				GCSHMACEndpoint: m.Endpoint,
 				GCSHMACRegion:   m.Region,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
@@ -24,9 +25,9 @@ func (e *env) seed(t testing.TB, org string, n int, t0 time.Time) []string {
 		ts := t0.Add(time.Duration(i) * time.Millisecond)
 		c := &storageconfig.Config{
 			UID: uuid.NewString(), OrgID: e.orgs[org].ID, Name: fmt.Sprintf("seed %d", i),
-			Provider: storageconfig.ProviderAWSS3, S3BucketName: "acme-datasets", S3BucketRegion: "us-west-2",
-			S3AuthMethod: storageconfig.AuthAccessKey, IsVerified: true, LastVerifiedAt: ts,
-			CreatedAt: ts, UpdatedAt: ts, Version: 1, Sealed: []byte("sealed"),
+			Provider:   s3.NameAWS,
+			IsVerified: true, LastVerifiedAt: ts,
+			CreatedAt: ts, UpdatedAt: ts, Version: 1, Sealed: []byte("sealed"), Settings: &s3.Settings{BucketName: "acme-datasets", Region: "us-west-2", Auth: s3.AuthAccessKey},
 		}
 		if err := e.store.CreateConfig(context.Background(), c); err != nil {
 			t.Fatal(err)

@@ -17,11 +17,11 @@ import (
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/netguard"
 	"github.com/bucketlink/bucketlink/shared/openapi/openapitest"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/queue/memqueue"
 	"github.com/bucketlink/bucketlink/shared/seal/localseal"
@@ -126,7 +126,7 @@ func newVerifyEnv(t testing.TB, o verifyOpts) *verifyEnv {
 	verifier := &verify.Verifier{
 		Opener: &anyblob.Opener{
 			HTTPClient:      netguard.Policy{AllowPrivate: true}.HTTPClient(),
-			S3:              &s3blob.Opener{AWSEndpoint: m.Endpoint},
+			S3:              &s3open.Opener{AWSEndpoint: m.Endpoint},
 			GCSEndpoint:     g.Endpoint,
 			GCSHMACEndpoint: m.Endpoint,
 			GCSHMACRegion:   m.Region,

@@ -20,6 +20,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/anyblobtest"
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
 	"github.com/bucketlink/bucketlink/shared/bucketverify"
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
@@ -736,7 +737,7 @@ func TestVerifyBucketStoredSASNeverLeaves(t *testing.T) {
 					break
 				}
 			}
-			if !a.Success || a.ConnectionStatus != "connected" || a.SignedURL != nil || a.SignedURLUnavailable != verify.NoSignedURLForSAS {
+			if !a.Success || a.ConnectionStatus != "connected" || a.SignedURL != nil || a.SignedURLUnavailable != azure.NoSignedURLForSAS {
 				t.Fatalf("answer = %s; want connected, no signedUrl, and why", raw)
 			}
 			if strings.Contains(raw, sig) || strings.Contains(raw, "sig=") {

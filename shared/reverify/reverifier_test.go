@@ -23,6 +23,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/reverify"
 	"github.com/bucketlink/bucketlink/shared/seal"
@@ -253,7 +254,7 @@ func TestRevokeAndRestore(t *testing.T) {
 			e.wantState(c.UID, false, 2, at.Add(2*storageconfig.ReverifyRetryBase))
 			e.wantEvents(c.UID) // still failing: no event
 
-			e.minio.SetUserPolicy(t, user, testenv.ReadWritePolicy(c.S3BucketName))
+			e.minio.SetUserPolicy(t, user, testenv.ReadWritePolicy(c.Settings.(*s3.Settings).BucketName))
 			if n := e.runAt(at.Add(5 * time.Minute)); n != 0 {
 				t.Fatalf("run inside the backoff: %d enqueued", n)
 			}

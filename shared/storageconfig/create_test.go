@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 )
 
 // body builds a valid aws_s3 request and applies edits (nil deletes a key).
@@ -41,10 +42,10 @@ func TestParseCreateValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseCreate: %v", err)
 	}
-	if c.S3BucketPrefix != "a/b/" || c.Name != "spaced" || c.S3AuthMethod != AuthAccessKey || c.Provider != ProviderAWSS3 {
+	if c.Settings.(*s3.Settings).KeyPrefix != "a/b/" || c.Name != "spaced" || c.Settings.(*s3.Settings).Auth != s3.AuthAccessKey || c.Provider != s3.NameAWS {
 		t.Errorf("normalised config = %+v", c)
 	}
-	if creds.AccessKeyID != "AKIAIOSFODNN7EXAMPLE" || creds.SecretAccessKey == "" {
+	if creds["access_key_id"] != "AKIAIOSFODNN7EXAMPLE" || creds["secret_access_key"] == "" {
 		t.Errorf("credentials not returned")
 	}
 }
@@ -63,16 +64,16 @@ func TestParseCreateIAMRole(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseCreate: %v", err)
 	}
-	if c.S3AuthMethod != AuthIAMRole || c.S3RoleARN != "arn:aws:iam::123456789012:role/data/bucketlink-access" {
+	if c.Settings.(*s3.Settings).Auth != s3.AuthIAMRole || c.Settings.(*s3.Settings).RoleARN != "arn:aws:iam::123456789012:role/data/bucketlink-access" {
 		t.Errorf("config = %+v", c)
 	}
-	if creds != (Credentials{}) {
+	if len(creds) != 0 {
 		t.Errorf("credentials = %+v, want none", creds)
 	}
 	b, _ := json.Marshal(ToResponse(c))
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
-	if m["s3_auth_method"] != "iam_role" || m["s3_role_arn"] != c.S3RoleARN {
+	if m["s3_auth_method"] != "iam_role" || m["s3_role_arn"] != c.Settings.(*s3.Settings).RoleARN {
 		t.Errorf("response auth fields = %v %v", m["s3_auth_method"], m["s3_role_arn"])
 	}
 }
@@ -85,13 +86,13 @@ func TestParseCreateS3Compatible(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseCreate: %v", err)
 	}
-	if c.S3EndpointURL != "https://minio.example.com" || !c.S3UsePathStyle || c.S3BucketRegion != "" {
+	if c.Settings.(*s3.Settings).Endpoint != "https://minio.example.com" || !c.Settings.(*s3.Settings).UsePathStyle || c.Settings.(*s3.Settings).Region != "" {
 		t.Errorf("config = %+v", c)
 	}
 	c, _, err = ParseCreate(body(t, map[string]any{
 		"provider": "s3_compatible", "s3_endpoint_url": "https://r2.example.com", "s3_use_path_style": false, "s3_bucket_region": "auto",
 	}))
-	if err != nil || c.S3UsePathStyle {
+	if err != nil || c.Settings.(*s3.Settings).UsePathStyle {
 		t.Fatalf("path style override: %v %+v", err, c)
 	}
 }
@@ -219,7 +220,7 @@ func TestValidRoleARN(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ValidRoleARN(tt.arn); got != tt.ok {
+			if got := s3.ValidRoleARN(tt.arn); got != tt.ok {
 				t.Errorf("ValidRoleARN(%q) = %v, want %v", tt.arn, got, tt.ok)
 			}
 		})

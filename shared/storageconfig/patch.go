@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider/contract"
 )
 
 // Patch is a decoded PATCH request: the fields to change, nil for those
@@ -19,9 +20,9 @@ type Patch struct {
 }
 
 // patchFields are the fields a PATCH may set.
-var patchFields = map[string]fieldKind{
-	"name":                kindString,
-	fieldReverifyInterval: kindInt,
+var patchFields = map[string]contract.Kind{
+	"name":                contract.String,
+	fieldReverifyInterval: contract.Int,
 }
 
 // ParsePatch decodes and validates a PATCH request. Like ParseCreate, it
@@ -30,11 +31,11 @@ var patchFields = map[string]fieldKind{
 // field as unknown, a null name as not allowed. An empty object is a valid
 // patch that changes nothing.
 func ParsePatch(body []byte) (Patch, error) {
-	known := make(map[string]fieldKind, len(createFields))
+	known := make(map[string]contract.Kind, len(createFields))
 	for f, k := range createFields {
 		known[f] = k
 	}
-	in, errs := decodeObject(body, known)
+	in, errs := contract.DecodeObject(body, known)
 	if _, bad := errs[errcode.NonField]; bad {
 		return Patch{}, errs
 	}
@@ -42,24 +43,24 @@ func ParsePatch(body []byte) (Patch, error) {
 		if _, ok := patchFields[f]; ok {
 			continue
 		}
-		if _, typeErr := errs[f]; in.has(f) || in.null[f] || typeErr {
+		if _, typeErr := errs[f]; in.Has(f) || in.Null[f] || typeErr {
 			// Replaces any type error: the field cannot be sent at all.
 			errs[f] = []string{"This field cannot be changed; create a new storage config instead."}
 		}
 	}
 	var p Patch
 	switch {
-	case in.null["name"]:
+	case in.Null["name"]:
 		errs.Add("name", "This field may not be null.")
-	case in.has("name"):
-		name := checkName(errs, in.str["name"], true)
+	case in.Has("name"):
+		name := checkName(errs, in.Str["name"], true)
 		p.Name = &name
 	}
 	switch {
-	case in.null[fieldReverifyInterval]:
+	case in.Null[fieldReverifyInterval]:
 		p.ReverifyInterval = new(time.Duration)
-	case in.has(fieldReverifyInterval):
-		d := parseInterval(errs, in.num[fieldReverifyInterval])
+	case in.Has(fieldReverifyInterval):
+		d := parseInterval(errs, in.Num[fieldReverifyInterval])
 		p.ReverifyInterval = &d
 	}
 	if err := errs.Err(); err != nil {

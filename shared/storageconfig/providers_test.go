@@ -12,6 +12,8 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/anyblobtest"
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	azurep "github.com/bucketlink/bucketlink/shared/provider/azure"
+	gcsp "github.com/bucketlink/bucketlink/shared/provider/gcs"
 )
 
 // edited marshals base after edits (nil deletes a key).
@@ -80,11 +82,11 @@ func TestParseCreateGCS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseCreate: %v", err)
 	}
-	if c.Provider != ProviderGCStorage || c.GCStorageBucketName != "acme-datasets" || c.GCStoragePrefix != "a/b/" ||
-		c.GCStorageAuthMethod != GCSAuthServiceAccount || c.S3BucketName != "" {
+	if c.Provider != gcsp.Name || c.Settings.(*gcsp.Settings).BucketName != "acme-datasets" || c.Settings.(*gcsp.Settings).KeyPrefix != "a/b/" ||
+		c.Settings.(*gcsp.Settings).Auth != gcsp.AuthServiceAccount {
 		t.Errorf("config = %+v", c)
 	}
-	if creds.ServiceAccountJSON != key || creds.AccessKeyID != "" {
+	if creds["service_account_json"] != key || creds["access_key_id"] != "" {
 		t.Errorf("credentials not returned as given")
 	}
 	if c.Bucket() != "acme-datasets" || c.Prefix() != "a/b/" {
@@ -96,7 +98,7 @@ func TestParseCreateGCS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseCreate hmac: %v", err)
 	}
-	if c.GCStorageAuthMethod != GCSAuthHMAC || creds != (Credentials{AccessKeyID: id, SecretAccessKey: secret}) {
+	if c.Settings.(*gcsp.Settings).Auth != gcsp.AuthHMAC || !maps.Equal(creds, Credentials{"access_key_id": id, "secret_access_key": secret}) {
 		t.Errorf("hmac config = %+v", c)
 	}
 }
@@ -107,11 +109,11 @@ func TestParseCreateAzure(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseCreate: %v", err)
 	}
-	if c.Provider != ProviderAzureBlob || c.AzureAccountName != "acmestorage" || c.AzureContainerName != "datasets" ||
-		c.AzurePrefix != "annotations/" || c.AzureEndpointURL != "https://acmestorage.blob.core.windows.net/" {
+	if c.Provider != azurep.Name || c.Settings.(*azurep.Settings).Account != "acmestorage" || c.Settings.(*azurep.Settings).Container != "datasets" ||
+		c.Settings.(*azurep.Settings).KeyPrefix != "annotations/" || c.Settings.(*azurep.Settings).Endpoint != "https://acmestorage.blob.core.windows.net/" {
 		t.Errorf("config = %+v", c)
 	}
-	if creds != (Credentials{AzureAccountKey: key}) {
+	if !maps.Equal(creds, Credentials{"azure_account_key": key}) {
 		t.Errorf("credentials not returned as given")
 	}
 	if c.Bucket() != "datasets" || c.Prefix() != "annotations/" {
@@ -124,7 +126,7 @@ func TestParseCreateAzure(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseCreate sas: %v", err)
 	}
-	if c.AzureEndpointURL != "http://127.0.0.1:10000/acmestorage/" || creds != (Credentials{AzureSASToken: token}) {
+	if c.Settings.(*azurep.Settings).Endpoint != "http://127.0.0.1:10000/acmestorage/" || !maps.Equal(creds, Credentials{"azure_sas_token": token}) {
 		t.Errorf("sas config = %+v", c)
 	}
 }
@@ -249,7 +251,7 @@ func TestGCSBucketNameProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			probs := GCSBucketNameProblems(tt.bucket)
+			probs := gcsp.BucketNameProblems(tt.bucket)
 			if tt.want == "" {
 				if len(probs) > 0 {
 					t.Errorf("GCSBucketNameProblems(%q) = %q, want none", tt.bucket, probs)
@@ -320,16 +322,16 @@ func TestCredentialsSecrets(t *testing.T) {
 	key := anyblobtest.ServiceAccountJSON(t, nil)
 	token := sasToken(t, "rl", "2099-01-01T00:00:00Z")
 	sig, _ := url.ParseQuery(token)
-	c := Credentials{SecretAccessKey: "s3-secret", ServiceAccountJSON: key, AzureAccountKey: randomBase64(t, 64), AzureSASToken: token}
+	c := Credentials{"secret_access_key": "s3-secret", "service_account_json": key, "azure_account_key": randomBase64(t, 64), "azure_sas_token": token}
 	got := c.Secrets()
-	want := append([]string{"s3-secret", key, c.AzureAccountKey, token, sig.Get("sig"), url.QueryEscape(sig.Get("sig"))},
+	want := append([]string{"s3-secret", key, c["azure_account_key"], token, sig.Get("sig"), url.QueryEscape(sig.Get("sig"))},
 		anyblobtest.PrivateKeyLines(t, key)...)
 	for _, w := range want {
 		if !slices.Contains(got, w) {
 			t.Errorf("Secrets() lacks %.12s…", w)
 		}
 	}
-	if s := (Credentials{AccessKeyID: "AKID"}).Secrets(); len(s) != 0 {
+	if s := (Credentials{"access_key_id": "AKID"}).Secrets(); len(s) != 0 {
 		t.Errorf("an access key ID alone gives secrets %q", s)
 	}
 }

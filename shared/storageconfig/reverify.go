@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider/contract"
 )
 
 // Re-verification: every stored config is re-tested on a schedule, so that
@@ -37,17 +38,17 @@ const reverifyRangeMsg = "Enter a whole number of seconds from 900 (15 minutes) 
 
 // checkReverifyInterval reads reverify_interval_seconds of a create: absent
 // is DefaultReverifyInterval, null is off (0).
-func checkReverifyInterval(errs errcode.FieldErrors, in input) time.Duration {
+func checkReverifyInterval(errs errcode.FieldErrors, in contract.Input) time.Duration {
 	switch {
-	case in.null[fieldReverifyInterval]:
+	case in.Null[fieldReverifyInterval]:
 		return 0
-	case !in.has(fieldReverifyInterval):
+	case !in.Has(fieldReverifyInterval):
 		if _, bad := errs[fieldReverifyInterval]; bad {
 			return 0 // not an integer: reported by decodeObject
 		}
 		return DefaultReverifyInterval
 	}
-	return parseInterval(errs, in.num[fieldReverifyInterval])
+	return parseInterval(errs, in.Num[fieldReverifyInterval])
 }
 
 // parseInterval checks a given number of seconds against the range.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 )
 
 func TestNextDue(t *testing.T) {
@@ -258,8 +259,8 @@ func TestRecordVerification(t *testing.T) {
 
 func TestToResponseReverify(t *testing.T) {
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	on := &Config{Provider: ProviderAWSS3, ReverifyInterval: 2 * time.Hour, NextReverifyAt: now}
-	off := &Config{Provider: ProviderAWSS3}
+	on := &Config{Provider: s3.NameAWS, ReverifyInterval: 2 * time.Hour, NextReverifyAt: now}
+	off := &Config{Provider: s3.NameAWS}
 	for _, tt := range []struct {
 		name     string
 		c        *Config

@@ -13,12 +13,12 @@ import (
 // plaintext is cleared, and a document that does not decode gives an
 // error that never quotes it).
 func OpenCredentials(ctx context.Context, s seal.Sealer, c *Config) (Credentials, error) {
-	var creds Credentials
+	creds := Credentials{}
 	switch err := seal.OpenJSON(ctx, s, c.Sealed, seal.Binding{OrgID: c.OrgID, ConfigUID: c.UID}, &creds); {
 	case errors.Is(err, seal.ErrNotJSON):
-		return Credentials{}, fmt.Errorf("open credentials of %s: not a credentials document", c.UID)
+		return nil, fmt.Errorf("open credentials of %s: not a credentials document", c.UID)
 	case err != nil:
-		return Credentials{}, fmt.Errorf("open credentials of %s: %w", c.UID, err)
+		return nil, fmt.Errorf("open credentials of %s: %w", c.UID, err)
 	}
 	return creds, nil
 }

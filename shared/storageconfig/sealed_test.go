@@ -36,7 +36,7 @@ func TestOpenCredentialsNeverQuotesThePlaintext(t *testing.T) {
 		})
 	}
 	creds, err := storageconfig.OpenCredentials(context.Background(), plainSealer{`{"access_key_id":"AK"}`}, c)
-	if err != nil || creds.AccessKeyID != "AK" {
+	if err != nil || creds["access_key_id"] != "AK" {
 		t.Errorf("a credentials document: %+v, %v", creds, err)
 	}
 	boom := errors.New("boom")

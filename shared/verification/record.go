@@ -166,7 +166,7 @@ type RecordResult struct {
 	// URL, and View always clears the field.
 	SignedURL string `json:"signedUrl,omitempty"`
 	// SignedURLUnavailable says why a connected result has no SignedURL
-	// (verify.NoSignedURLForSAS).
+	// (azure.NoSignedURLForSAS).
 	SignedURLUnavailable string `json:"signedUrlUnavailable,omitempty"`
 	Endpoint             string `json:"endpoint,omitempty"`
 	ConnectionError      string `json:"connectionError,omitempty"`

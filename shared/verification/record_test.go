@@ -3,6 +3,7 @@ package verification_test
 import (
 	"crypto/rand"
 	"errors"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -513,19 +514,19 @@ func TestRecordCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds := storageconfig.Credentials{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: rand.Text()}
-	key := verification.RecordKey(randomSecret(t), 7, testRequest(), creds.SecretAccessKey)
+	creds := storageconfig.Credentials{"access_key_id": "AKIAEXAMPLE", "secret_access_key": rand.Text()}
+	key := verification.RecordKey(randomSecret(t), 7, testRequest(), creds["secret_access_key"])
 	sealed, err := verification.SealCredentials(ctx, s, 7, key, creds)
 	if err != nil {
 		t.Fatalf("seal: %v", err)
 	}
-	if strings.Contains(string(sealed), creds.SecretAccessKey) {
+	if strings.Contains(string(sealed), creds["secret_access_key"]) {
 		t.Fatal("the sealed envelope holds the secret in plain text")
 	}
 	r := verification.NewRecord(t0, key, 7, testRequest(), sealed, 0)
 	got, err := r.OpenCredentials(ctx, s)
-	if err != nil || got != creds {
-		t.Fatalf("open: got %v, %v; want the sealed credentials", got == creds, err)
+	if err != nil || !maps.Equal(got, creds) {
+		t.Fatalf("open: got %v, %v; want the sealed credentials", maps.Equal(got, creds), err)
 	}
 
 	moved := cloneRecord(r)
@@ -633,15 +634,15 @@ func TestRecordGrant(t *testing.T) {
 	}
 	r := verification.NewRecord(t0, "key-1", 7, testRequest(), sealed, 0)
 	creds, grant, err := r.OpenRun(ctx, s)
-	if err != nil || creds != (storageconfig.Credentials{}) || !grant.ReplaceStored {
+	if err != nil || len(creds) != 0 || !grant.ReplaceStored {
 		t.Fatalf("OpenRun = %+v, %+v, %v; want no credentials and the grant", creds, grant, err)
 	}
-	plainCreds := storageconfig.Credentials{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "s"}
+	plainCreds := storageconfig.Credentials{"access_key_id": "AKIAEXAMPLE", "secret_access_key": "s"}
 	if sealed, err = verification.SealCredentials(ctx, s, 7, "key-1", plainCreds); err != nil {
 		t.Fatal(err)
 	}
 	r = verification.NewRecord(t0, "key-1", 7, testRequest(), sealed, 0)
-	if creds, grant, err = r.OpenRun(ctx, s); err != nil || creds != plainCreds || grant.ReplaceStored {
+	if creds, grant, err = r.OpenRun(ctx, s); err != nil || !maps.Equal(creds, plainCreds) || grant.ReplaceStored {
 		t.Fatalf("OpenRun of sealed credentials = %+v, %+v, %v", creds, grant, err)
 	}
 }

@@ -14,9 +14,9 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
@@ -43,7 +43,7 @@ type Options struct {
 // New returns the verifier of every provider. awsCfg holds the service's
 // own AWS credentials, used for STS AssumeRole only; orgs gives the org
 // of an iam_role config (its external id and slug). It makes no call.
-func New(awsCfg aws.Config, orgs s3blob.OrgFinder, opts Options) (*verify.Verifier, error) {
+func New(awsCfg aws.Config, orgs s3open.OrgFinder, opts Options) (*verify.Verifier, error) {
 	roles, err := awsrole.NewFromConfig(awsCfg, opts.AWSSTSEndpoint, awsrole.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("STS endpoint: %w", err)
@@ -54,7 +54,7 @@ func New(awsCfg aws.Config, orgs s3blob.OrgFinder, opts Options) (*verify.Verifi
 		// temporary ones), over one SSRF-safe client.
 		Opener: &anyblob.Opener{
 			HTTPClient:        policy.HTTPClient(),
-			S3:                &s3blob.Opener{AWSEndpoint: opts.AWSS3Endpoint, Roles: roles, Orgs: orgs},
+			S3:                &s3open.Opener{AWSEndpoint: opts.AWSS3Endpoint, Roles: roles, Orgs: orgs},
 			GCSEndpoint:       opts.GCSEndpoint,
 			GCSHMACEndpoint:   opts.GCSHMACEndpoint,
 			GCSHMACRegion:     opts.GCSHMACRegion,

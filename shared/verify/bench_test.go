@@ -8,7 +8,9 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/anyblobtest"
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
+	"github.com/bucketlink/bucketlink/shared/provider/gcs"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -37,7 +39,7 @@ func BenchmarkVerify(b *testing.B) {
 		}},
 		{"aws_s3", func(b *testing.B) target {
 			f := getFixture(b)
-			return target{opener: &anyblob.Opener{HTTPClient: &http.Client{}, S3: &s3blob.Opener{AWSEndpoint: f.m.Endpoint}},
+			return target{opener: &anyblob.Opener{HTTPClient: &http.Client{}, S3: &s3open.Opener{AWSEndpoint: f.m.Endpoint}},
 				cfg: f.aws(f.bucket, f.m.Region), creds: f.user(b, "good", testenv.ReadWritePolicy(f.bucket))}
 		}},
 		{"gc_storage", func(b *testing.B) target {
@@ -46,18 +48,16 @@ func BenchmarkVerify(b *testing.B) {
 			g.CreateBucket(b, bucket)
 			g.PutObject(b, bucket, prefix+"a.json", []byte(`{}`))
 			return target{opener: &anyblob.Opener{HTTPClient: &http.Client{}, GCSEndpoint: g.Endpoint},
-				cfg: &storageconfig.Config{Provider: storageconfig.ProviderGCStorage, GCStorageBucketName: bucket,
-					GCStoragePrefix: prefix, GCStorageAuthMethod: storageconfig.GCSAuthServiceAccount},
-				creds: storageconfig.Credentials{ServiceAccountJSON: anyblobtest.ServiceAccountJSON(b, nil)}}
+				cfg:   &storageconfig.Config{Provider: gcs.Name, Settings: &gcs.Settings{BucketName: bucket, KeyPrefix: prefix, Auth: gcs.AuthServiceAccount}},
+				creds: storageconfig.Credentials{"service_account_json": anyblobtest.ServiceAccountJSON(b, nil)}}
 		}},
 		{"gc_storage_hmac", func(b *testing.B) target {
 			f := getFixture(b)
 			id, secret := anyblobtest.HMACAccessID(b), providerSecret(b)
 			f.m.AddUser(b, id, secret, testenv.ReadWritePolicy(f.bucket))
 			return target{opener: &anyblob.Opener{HTTPClient: &http.Client{}, GCSHMACEndpoint: f.m.Endpoint, GCSHMACRegion: f.m.Region},
-				cfg: &storageconfig.Config{Provider: storageconfig.ProviderGCStorage, GCStorageBucketName: f.bucket,
-					GCStoragePrefix: prefix, GCStorageAuthMethod: storageconfig.GCSAuthHMAC},
-				creds: storageconfig.Credentials{AccessKeyID: id, SecretAccessKey: secret}}
+				cfg:   &storageconfig.Config{Provider: gcs.Name, Settings: &gcs.Settings{BucketName: f.bucket, KeyPrefix: prefix, Auth: gcs.AuthHMAC}},
+				creds: storageconfig.Credentials{"access_key_id": id, "secret_access_key": secret}}
 		}},
 		{"azure_blob", func(b *testing.B) target {
 			a := testenv.SharedAzurite(b)
@@ -65,9 +65,8 @@ func BenchmarkVerify(b *testing.B) {
 			a.CreateContainer(b, container)
 			a.PutBlob(b, container, prefix+"a.json", []byte(`{}`))
 			return target{opener: &anyblob.Opener{HTTPClient: &http.Client{}},
-				cfg: &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: a.AccountName,
-					AzureContainerName: container, AzurePrefix: prefix, AzureEndpointURL: azureblob.Endpoint(a.AccountName, a.Endpoint())},
-				creds: storageconfig.Credentials{AzureAccountKey: a.AccountKey}}
+				cfg:   &storageconfig.Config{Provider: azure.Name, Settings: &azure.Settings{Account: a.AccountName, Container: container, KeyPrefix: prefix, Endpoint: azureblob.Endpoint(a.AccountName, a.Endpoint())}},
+				creds: storageconfig.Credentials{"azure_account_key": a.AccountKey}}
 		}},
 	}
 	for _, tg := range targets {

@@ -22,7 +22,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
-	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
 	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
@@ -44,13 +43,6 @@ const InfoLabelsName = "info.labels"
 
 // SignedURLTTL is how long BucketResult.SignedURL stays valid.
 const SignedURLTTL = 15 * time.Minute
-
-// NoSignedURLForSAS is BucketResult.SignedURLUnavailable for an azure_blob
-// config whose only credential is a SAS token: a SAS signs nothing
-// narrower, and a URL carrying the token would hand the stored credential
-// (write-only) to whoever polls, for as long as the token lives.
-const NoSignedURLForSAS = "No signedUrl: this storage config's only credential is a SAS token, which cannot sign a narrower URL, " +
-	"and bucketlink never hands out a stored credential. The browser CORS test needs a config with the storage account key."
 
 // CORSTestMarker is part of the key that SignedURL allows to PUT:
 // "<prefix>.bucketlink-cors-test-<uuid>". Such keys, like probe keys, are
@@ -84,7 +76,7 @@ type BucketResult struct {
 	// needed.
 	SignedURLHeaders map[string]string
 	// SignedURLUnavailable says why SignedURL is empty although every
-	// check passed (NoSignedURLForSAS); "" otherwise.
+	// check passed (the provider's contract.Report.NoPresign); "" otherwise.
 	SignedURLUnavailable string
 	// CORS is the outcome of the cors check (CheckCORS) when app origins
 	// are known: what a browser at each may do, and the fix. It does not
@@ -110,13 +102,14 @@ func (v *Verifier) VerifyBucket(ctx context.Context, c *storageconfig.Config, cr
 	prefix := c.Prefix()
 	r := &run{cfg: c, creds: creds, probeKey: prefix + ProbeMarker + uuid.NewString(), withPresign: true}
 	putKey := prefix + CORSTestMarker + uuid.NewString()
-	sasOnly := c.Provider == storageconfig.ProviderAzureBlob && creds.AzureAccountKey == ""
+	report := c.Report(creds)
+	sasOnly := report.NoPresign != ""
 	var putHeaders map[string]string
 	v.verify(ctx, r, func(b blob.Bucket) []lane {
 		putHeaders = blob.PresignPutHeaders(b)
 		presign := v.presignLane(putKey, b)
 		if sasOnly {
-			presign = noPresignLane()
+			presign = noPresignLane(report.NoPresignNote)
 		}
 		lanes := []lane{v.scanLane(prefix, b), v.writeLane(r.probeKey, b), presign}
 		if origins := v.corsOrigins(c); len(origins) > 0 {
@@ -125,28 +118,26 @@ func (v *Verifier) VerifyBucket(ctx context.Context, c *storageconfig.Config, cr
 		return lanes
 	})
 	res := BucketResult{Result: v.result(r), CORS: r.cors}
-	if c.Provider == storageconfig.ProviderAzureBlob {
-		res.Endpoint = azrules.Endpoint(c.AzureAccountName, c.AzureEndpointURL)
-	}
+	res.Endpoint = report.BucketEndpoint
 	if !res.Verified() {
 		return res
 	}
 	res.Files = files(prefix, r.sample)
 	res.HasInfoLabelsFile = r.hasInfoLabels
 	if sasOnly {
-		res.SignedURLUnavailable = NoSignedURLForSAS
+		res.SignedURLUnavailable = report.NoPresign
 		return res
 	}
 	res.SignedURL, res.SignedURLKey, res.SignedURLHeaders = r.signedURL, putKey, putHeaders
 	return res
 }
 
-// noPresignLane is the presign check of a config whose only credential is
-// a SAS token: skipped, saying why (NoSignedURLForSAS).
-func noPresignLane() lane {
+// noPresignLane is the presign check of a config whose credentials
+// cannot sign a URL: skipped, saying why (contract.Report.NoPresignNote).
+func noPresignLane(note string) lane {
 	return func(context.Context) func(*run) {
 		return func(r *run) {
-			r.presign = outcome{skipped: true, note: "Skipped: the only credential is a SAS token, which is never handed out in a signed URL."}
+			r.presign = outcome{skipped: true, note: note}
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/corscheck"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
@@ -49,7 +50,7 @@ func BenchmarkVerifyBucket(b *testing.B) {
 	proxy := testenv.StartToxiproxy(b).NewProxy(b, f.m.Endpoint)
 	proxy.AddLatency(b, "latency", testenv.Downstream, benchLatency)
 	cfg := f.compatible(f.bucket)
-	cfg.S3EndpointURL = proxy.URL()
+	cfg.Settings.(*s3.Settings).Endpoint = proxy.URL()
 	creds := f.user(b, "good", testenv.ReadWritePolicy(f.bucket))
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = 16 // as netguard's transport: every lane keeps its connection

@@ -17,6 +17,9 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/anyblobtest"
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
+	azurep "github.com/bucketlink/bucketlink/shared/provider/azure"
+	"github.com/bucketlink/bucketlink/shared/provider/gcs"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verify"
@@ -89,10 +92,10 @@ func bucketTargets(t *testing.T) map[string]func(t *testing.T) bucketTarget {
 				opener: &anyblob.Opener{HTTPClient: &http.Client{}},
 				cfg: func(p string) *storageconfig.Config {
 					c := f.compatible(bucket)
-					c.S3BucketPrefix = p
+					c.Settings.(*s3.Settings).KeyPrefix = p
 					return c
 				},
-				creds: storageconfig.Credentials{AccessKeyID: id, SecretAccessKey: secret},
+				creds: storageconfig.Credentials{"access_key_id": id, "secret_access_key": secret},
 				put:   func(t *testing.T, key string, data []byte) { f.m.PutObject(t, bucket, key, data) },
 			}
 		},
@@ -103,10 +106,9 @@ func bucketTargets(t *testing.T) map[string]func(t *testing.T) bucketTarget {
 			return bucketTarget{
 				opener: &anyblob.Opener{HTTPClient: &http.Client{}, GCSEndpoint: g.Endpoint},
 				cfg: func(p string) *storageconfig.Config {
-					return &storageconfig.Config{Provider: storageconfig.ProviderGCStorage, GCStorageBucketName: bucket,
-						GCStoragePrefix: p, GCStorageAuthMethod: storageconfig.GCSAuthServiceAccount}
+					return &storageconfig.Config{Provider: gcs.Name, Settings: &gcs.Settings{BucketName: bucket, KeyPrefix: p, Auth: gcs.AuthServiceAccount}}
 				},
-				creds: storageconfig.Credentials{ServiceAccountJSON: anyblobtest.ServiceAccountJSON(t, nil)},
+				creds: storageconfig.Credentials{"service_account_json": anyblobtest.ServiceAccountJSON(t, nil)},
 				put:   func(t *testing.T, key string, data []byte) { g.PutObject(t, bucket, key, data) },
 			}
 		},
@@ -123,16 +125,15 @@ func azureTarget(t *testing.T, sas bool) bucketTarget {
 	a := testenv.SharedAzurite(t)
 	container := testenv.ContainerName(t, "vb")
 	a.CreateContainer(t, container)
-	creds := storageconfig.Credentials{AzureAccountKey: a.AccountKey}
+	creds := storageconfig.Credentials{"azure_account_key": a.AccountKey}
 	if sas {
-		creds = storageconfig.Credentials{AzureSASToken: a.SASToken(t, container, "racwdl", time.Now().Add(time.Hour))}
+		creds = storageconfig.Credentials{"azure_sas_token": a.SASToken(t, container, "racwdl", time.Now().Add(time.Hour))}
 	}
 	endpoint := azureblob.Endpoint(a.AccountName, a.Endpoint())
 	return bucketTarget{
 		opener: &anyblob.Opener{HTTPClient: &http.Client{}},
 		cfg: func(p string) *storageconfig.Config {
-			return &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: a.AccountName,
-				AzureContainerName: container, AzurePrefix: p, AzureEndpointURL: endpoint}
+			return &storageconfig.Config{Provider: azurep.Name, Settings: &azurep.Settings{Account: a.AccountName, Container: container, KeyPrefix: p, Endpoint: endpoint}}
 		},
 		creds:    creds,
 		put:      func(t *testing.T, key string, data []byte) { a.PutBlob(t, container, key, data) },
@@ -192,7 +193,7 @@ func TestVerifyBucket(t *testing.T) {
 				assertConnected(t, res, tg)
 				if tg.sasOnly {
 					// The stored token must never reach the answer.
-					if strings.Contains(fmt.Sprintf("%+v", res), tg.creds.AzureSASToken) {
+					if strings.Contains(fmt.Sprintf("%+v", res), tg.creds["azure_sas_token"]) {
 						t.Fatalf("the result carries the SAS token: %+v", res)
 					}
 					return
@@ -297,7 +298,7 @@ func assertConnected(t *testing.T, res verify.BucketResult, tg bucketTarget) {
 		t.Fatalf("Verified %v, Files %v: want connected (errors %v)", res.Verified(), res.Files, res.Errors)
 	}
 	if tg.sasOnly {
-		if res.SignedURL != "" || res.SignedURLUnavailable != verify.NoSignedURLForSAS || res.Checks[4].Code != verify.CodeSkipped {
+		if res.SignedURL != "" || res.SignedURLUnavailable != azurep.NoSignedURLForSAS || res.Checks[4].Code != verify.CodeSkipped {
 			t.Fatalf("SAS-only: SignedURL %q, SignedURLUnavailable %q, presign %+v; want no URL, the reason, presign skipped",
 				res.SignedURL, res.SignedURLUnavailable, res.Checks[4])
 		}
@@ -342,8 +343,7 @@ func TestVerifyBucketFailures(t *testing.T) {
 	a := testenv.SharedAzurite(t)
 	container := testenv.ContainerName(t, "vbfail")
 	a.CreateContainer(t, container)
-	azure := &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: a.AccountName,
-		AzureContainerName: container, AzurePrefix: prefix, AzureEndpointURL: azureblob.Endpoint(a.AccountName, a.Endpoint())}
+	azure := &storageconfig.Config{Provider: azurep.Name, Settings: &azurep.Settings{Account: a.AccountName, Container: container, KeyPrefix: prefix, Endpoint: azureblob.Endpoint(a.AccountName, a.Endpoint())}}
 	opener := &anyblob.Opener{HTTPClient: &http.Client{}}
 	tests := []struct {
 		name        string
@@ -355,7 +355,7 @@ func TestVerifyBucketFailures(t *testing.T) {
 		{name: "wrong secret", opener: opener, cfg: func() *storageconfig.Config { return f.compatible(b) },
 			creds: func(t *testing.T) storageconfig.Credentials {
 				c := f.user(t, "good", testenv.ReadWritePolicy(b))
-				_, c.SecretAccessKey = testenv.NewCredentials(t)
+				_, c["secret_access_key"] = testenv.NewCredentials(t)
 				return c
 			},
 			// Signing is local: it cannot know the secret is wrong.
@@ -366,25 +366,25 @@ func TestVerifyBucketFailures(t *testing.T) {
 			creds: func(t *testing.T) storageconfig.Credentials { return f.user(t, "list-only", testenv.PolicyFor(b)) }, presignCode: "ok"},
 		{name: "missing secret", opener: opener, cfg: func() *storageconfig.Config { return f.compatible(b) },
 			creds: func(t *testing.T) storageconfig.Credentials {
-				return storageconfig.Credentials{AccessKeyID: f.user(t, "good", testenv.ReadWritePolicy(b)).AccessKeyID}
+				return storageconfig.Credentials{"access_key_id": f.user(t, "good", testenv.ReadWritePolicy(b))["access_key_id"]}
 			},
 			presignCode: "signature_mismatch"},
 		{name: "hanging endpoint", opener: opener,
 			cfg: func() *storageconfig.Config {
 				c := f.compatible(b)
-				c.S3EndpointURL = testenv.HangingServer(t)
+				c.Settings.(*s3.Settings).Endpoint = testenv.HangingServer(t)
 				return c
 			},
 			creds: func(t *testing.T) storageconfig.Credentials { return f.user(t, "good", testenv.ReadWritePolicy(b)) }, presignCode: "ok"},
 		{name: "azure sas lacking write", opener: opener, cfg: func() *storageconfig.Config { return azure },
 			creds: func(t *testing.T) storageconfig.Credentials {
-				return storageconfig.Credentials{AzureSASToken: a.SASToken(t, container, "rdl", time.Now().Add(time.Hour))}
+				return storageconfig.Credentials{"azure_sas_token": a.SASToken(t, container, "rdl", time.Now().Add(time.Hour))}
 			},
 			presignCode: "skipped"},
 		{name: "azure wrong key", opener: opener, cfg: func() *storageconfig.Config { return azure },
 			creds: func(t *testing.T) storageconfig.Credentials {
 				_, key := testenv.NewAzureAccount(t)
-				return storageconfig.Credentials{AzureAccountKey: key}
+				return storageconfig.Credentials{"azure_account_key": key}
 			},
 			presignCode: "ok"},
 		{name: "stuck driver", opener: stuckOpener{release: make(chan struct{})},

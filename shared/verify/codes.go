@@ -1,24 +1,27 @@
 package verify
 
-// Check names, in the order Result.Checks lists them.
+import "github.com/bucketlink/bucketlink/shared/provider/contract"
+
+// Check names, in the order Result.Checks lists them (the providers'
+// reports name them too: contract.CheckList, ...).
 const (
-	CheckList   = "list"
-	CheckRead   = "read"
-	CheckWrite  = "write"
-	CheckDelete = "delete"
+	CheckList   = contract.CheckList
+	CheckRead   = contract.CheckRead
+	CheckWrite  = contract.CheckWrite
+	CheckDelete = contract.CheckDelete
 	// CheckPresign signs a PUT URL for a key under the prefix; only
 	// VerifyBucket runs it.
-	CheckPresign = "presign"
+	CheckPresign = contract.CheckPresign
 )
 
 // Stable check codes.
 const (
 	CodeOK                  = "ok"
 	CodeSkipped             = "skipped"
-	CodeInvalidAccessKey    = "invalid_access_key"
+	CodeInvalidAccessKey    = contract.CodeInvalidAccessKey
 	CodeSignatureMismatch   = "signature_mismatch"
 	CodeBucketNotFound      = "bucket_not_found"
-	CodeAccessDenied        = "access_denied"
+	CodeAccessDenied        = contract.CodeAccessDenied
 	CodeWrongRegion         = "wrong_region"
 	CodeEndpointUnreachable = "endpoint_unreachable"
 	CodeEndpointBlocked     = "endpoint_blocked"
@@ -30,16 +33,6 @@ const (
 	// CodeSTSUnavailable: STS could not be asked for the role's
 	// credentials; not the role's fault.
 	CodeSTSUnavailable = "sts_unavailable"
-)
-
-// The request fields that field errors name.
-const (
-	FieldAccessKeyID     = "s3_access_key_id"
-	FieldSecretAccessKey = "s3_secret_access_key"
-	FieldBucketName      = "s3_bucket_name"
-	FieldBucketRegion    = "s3_bucket_region"
-	FieldEndpointURL     = "s3_endpoint_url"
-	FieldRoleARN         = "s3_role_arn"
 )
 
 // blockedError is implemented by netguard's error for a dial to an address

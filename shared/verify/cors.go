@@ -52,12 +52,6 @@ func (v *Verifier) corsLane(c *storageconfig.Config, key string, b blob.Bucket, 
 
 // corsBucket names c's bucket for the commands of a CORS fix.
 func corsBucket(c *storageconfig.Config) corscheck.Bucket {
-	b := corscheck.Bucket{Provider: corscheck.Provider(c.Provider), Name: c.Bucket()}
-	switch c.Provider {
-	case storageconfig.ProviderAzureBlob:
-		b.Account = c.AzureAccountName
-	case storageconfig.ProviderS3Compatible:
-		b.Endpoint = c.S3EndpointURL
-	}
-	return b
+	rep := c.Report(nil)
+	return corscheck.Bucket{Provider: corscheck.Provider(c.Provider), Name: c.Bucket(), Account: rep.Account, Endpoint: rep.EndpointURL}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/anyblobtest"
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	azurep "github.com/bucketlink/bucketlink/shared/provider/azure"
+	gcsp "github.com/bucketlink/bucketlink/shared/provider/gcs"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -66,11 +68,10 @@ func TestVerifyGCS(t *testing.T) {
 	for _, k := range append([]string{"other/outside.json"}, seeded...) {
 		g.PutObject(t, bucket, k, []byte(`{"key":"`+k+`"}`))
 	}
-	key := storageconfig.Credentials{ServiceAccountJSON: anyblobtest.ServiceAccountJSON(t, nil)}
+	key := storageconfig.Credentials{"service_account_json": anyblobtest.ServiceAccountJSON(t, nil)}
 	emulator := &anyblob.Opener{HTTPClient: &http.Client{}, GCSEndpoint: g.Endpoint}
 	cfg := func(bucket string) *storageconfig.Config {
-		return &storageconfig.Config{Provider: storageconfig.ProviderGCStorage, GCStorageBucketName: bucket,
-			GCStoragePrefix: prefix, GCStorageAuthMethod: storageconfig.GCSAuthServiceAccount}
+		return &storageconfig.Config{Provider: gcsp.Name, Settings: &gcsp.Settings{BucketName: bucket, KeyPrefix: prefix, Auth: gcsp.AuthServiceAccount}}
 	}
 	tests := []providerCase{
 		{name: "all good", opener: emulator, cfg: cfg(bucket), creds: key, checks: allOK, sample: seeded, verified: true},
@@ -83,7 +84,7 @@ func TestVerifyGCS(t *testing.T) {
 		{name: "missing key", opener: emulator, cfg: cfg(bucket), checks: bothLanes("invalid_access_key"),
 			errors: errcode.FieldErrors{"gc_storage_auth_json_content": {"A service account JSON key is required."}}},
 		{name: "unusable key", opener: emulator, cfg: cfg(bucket),
-			creds:  storageconfig.Credentials{ServiceAccountJSON: anyblobtest.ServiceAccountJSON(t, func(f map[string]any) { delete(f, "private_key") })},
+			creds:  storageconfig.Credentials{"service_account_json": anyblobtest.ServiceAccountJSON(t, func(f map[string]any) { delete(f, "private_key") })},
 			checks: bothLanes("invalid_access_key"),
 			errors: errcode.FieldErrors{"gc_storage_auth_json_content": {"Google did not accept the service account key: the service account or this key of it may have been deleted or disabled."}}},
 	}
@@ -100,21 +101,20 @@ func TestVerifyGCSHMAC(t *testing.T) {
 	hmacUser := func(t *testing.T, policy string) storageconfig.Credentials {
 		id, secret := anyblobtest.HMACAccessID(t), providerSecret(t)
 		f.m.AddUser(t, id, secret, policy)
-		return storageconfig.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+		return storageconfig.Credentials{"access_key_id": id, "secret_access_key": secret}
 	}
 	good := hmacUser(t, testenv.ReadWritePolicy(b))
 	listOnly := hmacUser(t, testenv.PolicyFor(b))
 	o := &anyblob.Opener{HTTPClient: &http.Client{}, GCSHMACEndpoint: f.m.Endpoint, GCSHMACRegion: f.m.Region}
-	cfg := &storageconfig.Config{Provider: storageconfig.ProviderGCStorage, GCStorageBucketName: b,
-		GCStoragePrefix: prefix, GCStorageAuthMethod: storageconfig.GCSAuthHMAC}
+	cfg := &storageconfig.Config{Provider: gcsp.Name, Settings: &gcsp.Settings{BucketName: b, KeyPrefix: prefix, Auth: gcsp.AuthHMAC}}
 	objRes := "gs://" + b + "/" + prefix + "*"
 	tests := []providerCase{
 		{name: "all good", opener: o, cfg: cfg, creds: good, checks: allOK, sample: seeded, verified: true},
-		{name: "wrong secret", opener: o, cfg: cfg, creds: storageconfig.Credentials{AccessKeyID: good.AccessKeyID, SecretAccessKey: providerSecret(t)},
+		{name: "wrong secret", opener: o, cfg: cfg, creds: storageconfig.Credentials{"access_key_id": good["access_key_id"], "secret_access_key": providerSecret(t)},
 			checks: bothLanes("signature_mismatch"),
 			errors: errcode.FieldErrors{"gc_storage_hmac_secret": {"The HMAC secret does not match the HMAC access ID."}}},
 		{name: "unknown access id", opener: o, cfg: cfg,
-			creds:  storageconfig.Credentials{AccessKeyID: anyblobtest.HMACAccessID(t), SecretAccessKey: good.SecretAccessKey},
+			creds:  storageconfig.Credentials{"access_key_id": anyblobtest.HMACAccessID(t), "secret_access_key": good["secret_access_key"]},
 			checks: bothLanes("invalid_access_key"),
 			errors: errcode.FieldErrors{"gc_storage_hmac_access_id": {"The HMAC access ID was not recognised by Google Cloud Storage; check that the key exists and is active."}}},
 		{name: "list only", opener: o, cfg: cfg, creds: listOnly,
@@ -126,7 +126,7 @@ func TestVerifyGCSHMAC(t *testing.T) {
 					". Grant it on the bucket, for example with the role Storage Object User (roles/storage.objectUser).",
 			}},
 			sample: seeded},
-		{name: "missing secret", opener: o, cfg: cfg, creds: storageconfig.Credentials{AccessKeyID: good.AccessKeyID},
+		{name: "missing secret", opener: o, cfg: cfg, creds: storageconfig.Credentials{"access_key_id": good["access_key_id"]},
 			checks: bothLanes("signature_mismatch"),
 			errors: errcode.FieldErrors{"gc_storage_hmac_secret": {"An HMAC secret is required."}}},
 	}
@@ -149,13 +149,12 @@ func TestVerifyAzure(t *testing.T) {
 	}
 	o := &anyblob.Opener{HTTPClient: &http.Client{}}
 	cfg := func(container, endpoint string) *storageconfig.Config {
-		return &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: a.AccountName,
-			AzureContainerName: container, AzurePrefix: prefix, AzureEndpointURL: azureblob.Endpoint(a.AccountName, endpoint)}
+		return &storageconfig.Config{Provider: azurep.Name, Settings: &azurep.Settings{Account: a.AccountName, Container: container, KeyPrefix: prefix, Endpoint: azureblob.Endpoint(a.AccountName, endpoint)}}
 	}
 	azurite := cfg(container, a.Endpoint())
-	key := storageconfig.Credentials{AzureAccountKey: a.AccountKey}
+	key := storageconfig.Credentials{"azure_account_key": a.AccountKey}
 	sas := func(perms string, expiry time.Time) storageconfig.Credentials {
-		return storageconfig.Credentials{AzureSASToken: a.SASToken(t, container, perms, expiry)}
+		return storageconfig.Credentials{"azure_sas_token": a.SASToken(t, container, perms, expiry)}
 	}
 	_, wrongKey := testenv.NewAzureAccount(t)
 	unknownAccount, unknownKey := testenv.NewAzureAccount(t)
@@ -169,20 +168,19 @@ func TestVerifyAzure(t *testing.T) {
 		{name: "sas token", opener: o, cfg: azurite, creds: sas("racwdl", time.Now().Add(time.Hour)), checks: allOK, sample: seeded, verified: true},
 		{name: "sas token with create, not write", opener: o, cfg: azurite, creds: sas("rcdl", time.Now().Add(time.Hour)),
 			checks: allOK, sample: seeded, verified: true},
-		{name: "wrong account key", opener: o, cfg: azurite, creds: storageconfig.Credentials{AzureAccountKey: wrongKey},
+		{name: "wrong account key", opener: o, cfg: azurite, creds: storageconfig.Credentials{"azure_account_key": wrongKey},
 			checks: bothLanes("signature_mismatch"),
 			errors: errcode.FieldErrors{"azure_account_key": {"The account key was rejected by Azure."}}},
 		{name: "sas signed with a wrong key", opener: o, cfg: azurite,
-			creds:  storageconfig.Credentials{AzureSASToken: testenv.AzureSAS(t, a.AccountName, wrongKey, container, "racwdl", time.Now().Add(time.Hour))},
+			creds:  storageconfig.Credentials{"azure_sas_token": testenv.AzureSAS(t, a.AccountName, wrongKey, container, "racwdl", time.Now().Add(time.Hour))},
 			checks: bothLanes("signature_mismatch"),
 			errors: errcode.FieldErrors{"azure_sas_token": {"The SAS token was rejected by Azure: its signature does not match the account's keys, or it was revoked. Create a new SAS token."}}},
 		{name: "missing container", opener: o, cfg: cfg(testenv.ContainerName(t, "missing"), a.Endpoint()), creds: key,
 			checks: bothLanes("bucket_not_found"),
 			errors: errcode.FieldErrors{"azure_container_name": {"Container not found or access denied."}}},
 		{name: "unknown account", opener: o,
-			cfg: &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: unknownAccount, AzureContainerName: container,
-				AzureEndpointURL: azureblob.Endpoint(unknownAccount, a.URL+"/"+unknownAccount)},
-			creds: storageconfig.Credentials{AzureAccountKey: unknownKey}, checks: bothLanes("invalid_access_key"),
+			cfg:   &storageconfig.Config{Provider: azurep.Name, Settings: &azurep.Settings{Account: unknownAccount, Container: container, Endpoint: azureblob.Endpoint(unknownAccount, a.URL+"/"+unknownAccount)}},
+			creds: storageconfig.Credentials{"azure_account_key": unknownKey}, checks: bothLanes("invalid_access_key"),
 			errors: errcode.FieldErrors{"azure_account_name": {"Azure has no storage account with this name; check azure_account_name (and azure_endpoint_url for another cloud)."}}},
 		{name: "sas lacking write, before connecting", opener: o, cfg: offline, creds: sas("rdl", time.Now().Add(time.Hour)),
 			checks:  []wantCheck{notRunCheck, notRunCheck, {false, accessDenied}, notRunCheck},
@@ -214,24 +212,22 @@ func TestVerifyAzure(t *testing.T) {
 // may do everything on Azurite) with a driver whose object calls are
 // refused as the real providers refuse them.
 func TestVerifyPermissionMessages(t *testing.T) {
-	gcs := &storageconfig.Config{Provider: storageconfig.ProviderGCStorage, GCStorageBucketName: "acme-data",
-		GCStoragePrefix: prefix, GCStorageAuthMethod: storageconfig.GCSAuthServiceAccount}
-	azure := &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: "acmestorage",
-		AzureContainerName: "datasets", AzurePrefix: prefix, AzureEndpointURL: azureblob.Endpoint("acmestorage", "")}
+	gcs := &storageconfig.Config{Provider: gcsp.Name, Settings: &gcsp.Settings{BucketName: "acme-data", KeyPrefix: prefix, Auth: gcsp.AuthServiceAccount}}
+	azure := &storageconfig.Config{Provider: azurep.Name, Settings: &azurep.Settings{Account: "acmestorage", Container: "datasets", KeyPrefix: prefix, Endpoint: azureblob.Endpoint("acmestorage", "")}}
 	tests := []struct {
 		name  string
 		cfg   *storageconfig.Config
 		creds storageconfig.Credentials
 		want  errcode.FieldErrors
 	}{
-		{name: "gc_storage service account", cfg: gcs, creds: storageconfig.Credentials{ServiceAccountJSON: anyblobtest.ServiceAccountJSON(t, nil)},
+		{name: "gc_storage service account", cfg: gcs, creds: storageconfig.Credentials{"service_account_json": anyblobtest.ServiceAccountJSON(t, nil)},
 			want: errcode.FieldErrors{"gc_storage_auth_json_content": {
 				"The service account can list the bucket but is not allowed storage.objects.get on gs://acme-data/" + prefix +
 					"*. Grant it on the bucket, for example with the role Storage Object User (roles/storage.objectUser).",
 				"The service account can list the bucket but is not allowed storage.objects.create on gs://acme-data/" + prefix +
 					"*. Grant it on the bucket, for example with the role Storage Object User (roles/storage.objectUser).",
 			}}},
-		{name: "azure_blob account key", cfg: azure, creds: storageconfig.Credentials{AzureAccountKey: "a2V5"},
+		{name: "azure_blob account key", cfg: azure, creds: storageconfig.Credentials{"azure_account_key": "a2V5"},
 			want: errcode.FieldErrors{"azure_account_key": {
 				"The account key can list the container but is not allowed to read blobs on datasets/" + prefix +
 					"*. Check that the storage account allows shared key access and that its firewall admits bucketlink.",

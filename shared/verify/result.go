@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
-	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider/contract"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
 )
@@ -120,65 +120,65 @@ func addOnce(fe errcode.FieldErrors, field, msg string) {
 // describe turns the error of check name into a code, a field and a
 // message that says what to fix.
 func (v *Verifier) describe(r *run, name string, err error) failure {
-	p := profileOf(r.cfg, r.creds)
+	p := r.cfg.Report(r.creds)
 	var (
 		blocked blockedError
 		plain   plainHTTPError
 		be      *blob.Error
 		open    *openError
 		role    roleError
-		sas     *azrules.SASProblem
+		local   contract.LocalError
 	)
 	switch {
 	case errors.Is(err, errMissingCredentials):
-		return missingCredentials(r.cfg, r.creds)
-	case errors.As(err, &sas):
-		return sasFailure(name, sas)
+		return missingCredentials(p.Missing)
+	case errors.As(err, &local):
+		lf := local.Failure(name)
+		return failure{code: lf.Code, field: lf.Field, msg: lf.Msg}
 	case errors.As(err, &role) && role.RoleNotAssumable():
-		return failure{code: CodeRoleNotAssumable, field: FieldRoleARN, msg: msgRoleNotAssumable}
+		return failure{code: CodeRoleNotAssumable, field: p.Role, msg: msgRoleNotAssumable}
 	case errors.As(err, &role):
 		return failure{code: CodeSTSUnavailable, field: errcode.NonField, msg: msgSTSUnavailable}
 	case errors.As(err, &open):
 		return failure{CodeProviderError, errcode.NonField, "The storage connection could not be set up from this configuration.", "", ""}
 	case errors.As(err, &blocked):
-		return failure{code: CodeEndpointBlocked, field: p.endpoint,
+		return failure{code: CodeEndpointBlocked, field: p.Endpoint,
 			msg: "The storage endpoint resolves to an address that bucketlink is not allowed to connect to."}
 	case errors.As(err, &plain) && plain.PlainHTTPRefused():
-		return failure{code: CodeHTTPSRequired, field: p.endpoint, msg: msgHTTPSRequired}
+		return failure{code: CodeHTTPSRequired, field: p.Endpoint, msg: msgHTTPSRequired}
 	}
-	iamRole := r.cfg.Provider.IsS3() && r.cfg.S3AuthMethod == storageconfig.AuthIAMRole
 	var f failure
 	switch code := blob.CodeOf(err); {
-	case iamRole && (code == blob.InvalidAccessKey || code == blob.SignatureMismatch):
-		f = failure{code: CodeInvalidAccessKey, field: FieldRoleARN, msg: "AWS S3 did not accept the temporary credentials of the role; test again, and check that the role still exists."}
+	case p.MsgTemporaryRejected != "" && (code == blob.InvalidAccessKey || code == blob.SignatureMismatch):
+		f = failure{code: CodeInvalidAccessKey, field: p.Role, msg: p.MsgTemporaryRejected}
 	case code == blob.InvalidAccessKey:
-		f = failure{code: CodeInvalidAccessKey, field: p.keyID, msg: p.msgInvalidKey}
+		f = failure{code: CodeInvalidAccessKey, field: p.KeyID, msg: p.MsgInvalidKey}
 	case code == blob.SignatureMismatch:
-		f = failure{code: CodeSignatureMismatch, field: p.secret, msg: p.msgBadSecret}
+		f = failure{code: CodeSignatureMismatch, field: p.Secret, msg: p.MsgBadSecret}
 	case code == blob.NotFound || code == blob.InvalidBucketName:
-		f = failure{code: CodeBucketNotFound, field: p.bucket, msg: p.msgBucket}
+		f = failure{code: CodeBucketNotFound, field: p.Bucket, msg: p.MsgBucket}
 	case code == blob.KMSAccessDenied && errors.As(err, &be):
-		f = kmsFailure(be, p.denied, p.who)
+		f = kmsFailure(be, p.Denied, p.Who)
 	case code == blob.RequesterPays && errors.As(err, &be):
-		f = requesterPaysFailure(be, p.bucket, r.cfg.Bucket())
+		f = requesterPaysFailure(be, p.Bucket, r.cfg.Bucket())
 	case code == blob.AccessDenied && name == CheckList:
-		f = failure{code: CodeAccessDenied, field: p.bucket, msg: p.msgBucket}
+		f = failure{code: CodeAccessDenied, field: p.Bucket, msg: p.MsgBucket}
 	case code == blob.AccessDenied:
-		f = failure{code: CodeAccessDenied, field: p.denied, msg: r.permissionMessage(p, name)}
-	case code == blob.WrongRegion && p.region == "":
+		f = failure{code: CodeAccessDenied, field: p.Denied, msg: r.permissionMessage(p, name)}
+	case code == blob.WrongRegion && p.Region == "":
 		f = failure{code: CodeWrongRegion, field: errcode.NonField, msg: "The storage provider says the bucket is in another region."}
 	case code == blob.WrongRegion:
-		f = failure{code: CodeWrongRegion, field: p.region, msg: "The bucket is in another region than s3_bucket_region."}
+		f = failure{code: CodeWrongRegion, field: p.Region, msg: "The bucket is in another region than " + p.Region + "."}
 		if errors.As(err, &be) && validRegion(be.Region) {
-			f.msg = fmt.Sprintf("The bucket is in region %s; set s3_bucket_region to %s.", be.Region, be.Region)
+			f.msg = fmt.Sprintf("The bucket is in region %s; set %s to %s.", be.Region, p.Region, be.Region)
 		}
 	case code == blob.ResponseTooLarge:
-		f = failure{code: CodeResponseTooLarge, field: p.endpoint, msg: tooLargeMessage(err)}
+		f = failure{code: CodeResponseTooLarge, field: p.Endpoint, msg: tooLargeMessage(err)}
 	case code == blob.Unreachable || code == blob.Timeout:
-		f = failure{code: CodeEndpointUnreachable, field: p.endpoint,
+		f = failure{code: CodeEndpointUnreachable, field: p.Endpoint,
 			msg: fmt.Sprintf("The storage endpoint could not be reached or did not answer within %s.", v.callTimeout())}
 		if errors.As(err, &be) && be.TLS {
-			f = failure{code: CodeTLSError, field: p.endpoint,
+			f = failure{code: CodeTLSError, field: p.Endpoint,
 				msg: "A secure (TLS) connection to the storage endpoint failed: its certificate is not trusted or the handshake failed."}
 		}
 	default:
@@ -204,25 +204,25 @@ func tooLargeMessage(err error) string {
 }
 
 // permissionMessage names the permission check name lacks, on the prefix.
-func (r *run) permissionMessage(p profile, name string) string {
-	can := p.who + " " + p.are + " not allowed"
+func (r *run) permissionMessage(p contract.Report, name string) string {
+	can := p.Who + " " + p.Are + " not allowed"
 	switch {
 	case name == CheckDelete && r.write.err == nil:
-		can = p.who + " can write to the " + p.bucketWord + " but " + p.are + " not allowed"
+		can = p.Who + " can write to the " + p.BucketWord + " but " + p.Are + " not allowed"
 	case r.list.err == nil:
-		can = p.who + " can list the " + p.bucketWord + " but " + p.are + " not allowed"
+		can = p.Who + " can list the " + p.BucketWord + " but " + p.Are + " not allowed"
 	}
-	return fmt.Sprintf("%s %s on %s. %s", can, p.perms[name], p.resource, p.grant)
+	return fmt.Sprintf("%s %s on %s. %s", can, p.Perms[name], p.Resource, p.Grant)
 }
 
 // leftover tells the user about a probe object a failed delete left.
 func (r *run) leftover(f *failure) {
 	if f.code == CodeAccessDenied {
-		f.msg += " The probe object " + quote(r.probeKey) + " was left in the " + profileOf(r.cfg, r.creds).bucketWord + "; delete it by hand."
+		f.msg += " The probe object " + quote(r.probeKey) + " was left in the " + r.cfg.Report(r.creds).BucketWord + "; delete it by hand."
 		return
 	}
 	f.extraField = errcode.NonField
-	f.extraMsg = "The probe object " + quote(r.probeKey) + " may have been left in the " + profileOf(r.cfg, r.creds).bucketWord + "; delete it by hand."
+	f.extraMsg = "The probe object " + quote(r.probeKey) + " may have been left in the " + r.cfg.Report(r.creds).BucketWord + "; delete it by hand."
 }
 
 // The messages of a failed AssumeRole. They never echo the external id.
@@ -235,30 +235,17 @@ const (
 )
 
 // missingCredentials reports credentials with a missing part, on the
-// fields of c's provider.
-func missingCredentials(c *storageconfig.Config, creds storageconfig.Credentials) failure {
-	switch {
-	case c.Provider == storageconfig.ProviderGCStorage && c.GCStorageAuthMethod != storageconfig.GCSAuthHMAC:
-		return failure{code: CodeInvalidAccessKey, field: FieldGCSServiceAccount, msg: "A service account JSON key is required."}
-	case c.Provider == storageconfig.ProviderGCStorage:
-		return missingPair(creds, FieldGCSHMACAccessID, "An HMAC access ID is required.", FieldGCSHMACSecret, "An HMAC secret is required.")
-	case c.Provider == storageconfig.ProviderAzureBlob:
-		return failure{code: CodeInvalidAccessKey, field: FieldAzureAccountKey, msg: "An account key (or a SAS token) is required.",
-			extraField: FieldAzureSASToken, extraMsg: "A SAS token (or an account key) is required."}
+// fields the provider names: the principal's part missing reads as
+// invalid_access_key, the secret's alone as signature_mismatch.
+func missingCredentials(missing []contract.Missing) failure {
+	f := failure{code: CodeInvalidAccessKey, field: missing[0].Field, msg: missing[0].Msg}
+	if missing[0].Secret {
+		f.code = CodeSignatureMismatch
 	}
-	return missingPair(creds, FieldAccessKeyID, "An access key ID is required.", FieldSecretAccessKey, "A secret access key is required.")
-}
-
-// missingPair reports a key pair with a missing part.
-func missingPair(c storageconfig.Credentials, idField, idMsg, secretField, secretMsg string) failure {
-	if c.AccessKeyID == "" {
-		f := failure{code: CodeInvalidAccessKey, field: idField, msg: idMsg}
-		if c.SecretAccessKey == "" {
-			f.extraField, f.extraMsg = secretField, secretMsg
-		}
-		return f
+	if len(missing) > 1 {
+		f.extraField, f.extraMsg = missing[1].Field, missing[1].Msg
 	}
-	return failure{code: CodeSignatureMismatch, field: secretField, msg: secretMsg}
+	return f
 }
 
 // providerCode returns the provider's error code, reduced to a safe

@@ -14,9 +14,10 @@ import (
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/awsrole/awsroletest"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -60,14 +61,12 @@ func newRoleSetup(t *testing.T, stsEndpoint string, opts awsrole.Options, deadli
 	org := &identity.Org{ID: 3, Slug: "initech", ExternalID: uuid.NewString()}
 	return &roleSetup{
 		v: &verify.Verifier{
-			Opener:   &s3blob.Opener{HTTPClient: &http.Client{}, AWSEndpoint: rec.URL, Roles: roles, Orgs: orgs{org.ID: org}},
+			Opener:   &s3open.Opener{HTTPClient: &http.Client{}, AWSEndpoint: rec.URL, Roles: roles, Orgs: orgs{org.ID: org}},
 			Deadline: deadline, CallTimeout: deadline / 2,
 		},
 		rec: rec,
 		org: org,
-		cfg: &storageconfig.Config{UID: uuid.NewString(), OrgID: org.ID, Provider: storageconfig.ProviderAWSS3,
-			S3BucketName: bucket, S3BucketRegion: "us-east-1", S3BucketPrefix: prefix,
-			S3AuthMethod: storageconfig.AuthIAMRole, S3RoleARN: roleARN},
+		cfg: &storageconfig.Config{UID: uuid.NewString(), OrgID: org.ID, Provider: s3.NameAWS, Settings: &s3.Settings{BucketName: bucket, Region: "us-east-1", KeyPrefix: prefix, Auth: s3.AuthIAMRole, RoleARN: roleARN}},
 	}
 }
 
@@ -108,9 +107,9 @@ func TestVerifyIAMRoleFailures(t *testing.T) {
 		phrase []string
 	}{
 		{name: "trust policy refuses", fail: awsroletest.AccessDenied("arn:aws:sts::123456789012:assumed-role/bucketlink/fn", roleARN),
-			code: verify.CodeRoleNotAssumable, field: verify.FieldRoleARN, phrase: []string{"trust policy", "external ID", "setup-info"}},
+			code: verify.CodeRoleNotAssumable, field: s3.FieldRoleARN, phrase: []string{"trust policy", "external ID", "setup-info"}},
 		{name: "malformed role", fail: &awsroletest.STSError{Status: 400, Code: "ValidationError", Message: "1 validation error detected: Value at 'roleArn' failed to satisfy constraint"},
-			code: verify.CodeRoleNotAssumable, field: verify.FieldRoleARN, phrase: []string{"trust policy"}},
+			code: verify.CodeRoleNotAssumable, field: s3.FieldRoleARN, phrase: []string{"trust policy"}},
 		{name: "throttled", fail: &awsroletest.STSError{Status: 400, Code: "Throttling", Message: "Rate exceeded"},
 			code: verify.CodeSTSUnavailable, field: errcode.NonField, phrase: []string{"STS", "not a problem with the role"}},
 		{name: "sts silent", sts: testenv.HangingServer,
@@ -160,19 +159,19 @@ func TestVerifyIAMRolePermissions(t *testing.T) {
 	c := f.user(t, "role-read-only", testenv.PolicyFor(f.bucket, "s3:GetObject"))
 	roles, err := awsrole.NewFromConfig(aws.Config{
 		Region:      f.m.Region,
-		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, ""),
+		Credentials: credentials.NewStaticCredentialsProvider(c["access_key_id"], c["secret_access_key"], ""),
 		HTTPClient:  &http.Client{},
 	}, f.m.Endpoint, awsrole.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	org := &identity.Org{ID: 4, Slug: "umbrella", ExternalID: uuid.NewString()}
-	v := &verify.Verifier{Opener: &s3blob.Opener{HTTPClient: &http.Client{}, AWSEndpoint: f.m.Endpoint, Roles: roles, Orgs: orgs{org.ID: org}}}
+	v := &verify.Verifier{Opener: &s3open.Opener{HTTPClient: &http.Client{}, AWSEndpoint: f.m.Endpoint, Roles: roles, Orgs: orgs{org.ID: org}}}
 	cfg := f.aws(f.bucket, f.m.Region)
-	cfg.OrgID, cfg.S3AuthMethod, cfg.S3RoleARN = org.ID, storageconfig.AuthIAMRole, roleARN
+	cfg.OrgID, cfg.Settings.(*s3.Settings).Auth, cfg.Settings.(*s3.Settings).RoleARN = org.ID, s3.AuthIAMRole, roleARN
 	res := v.Verify(t.Context(), cfg, storageconfig.Credentials{})
 	assertChecks(t, res, []wantCheck{{true, "ok"}, {true, "ok"}, {false, accessDenied}, {false, "skipped"}})
-	assertErrors(t, res, errcode.FieldErrors{verify.FieldRoleARN: {
+	assertErrors(t, res, errcode.FieldErrors{s3.FieldRoleARN: {
 		"The role can list the bucket but is not allowed s3:PutObject on arn:aws:s3:::" + f.bucket + "/" + prefix + "*. Grant it in the role's permissions policy or the bucket policy.",
 	}})
 }

@@ -142,9 +142,9 @@ func (v *Verifier) verify(ctx context.Context, r *run, lanes func(b blob.Bucket)
 	ctx, cancel := context.WithTimeout(ctx, v.deadline())
 	defer cancel()
 	switch {
-	case credentialsMissing(r.cfg, r.creds):
+	case len(r.cfg.Report(r.creds).Missing) > 0:
 		r.failAll(errMissingCredentials)
-	case r.checkSAS(time.Now()):
+	case r.precheck(time.Now()):
 		// Reported without connecting.
 	default:
 		// Opening an iam_role config calls STS: it gets one call's time.
@@ -162,20 +162,6 @@ func (v *Verifier) verify(ctx context.Context, r *run, lanes func(b blob.Bucket)
 			v.runLanes(ctx, r, lanes(b)...)
 		}
 	}
-}
-
-// credentialsMissing reports credentials of c with a missing part.
-func credentialsMissing(c *storageconfig.Config, creds storageconfig.Credentials) bool {
-	switch c.Provider {
-	case storageconfig.ProviderGCStorage:
-		if c.GCStorageAuthMethod == storageconfig.GCSAuthHMAC {
-			return creds.AccessKeyID == "" || creds.SecretAccessKey == ""
-		}
-		return creds.ServiceAccountJSON == ""
-	case storageconfig.ProviderAzureBlob:
-		return creds.AzureAccountKey == "" && creds.AzureSASToken == ""
-	}
-	return c.S3AuthMethod != storageconfig.AuthIAMRole && (creds.AccessKeyID == "" || creds.SecretAccessKey == "")
 }
 
 // failAll records err as the outcome of the first check of each lane.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,8 +17,9 @@ import (
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/blob"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -68,25 +70,24 @@ func (f *fixture) user(tb testing.TB, role, policy string) storageconfig.Credent
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.users[role]; ok {
-		return c
+		return maps.Clone(c) // callers may change theirs
 	}
 	id, secret := testenv.NewCredentials(tb)
 	f.m.AddUser(tb, id, secret, policy)
-	c := storageconfig.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+	c := storageconfig.Credentials{"access_key_id": id, "secret_access_key": secret}
 	f.users[role] = c
-	return c
+	return maps.Clone(c)
 }
 
 func (f *fixture) compatible(bucket string) *storageconfig.Config {
 	return &storageconfig.Config{
-		Provider: storageconfig.ProviderS3Compatible, S3BucketName: bucket, S3BucketPrefix: prefix,
-		S3EndpointURL: f.m.Endpoint, S3UsePathStyle: true, S3BucketRegion: f.m.Region,
+		Provider: s3.NameCompatible, Settings: &s3.Settings{Compatible: true, BucketName: bucket, KeyPrefix: prefix, Endpoint: f.m.Endpoint, UsePathStyle: true, Region: f.m.Region},
 	}
 }
 
 func (f *fixture) aws(bucket, region string) *storageconfig.Config {
 	return &storageconfig.Config{
-		Provider: storageconfig.ProviderAWSS3, S3BucketName: bucket, S3BucketPrefix: prefix, S3BucketRegion: region,
+		Provider: s3.NameAWS, Settings: &s3.Settings{BucketName: bucket, KeyPrefix: prefix, Region: region},
 	}
 }
 
@@ -94,7 +95,7 @@ func (f *fixture) aws(bucket, region string) *storageconfig.Config {
 // awsEndpoint.
 func verifier(awsEndpoint string, deadline time.Duration) *verify.Verifier {
 	return &verify.Verifier{
-		Opener:   &s3blob.Opener{HTTPClient: &http.Client{}, AWSEndpoint: awsEndpoint},
+		Opener:   &s3open.Opener{HTTPClient: &http.Client{}, AWSEndpoint: awsEndpoint},
 		Deadline: deadline,
 	}
 }
@@ -184,7 +185,7 @@ func TestVerify(t *testing.T) {
 			cfg:  func() *storageconfig.Config { return f.compatible(b) },
 			creds: func(t *testing.T) storageconfig.Credentials {
 				c := f.user(t, "detached", testenv.PolicyFor(b))
-				f.m.DetachUserPolicy(t, c.AccessKeyID)
+				f.m.DetachUserPolicy(t, c["access_key_id"])
 				return c
 			},
 			checks: bothLanes(accessDenied),
@@ -197,7 +198,7 @@ func TestVerify(t *testing.T) {
 			cfg:  func() *storageconfig.Config { return f.compatible(b) },
 			creds: func(t *testing.T) storageconfig.Credentials {
 				c := f.user(t, "good", testenv.ReadWritePolicy(b))
-				_, c.SecretAccessKey = testenv.NewCredentials(t)
+				_, c["secret_access_key"] = testenv.NewCredentials(t)
 				return c
 			},
 			checks: bothLanes("signature_mismatch"),
@@ -208,7 +209,7 @@ func TestVerify(t *testing.T) {
 			cfg:  func() *storageconfig.Config { return f.compatible(b) },
 			creds: func(t *testing.T) storageconfig.Credentials {
 				id, secret := testenv.NewCredentials(t)
-				return storageconfig.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+				return storageconfig.Credentials{"access_key_id": id, "secret_access_key": secret}
 			},
 			checks: bothLanes("invalid_access_key"),
 			errors: errcode.FieldErrors{"s3_access_key_id": {"The access key ID was not recognised by the storage provider."}},
@@ -231,7 +232,7 @@ func TestVerify(t *testing.T) {
 			name: "missing secret",
 			cfg:  func() *storageconfig.Config { return f.compatible(b) },
 			creds: func(t *testing.T) storageconfig.Credentials {
-				return storageconfig.Credentials{AccessKeyID: f.user(t, "good", testenv.ReadWritePolicy(b)).AccessKeyID}
+				return storageconfig.Credentials{"access_key_id": f.user(t, "good", testenv.ReadWritePolicy(b))["access_key_id"]}
 			},
 			checks: bothLanes("signature_mismatch"),
 			errors: errcode.FieldErrors{"s3_secret_access_key": {"A secret access key is required."}},
@@ -306,10 +307,10 @@ func TestVerifyUnreachable(t *testing.T) {
 		endpoint string
 		field    string
 	}{
-		{name: "hanging, s3_compatible", provider: storageconfig.ProviderS3Compatible, endpoint: hanging, field: "s3_endpoint_url"},
-		{name: "refused, s3_compatible", provider: storageconfig.ProviderS3Compatible, endpoint: refused, field: "s3_endpoint_url"},
-		{name: "hanging, aws_s3", provider: storageconfig.ProviderAWSS3, endpoint: hanging, field: "non_field_errors"},
-		{name: "refused, aws_s3", provider: storageconfig.ProviderAWSS3, endpoint: refused, field: "non_field_errors"},
+		{name: "hanging, s3_compatible", provider: s3.NameCompatible, endpoint: hanging, field: "s3_endpoint_url"},
+		{name: "refused, s3_compatible", provider: s3.NameCompatible, endpoint: refused, field: "s3_endpoint_url"},
+		{name: "hanging, aws_s3", provider: s3.NameAWS, endpoint: hanging, field: "non_field_errors"},
+		{name: "refused, aws_s3", provider: s3.NameAWS, endpoint: refused, field: "non_field_errors"},
 	}
 	want := errcode.FieldErrors{}
 	msgs := map[string]bool{}
@@ -317,9 +318,9 @@ func TestVerifyUnreachable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := f.aws(f.bucket, "us-east-1")
 			v := verifier(tt.endpoint, deadline)
-			if tt.provider == storageconfig.ProviderS3Compatible {
+			if tt.provider == s3.NameCompatible {
 				cfg = f.compatible(f.bucket)
-				cfg.S3EndpointURL = tt.endpoint
+				cfg.Settings.(*s3.Settings).Endpoint = tt.endpoint
 			}
 			start := time.Now()
 			res := v.Verify(t.Context(), cfg, creds)
@@ -350,7 +351,7 @@ func TestVerifyTransport(t *testing.T) {
 	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(http.StatusConflict)
-		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>OperationAborted</Code><Message>secret detail `+creds.SecretAccessKey+`</Message></Error>`)
+		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>OperationAborted</Code><Message>secret detail `+creds["secret_access_key"]+`</Message></Error>`)
 	}))
 	t.Cleanup(internal.Close)
 	blocking := &http.Client{Transport: &http.Transport{
@@ -382,8 +383,8 @@ func TestVerifyTransport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := f.compatible(f.bucket)
-			cfg.S3EndpointURL = tt.endpoint
-			v := &verify.Verifier{Opener: &s3blob.Opener{HTTPClient: tt.client}, Deadline: 5 * time.Second}
+			cfg.Settings.(*s3.Settings).Endpoint = tt.endpoint
+			v := &verify.Verifier{Opener: &s3open.Opener{HTTPClient: tt.client}, Deadline: 5 * time.Second}
 			res := v.Verify(t.Context(), cfg, creds)
 			assertChecks(t, res, bothLanes(tt.code))
 			assertErrors(t, res, tt.errors)
@@ -404,8 +405,8 @@ func TestVerifyStuckDriver(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 	v := &verify.Verifier{Opener: stuckOpener{release}, Deadline: 300 * time.Millisecond}
 	start := time.Now()
-	res := v.Verify(t.Context(), &storageconfig.Config{Provider: storageconfig.ProviderAWSS3, S3BucketName: "b"},
-		storageconfig.Credentials{AccessKeyID: "id", SecretAccessKey: "secret"})
+	res := v.Verify(t.Context(), &storageconfig.Config{Provider: s3.NameAWS, Settings: &s3.Settings{BucketName: "b"}},
+		storageconfig.Credentials{"access_key_id": "id", "secret_access_key": "secret"})
 	if elapsed := time.Since(start); elapsed > time.Second {
 		t.Errorf("Verify with a stuck driver took %s", elapsed)
 	}

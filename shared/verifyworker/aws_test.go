@@ -24,12 +24,12 @@ import (
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/bucketverify"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/identity/provision"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/queue"
 	"github.com/bucketlink/bucketlink/shared/queue/sqsqueue"
 	"github.com/bucketlink/bucketlink/shared/seal/kmsseal"
@@ -150,7 +150,7 @@ func newAWSStack(t *testing.T, lease time.Duration, wrapH func(queue.Handler) qu
 	verifier := &verify.Verifier{
 		Opener: &anyblob.Opener{
 			HTTPClient:      netguard.Policy{AllowPrivate: true}.HTTPClient(),
-			S3:              &s3blob.Opener{AWSEndpoint: s.minio.Endpoint},
+			S3:              &s3open.Opener{AWSEndpoint: s.minio.Endpoint},
 			GCSHMACEndpoint: s.minio.Endpoint,
 			GCSHMACRegion:   s.minio.Region,
 		},

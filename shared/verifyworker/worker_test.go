@@ -59,7 +59,7 @@ func (l *local) record(t *testing.T, deadline time.Duration) *verification.Recor
 	l.minio.AddUser(t, ak, sk, testenv.ReadWritePolicy(bucket))
 	req := verification.Request{Provider: "other", AccessKey: ak, Bucket: bucket, Endpoint: l.minio.Endpoint}
 	key := randomHex(32)
-	sealed, err := verification.SealCredentials(t.Context(), l.sealer, 1, key, storageconfig.Credentials{AccessKeyID: ak, SecretAccessKey: sk})
+	sealed, err := verification.SealCredentials(t.Context(), l.sealer, 1, key, storageconfig.Credentials{"access_key_id": ak, "secret_access_key": sk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,9 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/blobtest"
 	"github.com/bucketlink/bucketlink/shared/blob/gcsblob"
 	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
+	azurep "github.com/bucketlink/bucketlink/shared/provider/azure"
+	gcsp "github.com/bucketlink/bucketlink/shared/provider/gcs"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
@@ -33,8 +36,7 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func hmacConfig(bucket string) *storageconfig.Config {
-	return &storageconfig.Config{Provider: storageconfig.ProviderGCStorage, GCStorageBucketName: bucket,
-		GCStorageAuthMethod: storageconfig.GCSAuthHMAC}
+	return &storageconfig.Config{Provider: gcsp.Name, Settings: &gcsp.Settings{BucketName: bucket, Auth: gcsp.AuthHMAC}}
 }
 
 // TestHMACConformance proves the gc_storage HMAC path (the S3 driver on
@@ -45,7 +47,7 @@ func TestHMACConformance(t *testing.T) {
 	m := testenv.SharedMinIO(t)
 	id, secret := anyblobtest.HMACAccessID(t), randomSecret(t)
 	m.AddUser(t, id, secret, testenv.FullAccessPolicy)
-	good := storageconfig.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+	good := storageconfig.Credentials{"access_key_id": id, "secret_access_key": secret}
 	open := func(t *testing.T, endpoint, bucket string, creds storageconfig.Credentials) blob.Bucket {
 		t.Helper()
 		o := &anyblob.Opener{HTTPClient: &http.Client{}, GCSHMACEndpoint: endpoint, GCSHMACRegion: m.Region}
@@ -69,11 +71,11 @@ func TestHMACConformance(t *testing.T) {
 			return open(t, m.Endpoint, testenv.BucketName(t, "missing"), good)
 		},
 		WrongSecret: func(t *testing.T) blob.Bucket {
-			return open(t, m.Endpoint, existing(t), storageconfig.Credentials{AccessKeyID: id, SecretAccessKey: randomSecret(t)})
+			return open(t, m.Endpoint, existing(t), storageconfig.Credentials{"access_key_id": id, "secret_access_key": randomSecret(t)})
 		},
 		UnknownKey: func(t *testing.T) blob.Bucket {
 			return open(t, m.Endpoint, existing(t),
-				storageconfig.Credentials{AccessKeyID: anyblobtest.HMACAccessID(t), SecretAccessKey: secret})
+				storageconfig.Credentials{"access_key_id": anyblobtest.HMACAccessID(t), "secret_access_key": secret})
 		},
 		Hanging: func(t *testing.T) blob.Bucket { return open(t, testenv.HangingServer(t), "hanging", good) },
 	})
@@ -95,19 +97,16 @@ func TestOpenChoosesDriver(t *testing.T) {
 		creds storageconfig.Credentials
 		want  string // %T of the driver
 	}{
-		{name: "aws_s3", cfg: &storageconfig.Config{Provider: storageconfig.ProviderAWSS3, S3BucketName: "b", S3BucketRegion: "us-east-1"},
-			creds: storageconfig.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}, want: "*s3blob.Bucket"},
-		{name: "s3_compatible", cfg: &storageconfig.Config{Provider: storageconfig.ProviderS3Compatible, S3BucketName: "b",
-			S3EndpointURL: "https://s3.example.com"},
-			creds: storageconfig.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}, want: "*s3blob.Bucket"},
-		{name: "gc_storage service account", cfg: &storageconfig.Config{Provider: storageconfig.ProviderGCStorage,
-			GCStorageBucketName: "b", GCStorageAuthMethod: storageconfig.GCSAuthServiceAccount},
-			creds: storageconfig.Credentials{ServiceAccountJSON: sa}, want: "*gcsblob.Bucket"},
+		{name: "aws_s3", cfg: &storageconfig.Config{Provider: s3.NameAWS, Settings: &s3.Settings{BucketName: "b", Region: "us-east-1"}},
+			creds: storageconfig.Credentials{"access_key_id": "AKID", "secret_access_key": "secret"}, want: "*s3blob.Bucket"},
+		{name: "s3_compatible", cfg: &storageconfig.Config{Provider: s3.NameCompatible, Settings: &s3.Settings{Compatible: true, BucketName: "b", Endpoint: "https://s3.example.com"}},
+			creds: storageconfig.Credentials{"access_key_id": "AKID", "secret_access_key": "secret"}, want: "*s3blob.Bucket"},
+		{name: "gc_storage service account", cfg: &storageconfig.Config{Provider: gcsp.Name, Settings: &gcsp.Settings{BucketName: "b", Auth: gcsp.AuthServiceAccount}},
+			creds: storageconfig.Credentials{"service_account_json": sa}, want: "*gcsblob.Bucket"},
 		{name: "gc_storage hmac", cfg: hmacConfig("b"),
-			creds: storageconfig.Credentials{AccessKeyID: "GOOG1EXAMPLE", SecretAccessKey: "secret"}, want: "*s3blob.Bucket"},
-		{name: "azure_blob key", cfg: &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob,
-			AzureAccountName: account, AzureContainerName: "data", AzureEndpointURL: azureblob.Endpoint(account, "")},
-			creds: storageconfig.Credentials{AzureAccountKey: key}, want: "*azureblob.Bucket"},
+			creds: storageconfig.Credentials{"access_key_id": "GOOG1EXAMPLE", "secret_access_key": "secret"}, want: "*s3blob.Bucket"},
+		{name: "azure_blob key", cfg: &storageconfig.Config{Provider: azurep.Name, Settings: &azurep.Settings{Account: account, Container: "data", Endpoint: azureblob.Endpoint(account, "")}},
+			creds: storageconfig.Credentials{"azure_account_key": key}, want: "*azureblob.Bucket"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,9 +138,8 @@ func typeName(b blob.Bucket) string {
 // that names their field, and that nothing connects.
 func TestOpenErrors(t *testing.T) {
 	account, _ := testenv.NewAzureAccount(t)
-	azure := &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: account,
-		AzureContainerName: "data", AzureEndpointURL: azureblob.Endpoint(account, "")}
-	gcs := &storageconfig.Config{Provider: storageconfig.ProviderGCStorage, GCStorageBucketName: "b"}
+	azure := &storageconfig.Config{Provider: azurep.Name, Settings: &azurep.Settings{Account: account, Container: "data", Endpoint: azureblob.Endpoint(account, "")}}
+	gcs := &storageconfig.Config{Provider: gcsp.Name, Settings: &gcsp.Settings{BucketName: "b"}}
 	tests := []struct {
 		name  string
 		cfg   *storageconfig.Config
@@ -150,15 +148,15 @@ func TestOpenErrors(t *testing.T) {
 		is    error
 	}{
 		{name: "unsupported provider", cfg: &storageconfig.Config{Provider: "dropbox"}, code: blob.Unknown, is: anyblob.ErrUnsupportedProvider},
-		{name: "invalid service account", cfg: gcs, creds: storageconfig.Credentials{ServiceAccountJSON: `{"type":"authorized_user"}`},
+		{name: "invalid service account", cfg: gcs, creds: storageconfig.Credentials{"service_account_json": `{"type":"authorized_user"}`},
 			code: blob.InvalidAccessKey, is: gcsblob.ErrInvalidServiceAccount},
 		{name: "no service account", cfg: gcs, code: blob.InvalidAccessKey, is: gcsblob.ErrNoServiceAccount},
-		{name: "hmac without secret", cfg: hmacConfig("b"), creds: storageconfig.Credentials{AccessKeyID: "GOOG1EXAMPLE"},
+		{name: "hmac without secret", cfg: hmacConfig("b"), creds: storageconfig.Credentials{"access_key_id": "GOOG1EXAMPLE"},
 			code: blob.InvalidAccessKey, is: s3blob.ErrNoCredentials},
-		{name: "azure key not base64", cfg: azure, creds: storageconfig.Credentials{AzureAccountKey: "not base64!"},
+		{name: "azure key not base64", cfg: azure, creds: storageconfig.Credentials{"azure_account_key": "not base64!"},
 			code: blob.SignatureMismatch, is: azureblob.ErrBadAccountKey},
 		{name: "azure no credentials", cfg: azure, code: blob.InvalidAccessKey, is: azureblob.ErrNoCredentials},
-		{name: "azure malformed sas", cfg: azure, creds: storageconfig.Credentials{AzureSASToken: "sv=2022-11-02&sp=r"},
+		{name: "azure malformed sas", cfg: azure, creds: storageconfig.Credentials{"azure_sas_token": "sv=2022-11-02&sp=r"},
 			code: blob.Unknown, is: azureblob.ErrSASMalformed},
 	}
 	for _, tt := range tests {
@@ -183,9 +181,8 @@ func TestAzureEndpointOverride(t *testing.T) {
 	a.CreateContainer(t, c)
 	a.PutBlob(t, c, "data/x.json", []byte("{}"))
 	o := &anyblob.Opener{HTTPClient: &http.Client{}, AzureBlobEndpoint: a.URL}
-	derived := &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: a.AccountName,
-		AzureContainerName: c, AzureEndpointURL: azureblob.Endpoint(a.AccountName, "")}
-	b, err := o.Open(t.Context(), derived, storageconfig.Credentials{AzureAccountKey: a.AccountKey})
+	derived := &storageconfig.Config{Provider: azurep.Name, Settings: &azurep.Settings{Account: a.AccountName, Container: c, Endpoint: azureblob.Endpoint(a.AccountName, "")}}
+	b, err := o.Open(t.Context(), derived, storageconfig.Credentials{"azure_account_key": a.AccountKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,8 +192,10 @@ func TestAzureEndpointOverride(t *testing.T) {
 	}
 	// A config with its own endpoint keeps it: here one that refuses.
 	own := *derived
-	own.AzureEndpointURL = azureblob.Endpoint(a.AccountName, testenv.RefusedEndpoint(t)+"/"+a.AccountName)
-	b, err = o.Open(t.Context(), &own, storageconfig.Credentials{AzureAccountKey: a.AccountKey})
+	ownSettings := *derived.Settings.(*azurep.Settings)
+	own.Settings = &ownSettings
+	own.Settings.(*azurep.Settings).Endpoint = azureblob.Endpoint(a.AccountName, testenv.RefusedEndpoint(t)+"/"+a.AccountName)
+	b, err = o.Open(t.Context(), &own, storageconfig.Credentials{"azure_account_key": a.AccountKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +203,7 @@ func TestAzureEndpointOverride(t *testing.T) {
 		t.Errorf("List at the config's own endpoint = %v, want Unreachable", err)
 	}
 	bad := &anyblob.Opener{HTTPClient: &http.Client{}, AzureBlobEndpoint: "127.0.0.1:10000"}
-	if _, err := bad.Open(t.Context(), derived, storageconfig.Credentials{AzureAccountKey: a.AccountKey}); !errors.Is(err, anyblob.ErrBadOverride) ||
+	if _, err := bad.Open(t.Context(), derived, storageconfig.Credentials{"azure_account_key": a.AccountKey}); !errors.Is(err, anyblob.ErrBadOverride) ||
 		strings.Contains(err.Error(), a.AccountKey) {
 		t.Errorf("bad override: %v", err)
 	}

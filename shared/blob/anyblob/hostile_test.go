@@ -18,6 +18,9 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/anyblobtest"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
+	"github.com/bucketlink/bucketlink/shared/provider/gcs"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -176,26 +179,26 @@ var (
 	s3Target = hostileTarget{"s3_compatible", "s3_endpoint_url",
 		func(t testing.TB, url string) (*anyblob.Opener, *storageconfig.Config, storageconfig.Credentials) {
 			return &anyblob.Opener{HTTPClient: guardedClient()},
-				&storageconfig.Config{Provider: storageconfig.ProviderS3Compatible, S3BucketName: "bucket", S3EndpointURL: url, S3UsePathStyle: true},
-				storageconfig.Credentials{AccessKeyID: "AKIAHOSTILETEST", SecretAccessKey: "hostile-test-secret"}
+				&storageconfig.Config{Provider: s3.NameCompatible, Settings: &s3.Settings{Compatible: true, BucketName: "bucket", Endpoint: url, UsePathStyle: true}},
+				storageconfig.Credentials{"access_key_id": "AKIAHOSTILETEST", "secret_access_key": "hostile-test-secret"}
 		}}
 	azureTarget = hostileTarget{"azure_blob", "azure_endpoint_url",
 		func(t testing.TB, url string) (*anyblob.Opener, *storageconfig.Config, storageconfig.Credentials) {
 			return &anyblob.Opener{HTTPClient: guardedClient()},
-				&storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: "hostile", AzureContainerName: "data", AzureEndpointURL: url + "/hostile/"},
-				storageconfig.Credentials{AzureAccountKey: base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 64))}
+				&storageconfig.Config{Provider: azure.Name, Settings: &azure.Settings{Account: "hostile", Container: "data", Endpoint: url + "/hostile/"}},
+				storageconfig.Credentials{"azure_account_key": base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 64))}
 		}}
 	gcsTarget = hostileTarget{"gc_storage", "non_field_errors",
 		func(t testing.TB, url string) (*anyblob.Opener, *storageconfig.Config, storageconfig.Credentials) {
 			return &anyblob.Opener{HTTPClient: guardedClient(), GCSEndpoint: url},
-				&storageconfig.Config{Provider: storageconfig.ProviderGCStorage, GCStorageBucketName: "bucket"},
-				storageconfig.Credentials{ServiceAccountJSON: anyblobtest.ServiceAccountJSON(t, nil)}
+				&storageconfig.Config{Provider: gcs.Name, Settings: &gcs.Settings{BucketName: "bucket"}},
+				storageconfig.Credentials{"service_account_json": anyblobtest.ServiceAccountJSON(t, nil)}
 		}}
 	hmacTarget = hostileTarget{"gc_storage (HMAC)", "non_field_errors",
 		func(t testing.TB, url string) (*anyblob.Opener, *storageconfig.Config, storageconfig.Credentials) {
 			return &anyblob.Opener{HTTPClient: guardedClient(), GCSHMACEndpoint: url, GCSHMACRegion: "us-east-1"},
 				hmacConfig("bucket"),
-				storageconfig.Credentials{AccessKeyID: "GOOG1EHOSTILETEST", SecretAccessKey: "hostile-test-secret"}
+				storageconfig.Credentials{"access_key_id": "GOOG1EHOSTILETEST", "secret_access_key": "hostile-test-secret"}
 		}}
 )
 
@@ -358,9 +361,8 @@ func TestLongestListingFits(t *testing.T) {
 		m.CreateBucket(t, bucket)
 		putAll(func(key string) { m.PutObject(t, bucket, key, []byte("x")) })
 		list(t, &anyblob.Opener{HTTPClient: guardedClient()},
-			&storageconfig.Config{Provider: storageconfig.ProviderS3Compatible, S3BucketName: bucket, S3EndpointURL: m.Endpoint,
-				S3UsePathStyle: true, S3BucketRegion: m.Region},
-			storageconfig.Credentials{AccessKeyID: m.RootUser, SecretAccessKey: m.RootPassword})
+			&storageconfig.Config{Provider: s3.NameCompatible, Settings: &s3.Settings{Compatible: true, BucketName: bucket, Endpoint: m.Endpoint, UsePathStyle: true, Region: m.Region}},
+			storageconfig.Credentials{"access_key_id": m.RootUser, "secret_access_key": m.RootPassword})
 	})
 	t.Run("azure_blob (Azurite)", func(t *testing.T) {
 		a := testenv.SharedAzurite(t)
@@ -368,8 +370,7 @@ func TestLongestListingFits(t *testing.T) {
 		a.CreateContainer(t, container)
 		putAll(func(key string) { a.PutBlob(t, container, key, []byte("x")) })
 		list(t, &anyblob.Opener{HTTPClient: guardedClient()},
-			&storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: a.AccountName,
-				AzureContainerName: container, AzureEndpointURL: a.Endpoint()},
-			storageconfig.Credentials{AzureAccountKey: a.AccountKey})
+			&storageconfig.Config{Provider: azure.Name, Settings: &azure.Settings{Account: a.AccountName, Container: container, Endpoint: a.Endpoint()}},
+			storageconfig.Credentials{"azure_account_key": a.AccountKey})
 	})
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -39,15 +41,12 @@ func TestPlainHTTPEndpointRefused(t *testing.T) {
 		creds storageconfig.Credentials
 		field string
 	}{
-		{"azure_blob with a SAS token", &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: "acme",
-			AzureContainerName: "data", AzureEndpointURL: host + "/acme/"},
-			storageconfig.Credentials{AzureSASToken: "sv=2022-11-02&sr=c&sp=racwdl&se=2099-01-01T00:00:00Z&sig=c2lnbmF0dXJl"}, "azure_endpoint_url"},
-		{"azure_blob with an account key", &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: "acme",
-			AzureContainerName: "data", AzureEndpointURL: host + "/acme/"},
-			storageconfig.Credentials{AzureAccountKey: key}, "azure_endpoint_url"},
-		{"s3_compatible", &storageconfig.Config{Provider: storageconfig.ProviderS3Compatible, S3BucketName: "data",
-			S3EndpointURL: host, S3UsePathStyle: true},
-			storageconfig.Credentials{AccessKeyID: "AKIAPLAIN", SecretAccessKey: "plain-secret"}, "s3_endpoint_url"},
+		{"azure_blob with a SAS token", &storageconfig.Config{Provider: azure.Name, Settings: &azure.Settings{Account: "acme", Container: "data", Endpoint: host + "/acme/"}},
+			storageconfig.Credentials{"azure_sas_token": "sv=2022-11-02&sr=c&sp=racwdl&se=2099-01-01T00:00:00Z&sig=c2lnbmF0dXJl"}, "azure_endpoint_url"},
+		{"azure_blob with an account key", &storageconfig.Config{Provider: azure.Name, Settings: &azure.Settings{Account: "acme", Container: "data", Endpoint: host + "/acme/"}},
+			storageconfig.Credentials{"azure_account_key": key}, "azure_endpoint_url"},
+		{"s3_compatible", &storageconfig.Config{Provider: s3.NameCompatible, Settings: &s3.Settings{Compatible: true, BucketName: "data", Endpoint: host, UsePathStyle: true}},
+			storageconfig.Credentials{"access_key_id": "AKIAPLAIN", "secret_access_key": "plain-secret"}, "s3_endpoint_url"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,9 +76,15 @@ func TestPlainHTTPEndpointRefused(t *testing.T) {
 	allowed := &anyblob.Opener{HTTPClient: netguard.Policy{AllowPrivate: true}.HTTPClient()}
 	for _, tc := range tests {
 		cfg := *tc.cfg
-		cfg.AzureEndpointURL = strings.Replace(cfg.AzureEndpointURL, host, srv.URL, 1)
-		if cfg.S3EndpointURL != "" {
-			cfg.S3EndpointURL = srv.URL
+		switch s := cfg.Settings.(type) {
+		case *azure.Settings:
+			c := *s
+			c.Endpoint = strings.Replace(c.Endpoint, host, srv.URL, 1)
+			cfg.Settings = &c
+		case *s3.Settings:
+			c := *s
+			c.Endpoint = srv.URL
+			cfg.Settings = &c
 		}
 		b, err := allowed.Open(t.Context(), &cfg, tc.creds)
 		if err != nil {
@@ -106,10 +111,10 @@ func TestPlainHTTPOperatorEndpoint(t *testing.T) {
 		creds  storageconfig.Credentials
 	}{
 		{"gc_storage HMAC endpoint", &anyblob.Opener{HTTPClient: hc, GCSHMACEndpoint: "http://minio.example.com"},
-			hmacConfig("data"), storageconfig.Credentials{AccessKeyID: "GOOG1EPLAIN", SecretAccessKey: "s"}},
+			hmacConfig("data"), storageconfig.Credentials{"access_key_id": "GOOG1EPLAIN", "secret_access_key": "s"}},
 		{"azure_blob emulator endpoint", &anyblob.Opener{HTTPClient: hc, AzureBlobEndpoint: "http://azurite.example.com"},
-			&storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: "acme", AzureContainerName: "data"},
-			storageconfig.Credentials{AzureAccountKey: base64.StdEncoding.EncodeToString([]byte("key"))}},
+			&storageconfig.Config{Provider: azure.Name, Settings: &azure.Settings{Account: "acme", Container: "data"}},
+			storageconfig.Credentials{"azure_account_key": base64.StdEncoding.EncodeToString([]byte("key"))}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

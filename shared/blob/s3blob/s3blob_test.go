@@ -15,6 +15,8 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob"
 	"github.com/bucketlink/bucketlink/shared/blob/blobtest"
 	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
@@ -25,29 +27,28 @@ type flavour struct {
 	provider storageconfig.Provider
 	// opener returns the Opener to use with endpoint (MinIO or a test
 	// server) standing in for the storage service.
-	opener func(endpoint string) *s3blob.Opener
+	opener func(endpoint string) *s3open.Opener
 	// config returns a config for bucket at endpoint.
 	config func(endpoint, bucket, region string) *storageconfig.Config
 }
 
 var flavours = []flavour{
 	{
-		provider: storageconfig.ProviderS3Compatible,
-		opener:   func(string) *s3blob.Opener { return &s3blob.Opener{HTTPClient: &http.Client{}} },
+		provider: s3.NameCompatible,
+		opener:   func(string) *s3open.Opener { return &s3open.Opener{HTTPClient: &http.Client{}} },
 		config: func(endpoint, bucket, region string) *storageconfig.Config {
 			return &storageconfig.Config{
-				Provider: storageconfig.ProviderS3Compatible, S3BucketName: bucket, S3BucketRegion: region,
-				S3EndpointURL: endpoint, S3UsePathStyle: true,
+				Provider: s3.NameCompatible, Settings: &s3.Settings{Compatible: true, BucketName: bucket, Region: region, Endpoint: endpoint, UsePathStyle: true},
 			}
 		},
 	},
 	{
-		provider: storageconfig.ProviderAWSS3,
-		opener: func(endpoint string) *s3blob.Opener {
-			return &s3blob.Opener{HTTPClient: &http.Client{}, AWSEndpoint: endpoint}
+		provider: s3.NameAWS,
+		opener: func(endpoint string) *s3open.Opener {
+			return &s3open.Opener{HTTPClient: &http.Client{}, AWSEndpoint: endpoint}
 		},
 		config: func(_, bucket, region string) *storageconfig.Config {
-			return &storageconfig.Config{Provider: storageconfig.ProviderAWSS3, S3BucketName: bucket, S3BucketRegion: region}
+			return &storageconfig.Config{Provider: s3.NameAWS, Settings: &s3.Settings{BucketName: bucket, Region: region}}
 		},
 	},
 }
@@ -66,7 +67,7 @@ func TestConformance(t *testing.T) {
 				}
 				return b
 			}
-			good := storageconfig.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+			good := storageconfig.Credentials{"access_key_id": id, "secret_access_key": secret}
 			existing := func(t *testing.T) string {
 				name := testenv.BucketName(t, "conf")
 				m.CreateBucket(t, name)
@@ -81,11 +82,11 @@ func TestConformance(t *testing.T) {
 				},
 				WrongSecret: func(t *testing.T) blob.Bucket {
 					_, wrong := testenv.NewCredentials(t)
-					return open(t, m.Endpoint, existing(t), m.Region, storageconfig.Credentials{AccessKeyID: id, SecretAccessKey: wrong})
+					return open(t, m.Endpoint, existing(t), m.Region, storageconfig.Credentials{"access_key_id": id, "secret_access_key": wrong})
 				},
 				UnknownKey: func(t *testing.T) blob.Bucket {
 					uid, usecret := testenv.NewCredentials(t)
-					return open(t, m.Endpoint, existing(t), m.Region, storageconfig.Credentials{AccessKeyID: uid, SecretAccessKey: usecret})
+					return open(t, m.Endpoint, existing(t), m.Region, storageconfig.Credentials{"access_key_id": uid, "secret_access_key": usecret})
 				},
 				WrongRegion: func(t *testing.T) (blob.Bucket, string) {
 					return open(t, m.Endpoint, existing(t), "eu-west-1", good), m.Region
@@ -130,17 +131,17 @@ func TestNewRejectsBadOptionsWithoutIO(t *testing.T) {
 }
 
 func TestOpenerEmptyCredentials(t *testing.T) {
-	o := &s3blob.Opener{HTTPClient: &http.Client{}}
-	c := &storageconfig.Config{Provider: storageconfig.ProviderAWSS3, S3BucketName: "b", S3BucketRegion: "us-east-1"}
-	if _, err := o.Open(t.Context(), c, storageconfig.Credentials{AccessKeyID: "AKID"}); !errors.Is(err, s3blob.ErrNoCredentials) {
+	o := &s3open.Opener{HTTPClient: &http.Client{}}
+	c := &storageconfig.Config{Provider: s3.NameAWS, Settings: &s3.Settings{BucketName: "b", Region: "us-east-1"}}
+	if _, err := o.Open(t.Context(), c, storageconfig.Credentials{"access_key_id": "AKID"}); !errors.Is(err, s3blob.ErrNoCredentials) {
 		t.Fatalf("Open without a secret: %v, want ErrNoCredentials", err)
 	}
 }
 
 func TestOpenerBadEndpointIsUnreachable(t *testing.T) {
-	o := &s3blob.Opener{HTTPClient: &http.Client{}}
-	c := &storageconfig.Config{Provider: storageconfig.ProviderS3Compatible, S3BucketName: "b"}
-	_, err := o.Open(t.Context(), c, storageconfig.Credentials{AccessKeyID: "AKID", SecretAccessKey: "s"})
+	o := &s3open.Opener{HTTPClient: &http.Client{}}
+	c := &storageconfig.Config{Provider: s3.NameCompatible, Settings: &s3.Settings{Compatible: true, BucketName: "b"}}
+	_, err := o.Open(t.Context(), c, storageconfig.Credentials{"access_key_id": "AKID", "secret_access_key": "s"})
 	if blob.CodeOf(err) != blob.Unreachable {
 		t.Fatalf("Open without an endpoint: %v, want code %s", err, blob.Unreachable)
 	}

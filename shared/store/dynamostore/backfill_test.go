@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
@@ -27,11 +28,17 @@ func TestBackfillConfigIDs(t *testing.T) {
 	var legacy []string
 	for range 3 {
 		now := storageconfig.Now()
-		c := &storageconfig.Config{UID: uuid.NewString(), OrgID: 7, Name: "legacy", Provider: storageconfig.ProviderAWSS3,
-			S3BucketName: "b", S3AuthMethod: storageconfig.AuthAccessKey, CreatedAt: now, UpdatedAt: now, Version: 1}
-		// configItem leaves out id when it is 0: the item of today's code
-		// before ids existed.
-		if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: configItem(c, 1)}); err != nil {
+		c := &storageconfig.Config{UID: uuid.NewString(), OrgID: 7, Name: "legacy", Provider: s3.NameAWS,
+			CreatedAt: now, UpdatedAt: now, Version: 1, Settings:
+			// configItem leaves out id when it is 0: the item of today's code
+			// before ids existed.
+			&s3.Settings{BucketName: "b", Auth: s3.AuthAccessKey}}
+
+		item, err := configItem(c, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: item}); err != nil {
 			t.Fatal(err)
 		}
 		legacy = append(legacy, c.UID)
@@ -62,8 +69,8 @@ func TestBackfillConfigIDs(t *testing.T) {
 		t.Errorf("a second backfill = %d, %v; want 0", n, err)
 	}
 	now := storageconfig.Now()
-	fresh := &storageconfig.Config{UID: uuid.NewString(), OrgID: 7, Name: "new", Provider: storageconfig.ProviderAWSS3,
-		S3BucketName: "b", S3AuthMethod: storageconfig.AuthAccessKey, CreatedAt: now, UpdatedAt: now, Version: 1}
+	fresh := &storageconfig.Config{UID: uuid.NewString(), OrgID: 7, Name: "new", Provider: s3.NameAWS,
+		CreatedAt: now, UpdatedAt: now, Version: 1, Settings: &s3.Settings{BucketName: "b", Auth: s3.AuthAccessKey}}
 	if err := s.CreateConfig(ctx, fresh); err != nil || fresh.ID <= last {
 		t.Errorf("create after the backfill: id %d, %v; want above %d", fresh.ID, err, last)
 	}

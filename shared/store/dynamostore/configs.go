@@ -14,43 +14,30 @@ import (
 	"github.com/bucketlink/bucketlink/shared/store"
 )
 
-// Attributes of a config item besides its keys.
+// Attributes of a config item besides its keys. The provider's settings
+// are one attribute, a JSON document (storageconfig.EncodeSettings): the
+// item has no provider attributes.
 const (
-	attrType             = "type"
-	attrUID              = "uid"
-	attrOrgID            = "org_id"
-	attrName             = "name"
-	attrProvider         = "provider"
-	attrBucketName       = "s3_bucket_name"
-	attrBucketRegion     = "s3_bucket_region"
-	attrBucketPrefix     = "s3_bucket_prefix"
-	attrIsAccelerated    = "s3_is_accelerated"
-	attrCloudfrontDomain = "s3_cloudfront_domain"
-	attrCloudfrontKeyID  = "s3_cloudfront_public_key_id"
-	attrAuthMethod       = "s3_auth_method"
-	attrRoleARN          = "s3_role_arn"
-	attrEndpointURL      = "s3_endpoint_url"
-	attrUsePathStyle     = "s3_use_path_style"
-	attrIsVerified       = "is_verified"
-	attrLastVerifiedAt   = "last_verified_at"
-	attrCreatedAt        = "created_at"
-	attrUpdatedAt        = "updated_at"
-	attrVersion          = "version"
-	attrSealed           = "sealed"
-	// The fields of gc_storage and azure_blob configs: written when set,
-	// absent (read as "") on other configs and on items written before
-	// these providers.
-	attrGCSBucketName  = "gc_storage_bucket_name"
-	attrGCSPrefix      = "gc_storage_prefix"
-	attrGCSAuthMethod  = "gc_storage_auth_method"
-	attrAzureAccount   = "azure_account_name"
-	attrAzureContainer = "azure_container_name"
-	attrAzurePrefix    = "azure_prefix"
-	attrAzureEndpoint  = "azure_endpoint_url"
+	attrType           = "type"
+	attrUID            = "uid"
+	attrOrgID          = "org_id"
+	attrName           = "name"
+	attrProvider       = "provider"
+	attrSettings       = "settings"
+	attrIsVerified     = "is_verified"
+	attrLastVerifiedAt = "last_verified_at"
+	attrCreatedAt      = "created_at"
+	attrUpdatedAt      = "updated_at"
+	attrVersion        = "version"
+	attrSealed         = "sealed"
 )
 
 // configItem returns the whole item of c, with version as its version.
-func configItem(c *storageconfig.Config, version int64) map[string]types.AttributeValue {
+func configItem(c *storageconfig.Config, version int64) (map[string]types.AttributeValue, error) {
+	doc, err := storageconfig.EncodeSettings(c)
+	if err != nil {
+		return nil, err
+	}
 	item := configKey(c.UID)
 	item[attrGSI1PK] = str(orgPK(c.OrgID))
 	item[attrGSI1SK] = str(sortPosition(c.CreatedAt, c.UID))
@@ -62,16 +49,7 @@ func configItem(c *storageconfig.Config, version int64) map[string]types.Attribu
 	item[attrOrgID] = num(c.OrgID)
 	item[attrName] = str(c.Name)
 	item[attrProvider] = str(string(c.Provider))
-	item[attrBucketName] = str(c.S3BucketName)
-	item[attrBucketRegion] = str(c.S3BucketRegion)
-	item[attrBucketPrefix] = str(c.S3BucketPrefix)
-	item[attrIsAccelerated] = boolean(c.S3IsAccelerated)
-	item[attrCloudfrontDomain] = str(c.S3CloudfrontDomain)
-	item[attrCloudfrontKeyID] = str(c.S3CloudfrontPublicKeyID)
-	item[attrAuthMethod] = str(string(c.S3AuthMethod))
-	item[attrRoleARN] = str(c.S3RoleARN)
-	item[attrEndpointURL] = str(c.S3EndpointURL)
-	item[attrUsePathStyle] = boolean(c.S3UsePathStyle)
+	item[attrSettings] = str(string(doc))
 	item[attrIsVerified] = boolean(c.IsVerified)
 	putOptionalTime(item, attrLastVerifiedAt, c.LastVerifiedAt)
 	item[attrCreatedAt] = micros(c.CreatedAt)
@@ -81,56 +59,62 @@ func configItem(c *storageconfig.Config, version int64) map[string]types.Attribu
 		item[attrSealed] = bin(c.Sealed)
 	}
 	putSchedule(item, c)
-	for name, v := range map[string]string{
-		attrGCSBucketName: c.GCStorageBucketName, attrGCSPrefix: c.GCStoragePrefix,
-		attrGCSAuthMethod: string(c.GCStorageAuthMethod), attrAzureAccount: c.AzureAccountName,
-		attrAzureContainer: c.AzureContainerName, attrAzurePrefix: c.AzurePrefix, attrAzureEndpoint: c.AzureEndpointURL,
-	} {
-		if v != "" {
-			item[name] = str(v)
-		}
-	}
-	return item
+	return item, nil
 }
 
-// decodeConfig is the inverse of configItem.
+// decodeConfig is the inverse of configItem. An item written before
+// settings were one document (each provider field its own attribute,
+// named as on the wire) is upgraded as it is read
+// (storageconfig.LegacySettings); the next update of the config writes it
+// in the new shape.
 func decodeConfig(item map[string]types.AttributeValue) (*storageconfig.Config, error) {
 	r := reader{item: item}
 	c := &storageconfig.Config{
-		UID:                     r.str(attrUID),
-		ID:                      r.optionalNum(attrID),
-		OrgID:                   r.num(attrOrgID),
-		Name:                    r.str(attrName),
-		Provider:                storageconfig.Provider(r.str(attrProvider)),
-		S3BucketName:            r.str(attrBucketName),
-		S3BucketRegion:          r.str(attrBucketRegion),
-		S3BucketPrefix:          r.str(attrBucketPrefix),
-		S3IsAccelerated:         r.boolean(attrIsAccelerated),
-		S3CloudfrontDomain:      r.str(attrCloudfrontDomain),
-		S3CloudfrontPublicKeyID: r.str(attrCloudfrontKeyID),
-		S3AuthMethod:            storageconfig.S3AuthMethod(r.str(attrAuthMethod)),
-		S3RoleARN:               r.str(attrRoleARN),
-		S3EndpointURL:           r.str(attrEndpointURL),
-		S3UsePathStyle:          r.boolean(attrUsePathStyle),
-		IsVerified:              r.boolean(attrIsVerified),
-		LastVerifiedAt:          r.optionalTime(attrLastVerifiedAt),
-		CreatedAt:               r.time(attrCreatedAt),
-		UpdatedAt:               r.time(attrUpdatedAt),
-		Version:                 r.num(attrVersion),
-		Sealed:                  r.optionalBytes(attrSealed),
-		GCStorageBucketName:     r.optionalStr(attrGCSBucketName),
-		GCStoragePrefix:         r.optionalStr(attrGCSPrefix),
-		GCStorageAuthMethod:     storageconfig.GCSAuthMethod(r.optionalStr(attrGCSAuthMethod)),
-		AzureAccountName:        r.optionalStr(attrAzureAccount),
-		AzureContainerName:      r.optionalStr(attrAzureContainer),
-		AzurePrefix:             r.optionalStr(attrAzurePrefix),
-		AzureEndpointURL:        r.optionalStr(attrAzureEndpoint),
+		UID:            r.str(attrUID),
+		ID:             r.optionalNum(attrID),
+		OrgID:          r.num(attrOrgID),
+		Name:           r.str(attrName),
+		Provider:       storageconfig.Provider(r.str(attrProvider)),
+		IsVerified:     r.boolean(attrIsVerified),
+		LastVerifiedAt: r.optionalTime(attrLastVerifiedAt),
+		CreatedAt:      r.time(attrCreatedAt),
+		UpdatedAt:      r.time(attrUpdatedAt),
+		Version:        r.num(attrVersion),
+		Sealed:         r.optionalBytes(attrSealed),
 	}
 	readSchedule(&r, c)
 	if r.err != nil {
 		return nil, fmt.Errorf("decode config item: %w", r.err)
 	}
+	var err error
+	if _, ok := item[attrSettings]; ok {
+		c.Settings, err = storageconfig.DecodeSettings(c.Provider, []byte(r.str(attrSettings)))
+	} else {
+		c.Settings, err = storageconfig.LegacySettings(c.Provider, legacyFields(item))
+	}
+	if err == nil {
+		err = r.err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode config item %s: %w", c.UID, err)
+	}
 	return c, nil
+}
+
+// legacyFields returns the string and boolean attributes of an item
+// written before settings were a document: the provider fields among them
+// are read by storageconfig.LegacySettings, the rest ignored.
+func legacyFields(item map[string]types.AttributeValue) map[string]any {
+	out := map[string]any{}
+	for name, av := range item {
+		switch v := av.(type) {
+		case *types.AttributeValueMemberS:
+			out[name] = v.Value
+		case *types.AttributeValueMemberBOOL:
+			out[name] = v.Value
+		}
+	}
+	return out
 }
 
 // CreateConfig stores c as given, unless a config with its UID exists (in
@@ -152,7 +136,11 @@ func (s *Store) CreateConfig(ctx context.Context, c *storageconfig.Config) error
 	alias := configIDKey(id)
 	alias[attrUID] = str(c.UID)
 	alias[attrOrgID] = num(c.OrgID)
-	reasons, err := s.transact(ctx, putNew(s.table, configItem(&withID, c.Version)), putNew(s.table, alias))
+	item, err := configItem(&withID, c.Version)
+	if err != nil {
+		return fmt.Errorf("create config %s: %w", c.UID, err)
+	}
+	reasons, err := s.transact(ctx, putNew(s.table, item), putNew(s.table, alias))
 	switch {
 	case err != nil:
 		return fmt.Errorf("create config %s: %w", c.UID, err)
@@ -286,9 +274,13 @@ func listQuery(table *string, orgID int64, opts store.ListOptions) *dynamodb.Que
 // the stored item returned with the failure (ALL_OLD) tells a missing
 // config or one of another org (NotFound) from a newer version (Conflict).
 func (s *Store) UpdateConfig(ctx context.Context, c *storageconfig.Config) error {
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+	item, err := configItem(c, c.Version+1)
+	if err != nil {
+		return fmt.Errorf("update config %s: %w", c.UID, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           s.table,
-		Item:                                configItem(c, c.Version+1),
+		Item:                                item,
 		ConditionExpression:                 aws.String("#org = :org AND #version = :version"),
 		ExpressionAttributeNames:            map[string]string{"#org": attrOrgID, "#version": attrVersion},
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":org": num(c.OrgID), ":version": num(c.Version)},

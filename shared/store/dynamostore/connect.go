@@ -128,7 +128,11 @@ func (s *Store) CreateConfigForSession(ctx context.Context, c *storageconfig.Con
 			":purpose": str(string(connect.PurposeCreate)),
 		},
 	}}
-	reasons, err := s.transact(ctx, use, putNew(s.table, configItem(&withID, c.Version)), putNew(s.table, alias))
+	item, err := configItem(&withID, c.Version)
+	if err != nil {
+		return fmt.Errorf("create config %s: %w", c.UID, err)
+	}
+	reasons, err := s.transact(ctx, use, putNew(s.table, item), putNew(s.table, alias))
 	switch {
 	case err != nil:
 		return fmt.Errorf("create config %s: %w", c.UID, err)

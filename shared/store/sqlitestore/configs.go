@@ -14,14 +14,10 @@ import (
 )
 
 // configColumns lists the columns of configs in the order of configArgs and
-// scanConfig.
-const configColumns = `uid, id, org_id, name, provider,
-	s3_bucket_name, s3_bucket_region, s3_bucket_prefix, s3_is_accelerated,
-	s3_cloudfront_domain, s3_cloudfront_public_key_id, s3_auth_method, s3_role_arn,
-	s3_endpoint_url, s3_use_path_style, is_verified, last_verified_at,
-	created_at, updated_at, version, sealed,
-	gc_storage_bucket_name, gc_storage_prefix, gc_storage_auth_method,
-	azure_account_name, azure_container_name, azure_prefix, azure_endpoint_url,
+// scanConfig. The provider's settings are one JSON document (settings):
+// the table has no provider columns.
+const configColumns = `uid, id, org_id, name, provider, settings,
+	is_verified, last_verified_at, created_at, updated_at, version, sealed,
 	reverify_interval_s, next_reverify_at, reverify_failures`
 
 // The listing queries. Each is a range scan of configs_org_created (see
@@ -39,15 +35,14 @@ const (
 )
 
 // configArgs returns c's values in the order of configColumns.
-func configArgs(c *storageconfig.Config) []any {
-	return []any{c.UID, c.ID, c.OrgID, c.Name, string(c.Provider),
-		c.S3BucketName, c.S3BucketRegion, c.S3BucketPrefix, c.S3IsAccelerated,
-		c.S3CloudfrontDomain, c.S3CloudfrontPublicKeyID, string(c.S3AuthMethod), c.S3RoleARN,
-		c.S3EndpointURL, c.S3UsePathStyle, c.IsVerified, nullMicros(c.LastVerifiedAt),
-		micros(c.CreatedAt), micros(c.UpdatedAt), c.Version, c.Sealed,
-		c.GCStorageBucketName, c.GCStoragePrefix, string(c.GCStorageAuthMethod),
-		c.AzureAccountName, c.AzureContainerName, c.AzurePrefix, c.AzureEndpointURL,
-		seconds(c.ReverifyInterval), nullMicros(c.NextReverifyAt), c.ReverifyFailures}
+func configArgs(c *storageconfig.Config) ([]any, error) {
+	doc, err := storageconfig.EncodeSettings(c)
+	if err != nil {
+		return nil, err
+	}
+	return []any{c.UID, c.ID, c.OrgID, c.Name, string(c.Provider), string(doc),
+		c.IsVerified, nullMicros(c.LastVerifiedAt), micros(c.CreatedAt), micros(c.UpdatedAt), c.Version, c.Sealed,
+		seconds(c.ReverifyInterval), nullMicros(c.NextReverifyAt), c.ReverifyFailures}, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -56,27 +51,23 @@ type scanner interface{ Scan(dest ...any) error }
 func scanConfig(row scanner) (*storageconfig.Config, error) {
 	var (
 		c                    storageconfig.Config
-		provider, auth       string
-		gcsAuth              string
+		provider, doc        string
 		lastVerified         sql.NullInt64
 		createdAt, updatedAt int64
 		interval             int64
 		nextReverify         sql.NullInt64
 	)
-	err := row.Scan(&c.UID, &c.ID, &c.OrgID, &c.Name, &provider,
-		&c.S3BucketName, &c.S3BucketRegion, &c.S3BucketPrefix, &c.S3IsAccelerated,
-		&c.S3CloudfrontDomain, &c.S3CloudfrontPublicKeyID, &auth, &c.S3RoleARN,
-		&c.S3EndpointURL, &c.S3UsePathStyle, &c.IsVerified, &lastVerified,
-		&createdAt, &updatedAt, &c.Version, &c.Sealed,
-		&c.GCStorageBucketName, &c.GCStoragePrefix, &gcsAuth,
-		&c.AzureAccountName, &c.AzureContainerName, &c.AzurePrefix, &c.AzureEndpointURL,
+	err := row.Scan(&c.UID, &c.ID, &c.OrgID, &c.Name, &provider, &doc,
+		&c.IsVerified, &lastVerified, &createdAt, &updatedAt, &c.Version, &c.Sealed,
 		&interval, &nextReverify, &c.ReverifyFailures)
 	if err != nil {
 		return nil, err
 	}
+	c.Provider = storageconfig.Provider(provider)
+	if c.Settings, err = storageconfig.DecodeSettings(c.Provider, []byte(doc)); err != nil {
+		return nil, fmt.Errorf("config %s: %w", c.UID, err)
+	}
 	c.ReverifyInterval, c.NextReverifyAt = time.Duration(interval)*time.Second, fromNullMicros(nextReverify)
-	c.Provider, c.S3AuthMethod = storageconfig.Provider(provider), storageconfig.S3AuthMethod(auth)
-	c.GCStorageAuthMethod = storageconfig.GCSAuthMethod(gcsAuth)
 	c.LastVerifiedAt = fromNullMicros(lastVerified)
 	c.CreatedAt, c.UpdatedAt = fromMicros(createdAt), fromMicros(updatedAt)
 	return &c, nil
@@ -98,15 +89,26 @@ func (s *Store) CreateConfig(ctx context.Context, c *storageconfig.Config) error
 	}
 	withID := *c
 	withID.ID = id
-	_, err = tx.ExecContext(ctx, `INSERT INTO configs (`+configColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, configArgs(&withID)...)
-	if err != nil {
-		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))
+	if err := insertConfig(ctx, tx, &withID); err != nil {
+		return fmt.Errorf("create config %s: %w", c.UID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))
 	}
 	c.ID = id
+	return nil
+}
+
+// insertConfig inserts the row of c in tx.
+func insertConfig(ctx context.Context, tx *sql.Tx, c *storageconfig.Config) error {
+	args, err := configArgs(c)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO configs (`+configColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+		return classify(ctx, err)
+	}
 	return nil
 }
 
@@ -174,23 +176,17 @@ func (s *Store) ListConfigs(ctx context.Context, orgID int64, opts store.ListOpt
 // and OrgID select it) if the stored Version equals c.Version, and then sets
 // c.Version to c.Version+1.
 func (s *Store) UpdateConfig(ctx context.Context, c *storageconfig.Config) error {
+	doc, err := storageconfig.EncodeSettings(c)
+	if err != nil {
+		return fmt.Errorf("update config %s: %w", c.UID, err)
+	}
 	res, err := s.w.ExecContext(ctx, `UPDATE configs SET
-		name = ?, provider = ?,
-		s3_bucket_name = ?, s3_bucket_region = ?, s3_bucket_prefix = ?, s3_is_accelerated = ?,
-		s3_cloudfront_domain = ?, s3_cloudfront_public_key_id = ?, s3_auth_method = ?, s3_role_arn = ?,
-		s3_endpoint_url = ?, s3_use_path_style = ?, is_verified = ?, last_verified_at = ?,
+		name = ?, provider = ?, settings = ?, is_verified = ?, last_verified_at = ?,
 		created_at = ?, updated_at = ?, version = version + 1, sealed = ?,
-		gc_storage_bucket_name = ?, gc_storage_prefix = ?, gc_storage_auth_method = ?,
-		azure_account_name = ?, azure_container_name = ?, azure_prefix = ?, azure_endpoint_url = ?,
 		reverify_interval_s = ?, next_reverify_at = ?, reverify_failures = ?
 		WHERE uid = ? AND org_id = ? AND version = ?`,
-		c.Name, string(c.Provider),
-		c.S3BucketName, c.S3BucketRegion, c.S3BucketPrefix, c.S3IsAccelerated,
-		c.S3CloudfrontDomain, c.S3CloudfrontPublicKeyID, string(c.S3AuthMethod), c.S3RoleARN,
-		c.S3EndpointURL, c.S3UsePathStyle, c.IsVerified, nullMicros(c.LastVerifiedAt),
+		c.Name, string(c.Provider), string(doc), c.IsVerified, nullMicros(c.LastVerifiedAt),
 		micros(c.CreatedAt), micros(c.UpdatedAt), c.Sealed,
-		c.GCStorageBucketName, c.GCStoragePrefix, string(c.GCStorageAuthMethod),
-		c.AzureAccountName, c.AzureContainerName, c.AzurePrefix, c.AzureEndpointURL,
 		seconds(c.ReverifyInterval), nullMicros(c.NextReverifyAt), c.ReverifyFailures,
 		c.UID, c.OrgID, c.Version)
 	if err != nil {

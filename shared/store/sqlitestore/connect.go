@@ -71,9 +71,8 @@ func (s *Store) CreateConfigForSession(ctx context.Context, c *storageconfig.Con
 	}
 	withID := *c
 	withID.ID = cid
-	if _, err := tx.ExecContext(ctx, `INSERT INTO configs (`+configColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, configArgs(&withID)...); err != nil {
-		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))
+	if err := insertConfig(ctx, tx, &withID); err != nil {
+		return fmt.Errorf("create config %s: %w", c.UID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create config %s: %w", c.UID, classify(ctx, err))

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
 )
@@ -106,7 +107,8 @@ func TestMigrateNumbersExistingConfigs(t *testing.T) {
 			t.Errorf("config #%d after migrating: %+v, %v; want %s", id, c, err, uid)
 		}
 	}
-	c := &storageconfig.Config{UID: "dddddddd-0000-4000-8000-000000000000", OrgID: 1, Name: "new", Provider: storageconfig.ProviderAWSS3,
+	c := &storageconfig.Config{UID: "dddddddd-0000-4000-8000-000000000000", OrgID: 1, Name: "new", Provider: s3.NameAWS,
+		Settings:  &s3.Settings{BucketName: "b", Region: "us-east-1", Auth: s3.AuthAccessKey},
 		CreatedAt: storageconfig.Now(), UpdatedAt: storageconfig.Now(), Version: 1}
 	if err := s.CreateConfig(ctx, c); err != nil || c.ID != 4 {
 		t.Errorf("create after migrating: id %d, %v; want 4", c.ID, err)

@@ -184,6 +184,52 @@ CREATE TABLE connect_sessions (
 	config_uid TEXT    NOT NULL DEFAULT ''
 ) STRICT, WITHOUT ROWID;
 `,
+	// 8: a provider's settings are one JSON document per config (the
+	// provider's package reads it; see storageconfig.EncodeSettings), so
+	// the table holds no provider columns. Each existing row's document is
+	// made of the columns of its provider as they were (the fields of the
+	// API, by their wire names), and those columns are dropped.
+	`
+ALTER TABLE configs ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+
+UPDATE configs SET settings = CASE provider
+	WHEN 'aws_s3' THEN json_object(
+		's3_bucket_name', s3_bucket_name, 's3_bucket_region', s3_bucket_region,
+		's3_bucket_prefix', s3_bucket_prefix,
+		's3_is_accelerated', CASE WHEN s3_is_accelerated THEN json('true') ELSE json('false') END,
+		's3_cloudfront_domain', s3_cloudfront_domain, 's3_cloudfront_public_key_id', s3_cloudfront_public_key_id,
+		's3_auth_method', s3_auth_method, 's3_role_arn', s3_role_arn)
+	WHEN 's3_compatible' THEN json_object(
+		's3_bucket_name', s3_bucket_name, 's3_bucket_region', s3_bucket_region,
+		's3_bucket_prefix', s3_bucket_prefix, 's3_auth_method', s3_auth_method, 's3_role_arn', s3_role_arn,
+		's3_endpoint_url', s3_endpoint_url,
+		's3_use_path_style', CASE WHEN s3_use_path_style THEN json('true') ELSE json('false') END)
+	WHEN 'gc_storage' THEN json_object(
+		'gc_storage_bucket_name', gc_storage_bucket_name, 'gc_storage_prefix', gc_storage_prefix,
+		'gc_storage_auth_method', gc_storage_auth_method)
+	WHEN 'azure_blob' THEN json_object(
+		'azure_account_name', azure_account_name, 'azure_container_name', azure_container_name,
+		'azure_prefix', azure_prefix, 'azure_endpoint_url', azure_endpoint_url)
+	ELSE '{}' END;
+
+ALTER TABLE configs DROP COLUMN s3_bucket_name;
+ALTER TABLE configs DROP COLUMN s3_bucket_region;
+ALTER TABLE configs DROP COLUMN s3_bucket_prefix;
+ALTER TABLE configs DROP COLUMN s3_is_accelerated;
+ALTER TABLE configs DROP COLUMN s3_cloudfront_domain;
+ALTER TABLE configs DROP COLUMN s3_cloudfront_public_key_id;
+ALTER TABLE configs DROP COLUMN s3_auth_method;
+ALTER TABLE configs DROP COLUMN s3_role_arn;
+ALTER TABLE configs DROP COLUMN s3_endpoint_url;
+ALTER TABLE configs DROP COLUMN s3_use_path_style;
+ALTER TABLE configs DROP COLUMN gc_storage_bucket_name;
+ALTER TABLE configs DROP COLUMN gc_storage_prefix;
+ALTER TABLE configs DROP COLUMN gc_storage_auth_method;
+ALTER TABLE configs DROP COLUMN azure_account_name;
+ALTER TABLE configs DROP COLUMN azure_container_name;
+ALTER TABLE configs DROP COLUMN azure_prefix;
+ALTER TABLE configs DROP COLUMN azure_endpoint_url;
+`,
 }
 
 // migrate brings the schema of db up to date in one IMMEDIATE transaction,

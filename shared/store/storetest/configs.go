@@ -9,6 +9,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
+	"github.com/bucketlink/bucketlink/shared/provider/gcs"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
 )
@@ -21,6 +24,9 @@ func runConfigs(t *testing.T, open opener) {
 			build func(t *testing.T, org int64) *storageconfig.Config
 		}{
 			{"every field set", fullConfig},
+			{"aws_s3 settings", withSettings(s3.NameAWS)},
+			{"gc_storage settings", withSettings(gcs.Name)},
+			{"azure_blob settings", withSettings(azure.Name)},
 			{"never verified", func(_ *testing.T, org int64) *storageconfig.Config { return NewConfig(org) }},
 			{"empty sealed", func(_ *testing.T, org int64) *storageconfig.Config {
 				c := NewConfig(org)
@@ -208,5 +214,14 @@ func testIntegerIDs(t *testing.T, s store.Store) {
 	mustCreate(t, s, fresh)
 	if fresh.ID <= last {
 		t.Errorf("a config created after a delete got id %d, not above %d", fresh.ID, last)
+	}
+}
+
+// withSettings builds a config of provider p with every settings field set.
+func withSettings(p string) func(t *testing.T, org int64) *storageconfig.Config {
+	return func(t *testing.T, org int64) *storageconfig.Config {
+		c := fullConfig(t, org)
+		c.Provider, c.Settings = storageconfig.Provider(p), providerSettings()[p]
+		return c
 	}
 }

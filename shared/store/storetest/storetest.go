@@ -33,6 +33,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
+	"github.com/bucketlink/bucketlink/shared/provider/gcs"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
 )
@@ -70,17 +73,30 @@ func NewConfig(orgID int64) *storageconfig.Config {
 	now := storageconfig.Now()
 	id := uuid.NewString()
 	return &storageconfig.Config{
-		UID:            id,
-		OrgID:          orgID,
-		Name:           "config " + id[:8],
-		Provider:       storageconfig.ProviderAWSS3,
-		S3BucketName:   "bucket-" + id[:8],
-		S3BucketRegion: "eu-west-1",
-		S3AuthMethod:   storageconfig.AuthAccessKey,
-		CreatedAt:      now,
-		UpdatedAt:      now,
-		Version:        1,
-		Sealed:         randomBytes(64),
+		UID:       id,
+		OrgID:     orgID,
+		Name:      "config " + id[:8],
+		Provider:  s3.NameAWS,
+		Settings:  &s3.Settings{BucketName: "bucket-" + id[:8], Region: "eu-west-1", Auth: s3.AuthAccessKey},
+		CreatedAt: now,
+		UpdatedAt: now,
+		Version:   1,
+		Sealed:    randomBytes(64),
+	}
+}
+
+// providerSettings are settings of every provider with every field set,
+// for round-trip tests: the store keeps each as one document.
+func providerSettings() map[string]storageconfig.Settings {
+	return map[string]storageconfig.Settings{
+		s3.NameAWS: &s3.Settings{BucketName: "acme-aws", Region: "us-east-2", KeyPrefix: "data/raw/", Accelerate: true,
+			CloudfrontDomain: "d111111abcdef8.cloudfront.net", CloudfrontPublicKeyID: "K2JCJMDEHXQW5F",
+			Auth: s3.AuthIAMRole, RoleARN: "arn:aws:iam::123456789012:role/bucketlink"},
+		s3.NameCompatible: &s3.Settings{Compatible: true, BucketName: "acme-minio", Region: "auto", KeyPrefix: "m/",
+			Auth: s3.AuthAccessKey, Endpoint: "https://minio.example.com:9000", UsePathStyle: true},
+		gcs.Name: &gcs.Settings{BucketName: "acme-gcs", KeyPrefix: "gcs/raw/", Auth: gcs.AuthHMAC},
+		azure.Name: &azure.Settings{Account: "acmestorage", Container: "datasets", KeyPrefix: "azure/raw/",
+			Endpoint: "https://acmestorage.blob.core.usgovcloudapi.net/"},
 	}
 }
 
@@ -91,23 +107,8 @@ func fullConfig(t *testing.T, orgID int64) *storageconfig.Config {
 	zone := time.FixedZone("UTC+5:30", 5*3600+1800)
 	c := NewConfig(orgID)
 	c.Name = "Full config ✓"
-	c.Provider = storageconfig.ProviderS3Compatible
-	c.S3BucketRegion = "us-east-2"
-	c.S3BucketPrefix = "data/raw/"
-	c.S3IsAccelerated = true
-	c.S3CloudfrontDomain = "d111111abcdef8.cloudfront.net"
-	c.S3CloudfrontPublicKeyID = "K2JCJMDEHXQW5F"
-	c.S3AuthMethod = storageconfig.AuthIAMRole
-	c.S3RoleARN = "arn:aws:iam::123456789012:role/bucketlink"
-	c.S3EndpointURL = "https://minio.example.com:9000"
-	c.S3UsePathStyle = true
-	c.GCStorageBucketName = "acme-gcs"
-	c.GCStoragePrefix = "gcs/raw/"
-	c.GCStorageAuthMethod = storageconfig.GCSAuthHMAC
-	c.AzureAccountName = "acmestorage"
-	c.AzureContainerName = "datasets"
-	c.AzurePrefix = "azure/raw/"
-	c.AzureEndpointURL = "https://acmestorage.blob.core.usgovcloudapi.net/"
+	c.Provider = s3.NameCompatible
+	c.Settings = providerSettings()[s3.NameCompatible]
 	c.IsVerified = true
 	c.LastVerifiedAt = time.Date(2025, 3, 4, 5, 6, 7, 891234000, zone)
 	c.CreatedAt = time.Date(2025, 1, 2, 3, 4, 5, 123456000, zone)

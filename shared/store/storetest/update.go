@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
 )
@@ -27,7 +28,7 @@ func runUpdate(t *testing.T, open opener) {
 		u.LastVerifiedAt = storageconfig.Now()
 		u.UpdatedAt = u.LastVerifiedAt
 		u.Sealed = randomBytes(80)
-		u.S3BucketPrefix = "new/prefix/"
+		u.Settings.(*s3.Settings).KeyPrefix = "new/prefix/"
 		if err := s.UpdateConfig(context.Background(), u); err != nil {
 			t.Fatalf("update: %v", err)
 		}

@@ -1,4 +1,4 @@
-package s3blob_test
+package s3open_test
 
 import (
 	"context"
@@ -11,9 +11,10 @@ import (
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/awsrole/awsroletest"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
@@ -32,7 +33,7 @@ func (m orgs) GetOrgByID(_ context.Context, id int64) (*identity.Org, error) {
 // roleEnv is an Opener whose STS and AWS S3 are moto's, behind one
 // recording proxy, and a bucket created in moto.
 type roleEnv struct {
-	opener     *s3blob.Opener
+	opener     *s3open.Opener
 	rec        *awsroletest.Recorder
 	org        *identity.Org
 	bucket     string
@@ -56,20 +57,19 @@ func newRoleEnv(t *testing.T) *roleEnv {
 	awsroletest.CreateBucket(t, cfg, bucket, "data/seed.json")
 	org := &identity.Org{ID: 7, Slug: "acme", ExternalID: uuid.NewString()}
 	return &roleEnv{
-		opener: &s3blob.Opener{HTTPClient: &http.Client{}, AWSEndpoint: rec.URL, Roles: roles, Orgs: orgs{org.ID: org}},
+		opener: &s3open.Opener{HTTPClient: &http.Client{}, AWSEndpoint: rec.URL, Roles: roles, Orgs: orgs{org.ID: org}},
 		rec:    rec, org: org, bucket: bucket, serviceKey: svc.AccessKeyID,
 	}
 }
 
 func (e *roleEnv) config() *storageconfig.Config {
-	return &storageconfig.Config{UID: uuid.NewString(), OrgID: e.org.ID, Provider: storageconfig.ProviderAWSS3,
-		S3BucketName: e.bucket, S3BucketRegion: "us-east-1", S3AuthMethod: storageconfig.AuthIAMRole, S3RoleARN: roleARN}
+	return &storageconfig.Config{UID: uuid.NewString(), OrgID: e.org.ID, Provider: s3.NameAWS, Settings: &s3.Settings{BucketName: e.bucket, Region: "us-east-1", Auth: s3.AuthIAMRole, RoleARN: roleARN}}
 }
 
 func TestOpenIAMRoleUsesTheRolesCredentials(t *testing.T) {
 	e := newRoleEnv(t)
 	// Credentials given with an iam_role config are ignored.
-	ignored := storageconfig.Credentials{AccessKeyID: "AKIAIGNOREDEXAMPLE00", SecretAccessKey: "ignored"}
+	ignored := storageconfig.Credentials{"access_key_id": "AKIAIGNOREDEXAMPLE00", "secret_access_key": "ignored"}
 	b, err := e.opener.Open(t.Context(), e.config(), ignored)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -106,7 +106,7 @@ func TestOpenIAMRoleUsesTheRolesCredentials(t *testing.T) {
 		if r.AccessKeyID != c.IssuedKeyID || !r.SessionToken {
 			t.Errorf("S3 %s %s signed by %q (session token %v); want the role's %q", r.Method, r.Path, r.AccessKeyID, r.SessionToken, c.IssuedKeyID)
 		}
-		if r.AccessKeyID == e.serviceKey || r.AccessKeyID == ignored.AccessKeyID {
+		if r.AccessKeyID == e.serviceKey || r.AccessKeyID == ignored["access_key_id"] {
 			t.Errorf("S3 %s %s signed with the service's or the ignored key", r.Method, r.Path)
 		}
 	}
@@ -124,7 +124,7 @@ func TestOpenIAMRoleFailures(t *testing.T) {
 	e := newRoleEnv(t)
 	tests := []struct {
 		name   string
-		opener *s3blob.Opener
+		opener *s3open.Opener
 		edit   func(c *storageconfig.Config)
 		fail   *awsroletest.STSError
 		check  func(t *testing.T, err error)
@@ -137,7 +137,8 @@ func TestOpenIAMRoleFailures(t *testing.T) {
 				}
 			}},
 		{name: "s3_compatible never assumes", edit: func(c *storageconfig.Config) {
-			c.Provider, c.S3EndpointURL = storageconfig.ProviderS3Compatible, e.rec.URL
+			c.Provider, c.Settings.(*s3.Settings).Endpoint = s3.NameCompatible, e.rec.URL
+			c.Settings.(*s3.Settings).Compatible = true
 		}},
 		{name: "unknown org", edit: func(c *storageconfig.Config) { c.OrgID = 99 },
 			check: func(t *testing.T, err error) {
@@ -145,9 +146,9 @@ func TestOpenIAMRoleFailures(t *testing.T) {
 					t.Errorf("err = %v, want ErrNotFound", err)
 				}
 			}},
-		{name: "not set up for roles", opener: &s3blob.Opener{HTTPClient: &http.Client{}, AWSEndpoint: e.rec.URL},
+		{name: "not set up for roles", opener: &s3open.Opener{HTTPClient: &http.Client{}, AWSEndpoint: e.rec.URL},
 			check: func(t *testing.T, err error) {
-				if !errors.Is(err, s3blob.ErrNoRoles) {
+				if !errors.Is(err, s3open.ErrNoRoles) {
 					t.Errorf("err = %v, want ErrNoRoles", err)
 				}
 			}},

@@ -1,4 +1,4 @@
-package storageconfig
+package gcs
 
 import (
 	"net/netip"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/blob/gcsblob/gcskey"
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider/contract"
 )
 
 // GCS bucket name limits.
@@ -26,33 +27,33 @@ var (
 )
 
 // parseGCS validates the fields of gc_storage configs.
-func parseGCS(errs errcode.FieldErrors, in input, c *Config) Credentials {
-	name, ok := in.str["gc_storage_bucket_name"]
-	c.GCStorageBucketName = name
+func (s *Settings) parse(errs errcode.FieldErrors, in contract.Input) contract.Credentials {
+	name, ok := in.Str["gc_storage_bucket_name"]
+	s.BucketName = name
 	if !ok {
-		errs.Add("gc_storage_bucket_name", required)
+		errs.Add("gc_storage_bucket_name", contract.Required)
 	} else {
-		for _, m := range GCSBucketNameProblems(c.GCStorageBucketName) {
+		for _, m := range BucketNameProblems(s.BucketName) {
 			errs.Add("gc_storage_bucket_name", "%s", m)
 		}
 	}
-	prefix, msg := NormalizePrefix(in.str["gc_storage_prefix"])
+	prefix, msg := contract.NormalizePrefix(in.Str["gc_storage_prefix"])
 	if msg != "" {
 		errs.Add("gc_storage_prefix", "%s", msg)
 	}
-	c.GCStoragePrefix = prefix
+	s.KeyPrefix = prefix
 
-	c.GCStorageAuthMethod = GCSAuthServiceAccount
-	if m, ok := in.str["gc_storage_auth_method"]; ok {
-		switch GCSAuthMethod(m) {
-		case GCSAuthServiceAccount, GCSAuthHMAC:
-			c.GCStorageAuthMethod = GCSAuthMethod(m)
+	s.Auth = AuthServiceAccount
+	if m, ok := in.Str["gc_storage_auth_method"]; ok {
+		switch m {
+		case AuthServiceAccount, AuthHMAC:
+			s.Auth = m
 		default:
 			errs.Add("gc_storage_auth_method", "Use \"service_account\" (with gc_storage_auth_json_content) or \"hmac\" (with gc_storage_hmac_access_id and gc_storage_hmac_secret).")
-			return Credentials{}
+			return contract.Credentials{}
 		}
 	}
-	if c.GCStorageAuthMethod == GCSAuthHMAC {
+	if s.Auth == AuthHMAC {
 		return checkHMAC(errs, in)
 	}
 	return checkServiceAccount(errs, in)
@@ -60,36 +61,36 @@ func parseGCS(errs errcode.FieldErrors, in input, c *Config) Credentials {
 
 // checkServiceAccount validates gc_storage_auth_json_content, which the
 // service_account method requires; the HMAC fields are not used with it.
-func checkServiceAccount(errs errcode.FieldErrors, in input) Credentials {
+func checkServiceAccount(errs errcode.FieldErrors, in contract.Input) contract.Credentials {
 	for _, f := range []string{"gc_storage_hmac_access_id", "gc_storage_hmac_secret"} {
-		if in.has(f) {
+		if in.Has(f) {
 			errs.Add(f, "Only used with gc_storage_auth_method \"hmac\"; remove it.")
 		}
 	}
-	key, ok := in.str["gc_storage_auth_json_content"]
+	key, ok := in.Str["gc_storage_auth_json_content"]
 	switch {
 	case !ok:
-		errs.Add("gc_storage_auth_json_content", required)
-		return Credentials{}
+		errs.Add("gc_storage_auth_json_content", contract.Required)
+		return contract.Credentials{}
 	case len(key) > maxServiceAccountLen:
 		errs.Add("gc_storage_auth_json_content", "A service account JSON key is at most %d bytes.", maxServiceAccountLen)
-		return Credentials{}
+		return contract.Credentials{}
 	}
 	// The messages never quote the key (see ValidateServiceAccountJSON).
 	for _, m := range gcskey.Validate(key) {
 		errs.Add("gc_storage_auth_json_content", "%s", m)
 	}
-	return Credentials{ServiceAccountJSON: key}
+	return contract.Credentials{CredServiceAccountJSON: key}
 }
 
 // checkHMAC validates the HMAC key pair, which the hmac method requires;
 // the service-account key is not used with it.
-func checkHMAC(errs errcode.FieldErrors, in input) Credentials {
-	if in.has("gc_storage_auth_json_content") {
+func checkHMAC(errs errcode.FieldErrors, in contract.Input) contract.Credentials {
+	if in.Has("gc_storage_auth_json_content") {
 		errs.Add("gc_storage_auth_json_content", "Not used with gc_storage_auth_method \"hmac\": bucketlink signs with the HMAC key. Remove it.")
 	}
-	id, hasID := in.str["gc_storage_hmac_access_id"]
-	secret, hasSecret := in.str["gc_storage_hmac_secret"]
+	id, hasID := in.Str["gc_storage_hmac_access_id"]
+	secret, hasSecret := in.Str["gc_storage_hmac_secret"]
 	id = strings.TrimSpace(id)
 	switch {
 	case !hasID || id == "":
@@ -100,16 +101,16 @@ func checkHMAC(errs errcode.FieldErrors, in input) Credentials {
 	switch {
 	case !hasSecret || secret == "":
 		errs.Add("gc_storage_hmac_secret", "This field is required with gc_storage_auth_method \"hmac\".")
-	case len(secret) > 1024 || strings.IndexFunc(secret, notPrintableASCII) >= 0:
+	case len(secret) > 1024 || strings.IndexFunc(secret, contract.NotPrintableASCII) >= 0:
 		// Never echo the value: it is a secret.
 		errs.Add("gc_storage_hmac_secret", "An HMAC secret is at most 1024 printable characters without spaces.")
 	}
-	return Credentials{AccessKeyID: id, SecretAccessKey: secret}
+	return contract.Credentials{CredHMACAccessID: id, CredHMACSecret: secret}
 }
 
-// GCSBucketNameProblems lists what is wrong with a Google Cloud Storage
+// BucketNameProblems lists what is wrong with a Google Cloud Storage
 // bucket name under Google's naming rules; nil means it is valid.
-func GCSBucketNameProblems(name string) []string {
+func BucketNameProblems(name string) []string {
 	var out []string
 	dotted := strings.Contains(name, ".")
 	switch l := len(name); {
@@ -123,7 +124,7 @@ func GCSBucketNameProblems(name string) []string {
 	if !gcsBucketCharsRE.MatchString(name) {
 		out = append(out, "Bucket names can consist only of lower-case letters, numbers, dashes, underscores and dots.")
 	}
-	if name != "" && (!isAlnum(name[0]) || !isAlnum(name[len(name)-1])) {
+	if name != "" && (!contract.IsAlnum(name[0]) || !contract.IsAlnum(name[len(name)-1])) {
 		out = append(out, "Bucket names must start and end with a letter or number.")
 	}
 	if dotted {

@@ -1,4 +1,7 @@
-package s3blob
+// Package s3open opens the buckets of aws_s3 and s3_compatible configs
+// with the S3 driver (s3blob). It links the AWS SDK's S3 client and STS:
+// only the verifier imports it.
+package s3open
 
 import (
 	"context"
@@ -10,7 +13,10 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/blob/anyblob/guard"
+	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
 	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
@@ -20,7 +26,7 @@ const DefaultCompatibleRegion = "us-east-1"
 
 // ErrNoRoles is returned for an iam_role config by an Opener without Roles
 // or Orgs.
-var ErrNoRoles = errors.New("s3blob: this service is not set up to assume IAM roles")
+var ErrNoRoles = errors.New("s3open: this service is not set up to assume IAM roles")
 
 // OrgFinder looks up an organization by id; a store.Store is one.
 type OrgFinder interface {
@@ -51,71 +57,84 @@ type Opener struct {
 // does no network I/O. An iam_role config ignores creds: Open looks up the
 // org and gets the role's credentials (from the cache or STS), and a role
 // that cannot be assumed is an error for which errors.As finds an
-// *awsrole.Error.
+// *awsrole.Error. Over netguard's client, an endpoint the client would
+// refuse is refused before any I/O (guard.Refused).
 func (o *Opener) Open(ctx context.Context, c *storageconfig.Config, creds storageconfig.Credentials) (blob.Bucket, error) {
-	opts := Options{
-		Bucket:     c.S3BucketName,
-		Region:     c.S3BucketRegion,
+	s, ok := c.Settings.(*s3.Settings)
+	if !ok {
+		return nil, fmt.Errorf("s3open: open: provider %q is not an S3 provider", c.Provider)
+	}
+	if s.Compatible && s.Auth == s3.AuthIAMRole {
+		// Roles are for aws_s3 only: the service's own credentials never
+		// go near a user-given endpoint.
+		return nil, fmt.Errorf("s3open: open: s3_auth_method iam_role is not available for provider %q", c.Provider)
+	}
+	endpoint := s.Endpoint
+	if !s.Compatible {
+		endpoint = o.AWSEndpoint // "" for AWS itself
+	}
+	if err := guard.Refused(o.HTTPClient, endpoint); err != nil {
+		return nil, err
+	}
+	opts := s3blob.Options{
+		Bucket:     s.BucketName,
+		Region:     s.Region,
 		HTTPClient: o.HTTPClient,
 	}
-	if c.S3AuthMethod == storageconfig.AuthIAMRole {
-		p, err := o.assumeRole(ctx, c)
+	if s.IAMRole() {
+		p, err := o.assumeRole(ctx, c, s)
 		if err != nil {
 			return nil, err
 		}
 		opts.Credentials = p
 	} else {
-		opts.AccessKeyID, opts.SecretAccessKey = creds.AccessKeyID, creds.SecretAccessKey
+		opts.AccessKeyID, opts.SecretAccessKey = s3.Keys(creds)
 	}
-	switch c.Provider {
-	case storageconfig.ProviderAWSS3:
+	switch {
+	case !s.Compatible:
 		if o.AWSEndpoint != "" {
 			opts.Endpoint, opts.UsePathStyle = o.AWSEndpoint, true
 		} else {
-			opts.Accelerate = c.S3IsAccelerated
+			opts.Accelerate = s.Accelerate
 		}
-	case storageconfig.ProviderS3Compatible:
-		if c.S3EndpointURL == "" {
-			return nil, &blob.Error{Code: blob.Unreachable, Op: "open", Err: ErrBadEndpoint}
+	default:
+		if s.Endpoint == "" {
+			return nil, &blob.Error{Code: blob.Unreachable, Op: "open", Err: s3blob.ErrBadEndpoint}
 		}
-		opts.Endpoint, opts.UsePathStyle = c.S3EndpointURL, c.S3UsePathStyle
+		opts.Endpoint, opts.UsePathStyle = s.Endpoint, s.UsePathStyle
 		if opts.Region == "" {
 			opts.Region = DefaultCompatibleRegion
 		}
-	default:
-		return nil, fmt.Errorf("s3blob: open: provider %q is not an S3 provider", c.Provider)
 	}
-	b, err := New(opts)
-	if errors.Is(err, ErrBadEndpoint) {
+	b, err := s3blob.New(opts)
+	if errors.Is(err, s3blob.ErrBadEndpoint) {
 		// The endpoint cannot be reached as given.
 		return nil, &blob.Error{Code: blob.Unreachable, Op: "open", Err: err}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("s3blob: open %s: %w", c.Provider, err)
+		return nil, fmt.Errorf("s3open: open %s: %w", c.Provider, err)
 	}
 	return b, nil
 }
 
 // assumeRole returns the credentials of c's role. Roles are for aws_s3
-// only: the service's own credentials never go near a user-given endpoint.
-func (o *Opener) assumeRole(ctx context.Context, c *storageconfig.Config) (aws.CredentialsProvider, error) {
-	switch {
-	case c.Provider != storageconfig.ProviderAWSS3:
-		return nil, fmt.Errorf("s3blob: open: s3_auth_method iam_role is not available for provider %q", c.Provider)
-	case o.Roles == nil || o.Orgs == nil:
+// only (s.IAMRole): the service's own credentials never go near a
+// user-given endpoint.
+func (o *Opener) assumeRole(ctx context.Context, c *storageconfig.Config, s *s3.Settings) (aws.CredentialsProvider, error) {
+	if o.Roles == nil || o.Orgs == nil {
 		return nil, ErrNoRoles
 	}
 	org, err := o.Orgs.GetOrgByID(ctx, c.OrgID)
 	if err != nil {
-		return nil, fmt.Errorf("s3blob: open: org %d of config %s: %w", c.OrgID, c.UID, err)
+		return nil, fmt.Errorf("s3open: open: org %d of config %s: %w", c.OrgID, c.UID, err)
 	}
 	p, err := o.Roles.Provider(ctx, awsrole.Role{
-		ARN:         c.S3RoleARN,
+		ARN:         s.RoleARN,
 		ExternalID:  org.ExternalID,
 		SessionName: awsrole.SessionName(org.Slug, org.ID),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("s3blob: open config %s: %w", c.UID, err)
+		return nil, fmt.Errorf("s3open: open config %s: %w", c.UID, err)
 	}
 	return p, nil
 }

@@ -1,4 +1,4 @@
-package storageconfig
+package azure
 
 import (
 	"encoding/base64"
@@ -7,43 +7,44 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
 	"github.com/bucketlink/bucketlink/shared/errcode"
+	"github.com/bucketlink/bucketlink/shared/provider/contract"
 )
 
 // maxAzureCredentialLen bounds an account key or a SAS token.
 const maxAzureCredentialLen = 4096
 
 // parseAzure validates the fields of azure_blob configs.
-func parseAzure(errs errcode.FieldErrors, in input, c *Config) Credentials {
-	account, ok := in.str["azure_account_name"]
-	c.AzureAccountName = account
+func (s *Settings) parse(errs errcode.FieldErrors, in contract.Input) contract.Credentials {
+	account, ok := in.Str["azure_account_name"]
+	s.Account = account
 	accountOK := false
 	switch err := azrules.ValidateAccountName(account); {
 	case !ok:
-		errs.Add("azure_account_name", required)
+		errs.Add("azure_account_name", contract.Required)
 	case err != nil:
 		errs.Add("azure_account_name", "Invalid storage account name: %s.", ruleDetail(err, azrules.ErrBadAccountName))
 	default:
 		accountOK = true
 	}
-	container, ok := in.str["azure_container_name"]
-	c.AzureContainerName = container
+	container, ok := in.Str["azure_container_name"]
+	s.Container = container
 	switch err := azrules.ValidateContainerName(container); {
 	case !ok:
-		errs.Add("azure_container_name", required)
+		errs.Add("azure_container_name", contract.Required)
 	case err != nil:
 		errs.Add("azure_container_name", "Invalid container name: %s.", ruleDetail(err, azrules.ErrBadContainerName))
 	}
-	prefix, msg := NormalizePrefix(in.str["azure_prefix"])
+	prefix, msg := contract.NormalizePrefix(in.Str["azure_prefix"])
 	if msg != "" {
 		errs.Add("azure_prefix", "%s", msg)
 	}
-	c.AzurePrefix = prefix
+	s.KeyPrefix = prefix
 
-	endpoint, msg := normalizeAzureEndpoint(in.str["azure_endpoint_url"])
+	endpoint, msg := normalizeAzureEndpoint(in.Str["azure_endpoint_url"])
 	if msg != "" {
 		errs.Add("azure_endpoint_url", "%s", msg)
 	} else if accountOK {
-		c.AzureEndpointURL = azrules.Endpoint(account, endpoint)
+		s.Endpoint = azrules.Endpoint(account, endpoint)
 	}
 	return checkAzureCredentials(errs, in)
 }
@@ -71,20 +72,20 @@ func normalizeAzureEndpoint(raw string) (string, string) {
 
 // checkAzureCredentials validates the account key or SAS token: exactly
 // one of the two is required. Messages never quote either.
-func checkAzureCredentials(errs errcode.FieldErrors, in input) Credentials {
-	key, hasKey := in.str["azure_account_key"]
-	token, hasToken := in.str["azure_sas_token"]
+func checkAzureCredentials(errs errcode.FieldErrors, in contract.Input) contract.Credentials {
+	key, hasKey := in.Str["azure_account_key"]
+	token, hasToken := in.Str["azure_sas_token"]
 	switch {
 	case !hasKey && !hasToken:
 		const msg = "Give either azure_account_key or azure_sas_token."
 		errs.Add("azure_account_key", msg)
 		errs.Add("azure_sas_token", msg)
-		return Credentials{}
+		return contract.Credentials{}
 	case hasKey && hasToken:
 		const msg = "Give either azure_account_key or azure_sas_token, not both."
 		errs.Add("azure_account_key", msg)
 		errs.Add("azure_sas_token", msg)
-		return Credentials{}
+		return contract.Credentials{}
 	case hasKey:
 		key = strings.TrimSpace(key)
 		switch {
@@ -93,17 +94,17 @@ func checkAzureCredentials(errs errcode.FieldErrors, in input) Credentials {
 		case len(key) > maxAzureCredentialLen || !validBase64(key):
 			errs.Add("azure_account_key", "An account key is the base64 value the Azure portal shows under Security + networking, Access keys; this value is not valid base64.")
 		}
-		return Credentials{AzureAccountKey: key}
+		return contract.Credentials{CredAccountKey: key}
 	}
 	token = strings.TrimPrefix(strings.TrimSpace(token), "?")
 	if len(token) > maxAzureCredentialLen {
 		errs.Add("azure_sas_token", "A SAS token is at most %d characters.", maxAzureCredentialLen)
-		return Credentials{}
+		return contract.Credentials{}
 	}
 	if _, err := azrules.ParseSAS(token); err != nil {
 		errs.Add("azure_sas_token", "%s", sasMessage(err))
 	}
-	return Credentials{AzureSASToken: token}
+	return contract.Credentials{CredSASToken: token}
 }
 
 // sasMessage says what is wrong with a SAS token without quoting it.
