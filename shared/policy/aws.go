@@ -3,7 +3,7 @@ package policy
 import (
 	"strings"
 
-	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 )
 
 // PolicyVersion is the IAM policy language version every document here
@@ -84,7 +84,7 @@ func awsGuidance(t Target) *AWSGuidance {
 	g := &AWSGuidance{PermissionsPolicy: PermissionsPolicy(t)}
 	g.Notes = append(g.Notes, "Attach permissions_policy to the IAM user whose access key the storage config holds, "+
 		"or (s3_auth_method iam_role) to the role bucketlink assumes.")
-	if t.Provider == storageconfig.ProviderAWSS3 {
+	if t.Provider == s3.NameAWS {
 		trust := TrustPolicy(t)
 		g.TrustPolicy = &trust
 		g.Notes = append(g.Notes, "For s3_auth_method iam_role, make trust_policy the role's trust policy: it lets bucketlink's "+
@@ -113,7 +113,7 @@ func S3Statement(t Target, check string) Statement {
 		check = CheckWrite
 	}
 	part, pfx := partition(t), t.Prefix
-	if t.Provider == storageconfig.ProviderAWSS3 {
+	if t.Provider == s3.NameAWS {
 		pfx = arnText(pfx)
 	}
 	s := Statement{Sid: sids[check], Effect: "Allow", Action: s3Actions[check]}
@@ -151,7 +151,7 @@ func awsFix(t Target, check string) *Fix {
 	switch {
 	case t.IAMRole:
 		where = "Add this statement to the role's permissions policy"
-	case t.Provider == storageconfig.ProviderS3Compatible:
+	case t.Provider == s3.NameCompatible:
 		where = "Add this statement to the policy of the user whose access key the storage config holds (if the store has IAM-style policies)"
 	}
 	return &Fix{Missing: s.Action, Statement: &s, Note: where + "; a bucket policy must not deny it either."}
@@ -169,7 +169,7 @@ var kmsActions = map[string]string{CheckRead: "kms:Decrypt", CheckWrite: "kms:Ge
 
 func kmsFix(t Target, check string) *Fix {
 	action, ok := kmsActions[check]
-	if !ok || !t.Provider.IsS3() {
+	if !ok || !s3.IsFamily(string(t.Provider)) {
 		return nil
 	}
 	sid := "BucketlinkKMSDecrypt"
@@ -184,7 +184,7 @@ func kmsFix(t Target, check string) *Fix {
 // partition returns the ARN partition of t's region.
 func partition(t Target) string {
 	switch r := t.Region; {
-	case t.Provider != storageconfig.ProviderAWSS3:
+	case t.Provider != s3.NameAWS:
 		return "aws"
 	case strings.HasPrefix(r, "cn-"):
 		return "aws-cn"

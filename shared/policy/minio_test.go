@@ -15,6 +15,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/policy"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
 	"github.com/bucketlink/bucketlink/shared/verifier"
@@ -54,8 +55,7 @@ func newProof(t *testing.T) *proof {
 
 func (p *proof) config(pfx string) *storageconfig.Config {
 	return &storageconfig.Config{
-		Provider: storageconfig.ProviderAWSS3, S3BucketName: p.bucket, S3BucketPrefix: pfx,
-		S3BucketRegion: testenv.MinIORegion, S3AuthMethod: storageconfig.AuthAccessKey,
+		Provider: s3.NameAWS, Settings: &s3.Settings{BucketName: p.bucket, KeyPrefix: pfx, Region: testenv.MinIORegion, Auth: s3.AuthAccessKey},
 	}
 }
 
@@ -68,7 +68,7 @@ func (p *proof) user(t *testing.T, doc policy.Document) storageconfig.Credential
 	}
 	id, secret := testenv.NewCredentials(t)
 	p.m.AddUser(t, id, secret, string(js))
-	return storageconfig.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+	return storageconfig.Credentials{"access_key_id": id, "secret_access_key": secret}
 }
 
 // outcome is a check's pass/fail as the tests compare it.
@@ -100,12 +100,12 @@ func TestGeneratedPolicyPassesEveryCheck(t *testing.T) {
 	for _, tc := range []struct {
 		provider storageconfig.Provider
 		prefix   string
-	}{{storageconfig.ProviderAWSS3, prefix}, {storageconfig.ProviderAWSS3, ""}, {storageconfig.ProviderS3Compatible, odd}} {
+	}{{s3.NameAWS, prefix}, {s3.NameAWS, ""}, {s3.NameCompatible, odd}} {
 		t.Run(string(tc.provider)+"/prefix="+tc.prefix, func(t *testing.T) {
 			pfx := tc.prefix
 			cfg := p.config(pfx)
-			if tc.provider == storageconfig.ProviderS3Compatible {
-				cfg.Provider, cfg.S3EndpointURL, cfg.S3UsePathStyle = tc.provider, p.m.Endpoint, true
+			if tc.provider == s3.NameCompatible {
+				cfg.Provider, cfg.Settings.(*s3.Settings).Endpoint, cfg.Settings.(*s3.Settings).UsePathStyle = tc.provider, p.m.Endpoint, true
 			}
 			target := policy.TargetOf(cfg, storageconfig.Credentials{})
 			creds := p.user(t, policy.PermissionsPolicy(target))
@@ -233,7 +233,7 @@ func TestMissingStatementFailsItsCheck(t *testing.T) {
 					}
 					// The fix restores the policy: adding its statement
 					// passes the check again.
-					p.m.SetUserPolicy(t, creds.AccessKeyID, marshal(t, policy.Document{Version: doc.Version, Statement: append(doc.Statement, *fix.Statement)}))
+					p.m.SetUserPolicy(t, creds["access_key_id"], marshal(t, policy.Document{Version: doc.Version, Statement: append(doc.Statement, *fix.Statement)}))
 					if got := outcomes(p.v.VerifyBucket(t.Context(), cfg, creds).Checks)[served]; got != ok {
 						t.Errorf("with the fix's statement added, %s is %+v", served, got)
 					}

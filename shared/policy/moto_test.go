@@ -8,7 +8,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/policy"
-	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 )
 
 // TestDocumentsAreValidIAM hands the generated documents to IAM as the
@@ -22,7 +22,7 @@ func TestDocumentsAreValidIAM(t *testing.T) {
 	client := iam.NewFromConfig(testenv.SharedMoto(t).AWSConfig())
 	ctx := t.Context()
 
-	base := policy.Target{Provider: storageconfig.ProviderAWSS3, Bucket: "acme-data", Prefix: "annotations/",
+	base := policy.Target{Provider: s3.NameAWS, Bucket: "acme-data", Prefix: "annotations/",
 		IAMRole: true, AWSAccountID: "014424401899", ExternalID: "a1b2c3d4-e5f6-7890-abcd-ef1234567890"}
 	g := policy.GuidanceFor(base)
 	trust := marshal(t, *g.AWS.TrustPolicy)

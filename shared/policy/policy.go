@@ -15,6 +15,9 @@
 package policy
 
 import (
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
+	"github.com/bucketlink/bucketlink/shared/provider/gcs"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
@@ -94,14 +97,16 @@ type Target struct {
 // TargetOf returns the target of config c: its provider, bucket, prefix
 // and auth method. creds tell an Azure SAS token from an account key.
 func TargetOf(c *storageconfig.Config, creds storageconfig.Credentials) Target {
-	return Target{
+	t := Target{
 		Provider: c.Provider,
 		Bucket:   c.Bucket(),
 		Prefix:   c.Prefix(),
-		Region:   c.S3BucketRegion,
-		IAMRole:  c.Provider == storageconfig.ProviderAWSS3 && c.S3AuthMethod == storageconfig.AuthIAMRole,
-		AzureSAS: c.Provider == storageconfig.ProviderAzureBlob && creds.AzureAccountKey == "" && creds.AzureSASToken != "",
+		AzureSAS: c.Provider == azure.Name && azure.SASOnly(creds),
 	}
+	if s, ok := c.Settings.(*s3.Settings); ok {
+		t.Region, t.IAMRole = s.Region, s.IAMRole()
+	}
+	return t
 }
 
 func (t Target) mode() AccessMode {
@@ -129,9 +134,9 @@ type Guidance struct {
 func GuidanceFor(t Target) Guidance {
 	g := Guidance{Provider: t.Provider, Bucket: t.Bucket, Prefix: t.Prefix, AccessMode: t.mode(), Checks: Checks(t.mode())}
 	switch t.Provider {
-	case storageconfig.ProviderGCStorage:
+	case gcs.Name:
 		g.GCS = gcsGuidance(t)
-	case storageconfig.ProviderAzureBlob:
+	case azure.Name:
 		g.Azure = azureGuidance(t)
 	default:
 		g.AWS = awsGuidance(t)
@@ -188,7 +193,7 @@ func FixFor(t Target, check, code string) *Fix {
 			return nil
 		}
 	case CodeRoleNotAssumable:
-		if t.Provider != storageconfig.ProviderAWSS3 {
+		if t.Provider != s3.NameAWS {
 			return nil
 		}
 		return trustFix(t)
@@ -205,9 +210,9 @@ func FixFor(t Target, check, code string) *Fix {
 	}
 	var f *Fix
 	switch t.Provider {
-	case storageconfig.ProviderGCStorage:
+	case gcs.Name:
 		f = gcsFix(t, check)
-	case storageconfig.ProviderAzureBlob:
+	case azure.Name:
 		if !t.AzureSAS {
 			return nil
 		}

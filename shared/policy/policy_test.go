@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/bucketlink/bucketlink/shared/policy"
-	"github.com/bucketlink/bucketlink/shared/storageconfig"
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
+	gcsp "github.com/bucketlink/bucketlink/shared/provider/gcs"
+	s3p "github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
@@ -35,7 +37,7 @@ func TestPermissionsPolicy(t *testing.T) {
 	}{
 		{
 			name:   "read_write with a prefix",
-			target: policy.Target{Provider: storageconfig.ProviderAWSS3, Bucket: "acme-data", Prefix: "annotations/", Region: "us-west-2"},
+			target: policy.Target{Provider: s3p.NameAWS, Bucket: "acme-data", Prefix: "annotations/", Region: "us-west-2"},
 			want: `{"Version":"2012-10-17","Statement":[` +
 				`{"Sid":"BucketlinkList","Effect":"Allow","Action":["s3:ListBucket"],"Resource":["arn:aws:s3:::acme-data"],"Condition":{"StringLike":{"s3:prefix":["annotations/*"]}}},` +
 				`{"Sid":"BucketlinkRead","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::acme-data/annotations/*"]},` +
@@ -44,28 +46,28 @@ func TestPermissionsPolicy(t *testing.T) {
 		},
 		{
 			name:   "read_only without a prefix",
-			target: policy.Target{Provider: storageconfig.ProviderAWSS3, Bucket: "acme-data", Mode: policy.ReadOnly},
+			target: policy.Target{Provider: s3p.NameAWS, Bucket: "acme-data", Mode: policy.ReadOnly},
 			want: `{"Version":"2012-10-17","Statement":[` +
 				`{"Sid":"BucketlinkList","Effect":"Allow","Action":["s3:ListBucket"],"Resource":["arn:aws:s3:::acme-data"]},` +
 				`{"Sid":"BucketlinkRead","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::acme-data/*"]}]}`,
 		},
 		{
 			name:   "a prefix with IAM's special characters is matched literally",
-			target: policy.Target{Provider: storageconfig.ProviderAWSS3, Bucket: "b-1", Prefix: "a*b?c$/", Mode: policy.ReadOnly},
+			target: policy.Target{Provider: s3p.NameAWS, Bucket: "b-1", Prefix: "a*b?c$/", Mode: policy.ReadOnly},
 			want: `{"Version":"2012-10-17","Statement":[` +
 				`{"Sid":"BucketlinkList","Effect":"Allow","Action":["s3:ListBucket"],"Resource":["arn:aws:s3:::b-1"],"Condition":{"StringLike":{"s3:prefix":["a${*}b${?}c${$}/*"]}}},` +
 				`{"Sid":"BucketlinkRead","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::b-1/a${*}b${?}c${$}/*"]}]}`,
 		},
 		{
 			name:   "an s3_compatible prefix is written as it is (MinIO has no escapes)",
-			target: policy.Target{Provider: storageconfig.ProviderS3Compatible, Bucket: "b-1", Prefix: "a*b?c$/", Mode: policy.ReadOnly},
+			target: policy.Target{Provider: s3p.NameCompatible, Bucket: "b-1", Prefix: "a*b?c$/", Mode: policy.ReadOnly},
 			want: `{"Version":"2012-10-17","Statement":[` +
 				`{"Sid":"BucketlinkList","Effect":"Allow","Action":["s3:ListBucket"],"Resource":["arn:aws:s3:::b-1"],"Condition":{"StringLike":{"s3:prefix":["a*b?c$/*"]}}},` +
 				`{"Sid":"BucketlinkRead","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::b-1/a*b?c$/*"]}]}`,
 		},
 		{
 			name:   "China regions are in the aws-cn partition",
-			target: policy.Target{Provider: storageconfig.ProviderAWSS3, Bucket: "b-1", Region: "cn-north-1", Mode: policy.ReadOnly},
+			target: policy.Target{Provider: s3p.NameAWS, Bucket: "b-1", Region: "cn-north-1", Mode: policy.ReadOnly},
 			want: `{"Version":"2012-10-17","Statement":[` +
 				`{"Sid":"BucketlinkList","Effect":"Allow","Action":["s3:ListBucket"],"Resource":["arn:aws-cn:s3:::b-1"]},` +
 				`{"Sid":"BucketlinkRead","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws-cn:s3:::b-1/*"]}]}`,
@@ -85,7 +87,7 @@ func TestPermissionsPolicy(t *testing.T) {
 }
 
 func TestTrustPolicy(t *testing.T) {
-	g := policy.GuidanceFor(policy.Target{Provider: storageconfig.ProviderAWSS3, Bucket: "acme-data",
+	g := policy.GuidanceFor(policy.Target{Provider: s3p.NameAWS, Bucket: "acme-data",
 		AWSAccountID: "014424401899", ExternalID: "a1b2c3d4-e5f6-7890-abcd-ef1234567890"})
 	if g.AWS == nil || g.AWS.TrustPolicy == nil {
 		t.Fatalf("no trust policy: %+v", g)
@@ -97,13 +99,13 @@ func TestTrustPolicy(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("trust policy\n got %s\nwant %s", got, want)
 	}
-	if g := policy.GuidanceFor(policy.Target{Provider: storageconfig.ProviderS3Compatible, Bucket: "b-1"}); g.AWS == nil || g.AWS.TrustPolicy != nil {
+	if g := policy.GuidanceFor(policy.Target{Provider: s3p.NameCompatible, Bucket: "b-1"}); g.AWS == nil || g.AWS.TrustPolicy != nil {
 		t.Errorf("s3_compatible: %+v, want a permissions policy and no trust policy", g.AWS)
 	}
 }
 
 func TestGCSGuidance(t *testing.T) {
-	rw := policy.GuidanceFor(policy.Target{Provider: storageconfig.ProviderGCStorage, Bucket: "acme-data", Prefix: "it's/"})
+	rw := policy.GuidanceFor(policy.Target{Provider: gcsp.Name, Bucket: "acme-data", Prefix: "it's/"})
 	if rw.GCS == nil || rw.AWS != nil || rw.Azure != nil {
 		t.Fatalf("guidance %+v, want GCS only", rw)
 	}
@@ -128,7 +130,7 @@ func TestGCSGuidance(t *testing.T) {
 		t.Errorf("commands\n got %q\nwant %q", rw.GCS.Commands, want)
 	}
 
-	ro := policy.GuidanceFor(policy.Target{Provider: storageconfig.ProviderGCStorage, Bucket: "acme-data", Mode: policy.ReadOnly})
+	ro := policy.GuidanceFor(policy.Target{Provider: gcsp.Name, Bucket: "acme-data", Mode: policy.ReadOnly})
 	if ro.GCS.Role != "roles/storage.objectViewer" || len(ro.GCS.Permissions) != 2 || ro.GCS.Condition != "" || len(ro.GCS.Commands) != 2 {
 		t.Errorf("read_only without prefix: %+v", ro.GCS)
 	}
@@ -143,7 +145,7 @@ func TestAzureGuidance(t *testing.T) {
 		{policy.ReadWrite, "rwdl", "Storage Blob Data Contributor", 3},
 		{policy.ReadOnly, "rl", "Storage Blob Data Reader", 1},
 	} {
-		g := policy.GuidanceFor(policy.Target{Provider: storageconfig.ProviderAzureBlob, Bucket: "datasets", Mode: tt.mode})
+		g := policy.GuidanceFor(policy.Target{Provider: azure.Name, Bucket: "datasets", Mode: tt.mode})
 		if g.Azure == nil {
 			t.Fatalf("%s: no Azure guidance", tt.mode)
 		}
@@ -161,14 +163,14 @@ func TestAzureGuidance(t *testing.T) {
 }
 
 func TestFixFor(t *testing.T) {
-	s3 := policy.Target{Provider: storageconfig.ProviderAWSS3, Bucket: "acme-data", Prefix: "p/"}
+	s3 := policy.Target{Provider: s3p.NameAWS, Bucket: "acme-data", Prefix: "p/"}
 	role := s3
 	role.IAMRole, role.AWSAccountID, role.ExternalID = true, "014424401899", "ext-1"
 	kms := s3
 	kms.KMSKeyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	gcs := policy.Target{Provider: storageconfig.ProviderGCStorage, Bucket: "acme-data"}
-	sas := policy.Target{Provider: storageconfig.ProviderAzureBlob, Bucket: "datasets", AzureSAS: true}
-	key := policy.Target{Provider: storageconfig.ProviderAzureBlob, Bucket: "datasets"}
+	gcs := policy.Target{Provider: gcsp.Name, Bucket: "acme-data"}
+	sas := policy.Target{Provider: azure.Name, Bucket: "datasets", AzureSAS: true}
+	key := policy.Target{Provider: azure.Name, Bucket: "datasets"}
 	tests := []struct {
 		name        string
 		target      policy.Target
@@ -223,7 +225,7 @@ func TestFixFor(t *testing.T) {
 			case tt.resource != "" && !reflect.DeepEqual(f.Statement.Resource, []string{tt.resource}):
 				t.Errorf("resource %v, want %s", f.Statement.Resource, tt.resource)
 			}
-			if tt.target.Provider != storageconfig.ProviderAWSS3 && f.Command == "" {
+			if tt.target.Provider != s3p.NameAWS && f.Command == "" {
 				t.Error("no command")
 			}
 		})

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -37,7 +37,7 @@ func BenchmarkVerifyAWSRegion(b *testing.B) {
 	proxy.AddLatency(b, "latency", testenv.Downstream, benchLatency)
 	creds := f.user(b, "good", testenv.ReadWritePolicy(f.bucket))
 	counter := &pathCounter{base: http.DefaultTransport.(*http.Transport).Clone(), bucketPath: "/" + f.bucket}
-	v := &verify.Verifier{Opener: &s3blob.Opener{HTTPClient: &http.Client{Transport: counter}, AWSEndpoint: proxy.URL()}}
+	v := &verify.Verifier{Opener: &s3open.Opener{HTTPClient: &http.Client{Transport: counter}, AWSEndpoint: proxy.URL()}}
 	cases := []struct {
 		name     string
 		region   string

@@ -167,3 +167,7 @@ func Keys(creds contract.Credentials) (id, secret string) {
 func KeyCredentials(id, secret string) contract.Credentials {
 	return contract.Credentials{CredAccessKeyID: id, CredSecretAccessKey: secret}
 }
+
+// IsFamily reports whether the provider named name is of the S3 family
+// (aws_s3 or s3_compatible).
+func IsFamily(name string) bool { return name == NameAWS || name == NameCompatible }
