@@ -285,19 +285,15 @@ func (o *operator) list(ctx context.Context, slug string) error {
 
 // responseWhere is the bucket (or account/container) and prefix of c.
 func responseWhere(c storageconfig.Response) (bucket, prefix string) {
-	s := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
+	settings, err := c.Settings()
+	if err != nil {
+		return "", ""
 	}
-	switch {
-	case c.GCStorageBucketName != nil:
-		return *c.GCStorageBucketName, s(c.GCStoragePrefix)
-	case c.AzureContainerName != nil:
-		return s(c.AzureAccountName) + "/" + *c.AzureContainerName, s(c.AzurePrefix)
+	bucket = settings.Bucket()
+	if account := settings.Report(nil).Account; account != "" {
+		bucket = account + "/" + bucket
 	}
-	return s(c.S3BucketName), s(c.S3BucketPrefix)
+	return bucket, settings.Prefix()
 }
 
 func (o *operator) get(ctx context.Context, uid string) error {

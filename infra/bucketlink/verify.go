@@ -20,6 +20,9 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
+	"github.com/bucketlink/bucketlink/shared/provider/gcs"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verifier"
 )
@@ -172,10 +175,10 @@ func (f *verifyFlags) requestBody(s secrets) map[string]any {
 	}
 	bucket, prefix, endpoint, auth := "s3_bucket_name", "s3_bucket_prefix", "s3_endpoint_url", "s3_auth_method"
 	switch f.provider {
-	case string(storageconfig.ProviderGCStorage):
+	case string(gcs.Name):
 		// No endpoint field: s3_endpoint_url is refused as not applying.
 		bucket, prefix, auth = "gc_storage_bucket_name", "gc_storage_prefix", "gc_storage_auth_method"
-	case string(storageconfig.ProviderAzureBlob):
+	case string(azure.Name):
 		// Azure's auth is the secret given (key or SAS): no field.
 		bucket, prefix, endpoint, auth = "azure_container_name", "azure_prefix", "azure_endpoint_url", ""
 		put("azure_account_name", f.account)
@@ -228,13 +231,15 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return refused(stdout, f.json, err)
 	}
-	if cfg.S3AuthMethod == storageconfig.AuthIAMRole && f.externalID == "" {
+	s3s, isS3 := cfg.Settings.(*s3.Settings)
+	iamRole := isS3 && s3s.IAMRole()
+	if iamRole && f.externalID == "" {
 		return cannotRun(errors.New("--auth-method iam_role needs --external-id: your org's external id, which the role's trust policy requires (GET /api/v1/storage-configs/setup-info/ shows it)"))
 	}
 	// The service's AWS configuration serves one thing: STS AssumeRole of
 	// iam_role configs, with this machine's own credentials.
 	var awsCfg aws.Config
-	if cfg.S3AuthMethod == storageconfig.AuthIAMRole {
+	if iamRole {
 		if awsCfg, err = config.LoadDefaultConfig(ctx); err != nil {
 			return cannotRun(fmt.Errorf("AWS configuration (to assume the role): %w", err))
 		}

@@ -3,6 +3,7 @@ package storageconfig
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/provider"
@@ -146,3 +147,38 @@ func ToResponse(c *Config) Response {
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
 func ptr[T any](v T) *T { return &v }
+
+// UnmarshalJSON reads a config as MarshalJSON writes it (a client of the
+// API, such as the operator command): the common fields, and every other
+// field into Fields.
+func (r *Response) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	core := map[string]any{"uid": &r.UID, "id": &r.ID, "name": &r.Name, "provider": &r.Provider,
+		"is_verified": &r.IsVerified, "last_verified_at": &r.LastVerifiedAt, "created_at": &r.CreatedAt,
+		"updated_at": &r.UpdatedAt, fieldReverifyInterval: &r.ReverifyIntervalSeconds, "next_reverify_at": &r.NextReverifyAt}
+	r.Fields = map[string]any{}
+	for k, v := range raw {
+		if dst, ok := core[k]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return fmt.Errorf("field %s: %w", k, err)
+			}
+			continue
+		}
+		var val any
+		if err := json.Unmarshal(v, &val); err != nil {
+			return fmt.Errorf("field %s: %w", k, err)
+		}
+		if val != nil {
+			r.Fields[k] = val
+		}
+	}
+	return nil
+}
+
+// Settings returns the provider's settings a response carries.
+func (r Response) Settings() (Settings, error) {
+	return LegacySettings(Provider(r.Provider), r.Fields)
+}
