@@ -8,6 +8,9 @@ import (
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/policy"
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
+	"github.com/bucketlink/bucketlink/shared/provider/gcs"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
 
@@ -31,7 +34,7 @@ func setupGuidance(q url.Values, account string, org *identity.Org) (*policy.Gui
 	errs := errcode.FieldErrors{}
 	p := storageconfig.Provider(q.Get(paramProvider))
 	switch p {
-	case storageconfig.ProviderAWSS3, storageconfig.ProviderS3Compatible, storageconfig.ProviderGCStorage, storageconfig.ProviderAzureBlob:
+	case s3.NameAWS, s3.NameCompatible, gcs.Name, azure.Name:
 	case "":
 		errs.Add(paramProvider, "Give the provider (aws_s3, s3_compatible, gc_storage or azure_blob) to get the grant for a bucket.")
 	default:
@@ -67,11 +70,11 @@ func setupGuidance(q url.Values, account string, org *identity.Org) (*policy.Gui
 // an unknown provider, which is reported on its own).
 func bucketProblems(p storageconfig.Provider, name string) []string {
 	switch p {
-	case storageconfig.ProviderAWSS3, storageconfig.ProviderS3Compatible:
-		return storageconfig.BucketNameProblems(name)
-	case storageconfig.ProviderGCStorage:
-		return storageconfig.GCSBucketNameProblems(name)
-	case storageconfig.ProviderAzureBlob:
+	case s3.NameAWS, s3.NameCompatible:
+		return s3.BucketNameProblems(name)
+	case gcs.Name:
+		return gcs.BucketNameProblems(name)
+	case azure.Name:
 		if err := azrules.ValidateContainerName(name); err != nil {
 			detail, _ := strings.CutPrefix(err.Error(), azrules.ErrBadContainerName.Error()+": ")
 			return []string{"Invalid container name: " + detail + "."}
