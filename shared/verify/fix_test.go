@@ -8,7 +8,10 @@ import (
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/anyblobtest"
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
-	"github.com/bucketlink/bucketlink/shared/blob/s3blob"
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
+	"github.com/bucketlink/bucketlink/shared/provider/gcs"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
+	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -18,17 +21,17 @@ import (
 // are not a missing grant, carry none. (The S3 fixes are proven on MinIO
 // in package policy.)
 func TestFixes(t *testing.T) {
-	gcs := &storageconfig.Config{Provider: storageconfig.ProviderGCStorage, GCStorageBucketName: "acme-data",
-		GCStoragePrefix: prefix, GCStorageAuthMethod: storageconfig.GCSAuthServiceAccount}
+	gcsCfg := &storageconfig.Config{Provider: gcs.Name, Settings: &gcs.Settings{BucketName: "acme-data",
+		KeyPrefix: prefix, Auth: gcs.AuthServiceAccount}}
 	account, key := testenv.NewAzureAccount(t)
 	// A refused endpoint: the SAS cases are decided without connecting.
-	azure := &storageconfig.Config{Provider: storageconfig.ProviderAzureBlob, AzureAccountName: account,
-		AzureContainerName: "datasets", AzurePrefix: prefix,
-		AzureEndpointURL: azureblob.Endpoint(account, testenv.RefusedEndpoint(t)+"/"+account)}
+	azureCfg := &storageconfig.Config{Provider: azure.Name, Settings: &azure.Settings{Account: account,
+		Container: "datasets", KeyPrefix: prefix,
+		Endpoint: azureblob.Endpoint(account, testenv.RefusedEndpoint(t)+"/"+account)}}
 	sas := func(perms string) storageconfig.Credentials {
-		return storageconfig.Credentials{AzureSASToken: testenv.AzureSAS(t, account, key, "datasets", perms, time.Now().Add(time.Hour))}
+		return storageconfig.Credentials{azure.CredSASToken: testenv.AzureSAS(t, account, key, "datasets", perms, time.Now().Add(time.Hour))}
 	}
-	gcsKey := storageconfig.Credentials{ServiceAccountJSON: anyblobtest.ServiceAccountJSON(t, nil)}
+	gcsKey := storageconfig.Credentials{gcs.CredServiceAccountJSON: anyblobtest.ServiceAccountJSON(t, nil)}
 	denied := &verify.Verifier{Opener: deniedOpener{}, Deadline: time.Second}
 	tests := []struct {
 		name  string
@@ -38,19 +41,19 @@ func TestFixes(t *testing.T) {
 		want  map[string][]string // check -> the fix's Missing; checks not named have no fix
 		role  map[string]string
 	}{
-		{name: "gc_storage", v: denied, cfg: gcs, creds: gcsKey,
+		{name: "gc_storage", v: denied, cfg: gcsCfg, creds: gcsKey,
 			want: map[string][]string{"read": {"storage.objects.get"}, "write": {"storage.objects.create"}},
 			role: map[string]string{"read": "roles/storage.objectViewer", "write": "roles/storage.objectUser"}},
-		{name: "azure_blob account key: nothing to grant", v: denied, cfg: azure, creds: storageconfig.Credentials{AzureAccountKey: key}},
-		{name: "azure_blob sas lacking write and delete", v: denied, cfg: azure, creds: sas("rl"),
+		{name: "azure_blob account key: nothing to grant", v: denied, cfg: azureCfg, creds: storageconfig.Credentials{azure.CredAccountKey: key}},
+		{name: "azure_blob sas lacking write and delete", v: denied, cfg: azureCfg, creds: sas("rl"),
 			want: map[string][]string{"write": {"SAS permission w"}, "delete": {"SAS permission d"}},
 			role: map[string]string{"write": "Storage Blob Data Contributor", "delete": "Storage Blob Data Contributor"}},
-		{name: "azure_blob expired sas: no grant", v: denied, cfg: azure,
-			creds: storageconfig.Credentials{AzureSASToken: testenv.AzureSAS(t, account, key, "datasets", "racwdl", time.Now().Add(-time.Hour))}},
+		{name: "azure_blob expired sas: no grant", v: denied, cfg: azureCfg,
+			creds: storageconfig.Credentials{azure.CredSASToken: testenv.AzureSAS(t, account, key, "datasets", "racwdl", time.Now().Add(-time.Hour))}},
 		{name: "aws_s3 unreachable: no grant",
-			v:     &verify.Verifier{Opener: &s3blob.Opener{AWSEndpoint: testenv.RefusedEndpoint(t)}, Deadline: time.Second},
-			cfg:   &storageconfig.Config{Provider: storageconfig.ProviderAWSS3, S3BucketName: "acme-data", S3BucketRegion: "us-east-1"},
-			creds: storageconfig.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "secret"}},
+			v:     &verify.Verifier{Opener: &s3open.Opener{AWSEndpoint: testenv.RefusedEndpoint(t)}, Deadline: time.Second},
+			cfg:   &storageconfig.Config{Provider: s3.NameAWS, Settings: &s3.Settings{BucketName: "acme-data", Region: "us-east-1"}},
+			creds: storageconfig.Credentials{s3.CredAccessKeyID: "AKIAIOSFODNN7EXAMPLE", s3.CredSecretAccessKey: "secret"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
+	"github.com/bucketlink/bucketlink/shared/provider/s3"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -103,7 +104,7 @@ const (
 )
 
 func TestS3Refusals(t *testing.T) {
-	creds := storageconfig.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+	creds := storageconfig.Credentials{s3.CredAccessKeyID: "AKIAIOSFODNN7EXAMPLE", s3.CredSecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
 	tests := []struct {
 		name   string
 		refuse func(r *http.Request) (int, string, string, map[string]string, bool)
