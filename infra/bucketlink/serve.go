@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
+	"github.com/bucketlink/bucketlink/shared/blob/gcsblob"
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/httpapi"
@@ -73,6 +74,9 @@ type serveConfig struct {
 	GCSHMACEndpoint   string
 	GCSHMACRegion     string
 	AzureBlobEndpoint string
+	// GCPIdentity, GCPSTSEndpoint, GCPIAMCredentialsEndpoint: see
+	// verifier.Options.
+	GCPIdentity, GCPSTSEndpoint, GCPIAMCredentialsEndpoint string
 
 	// TLSCert and TLSKey, both or neither, are PEM files: with them serve
 	// speaks HTTPS (clients such as avala refuse plain-HTTP base URLs but
@@ -104,6 +108,9 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	fs.StringVar(&c.GCSEndpoint, "gcs-endpoint", os.Getenv("BUCKETLINK_GCS_ENDPOINT"), "EMULATOR ONLY: send the JSON API traffic of gc_storage service-account configs, unauthenticated, to this endpoint (e.g. fake-gcs-server)")
 	fs.StringVar(&c.GCSHMACEndpoint, "gcs-hmac-endpoint", os.Getenv("BUCKETLINK_GCS_HMAC_ENDPOINT"), "send the traffic of gc_storage HMAC configs to this S3-compatible endpoint instead of "+anyblob.GoogleHMACEndpoint+" (e.g. a local MinIO)")
 	fs.StringVar(&c.GCSHMACRegion, "gcs-hmac-region", envOr("BUCKETLINK_GCS_HMAC_REGION", anyblob.GoogleHMACRegion), "region gc_storage HMAC requests are signed for (MinIO: us-east-1)")
+	fs.StringVar(&c.GCPIdentity, "gcp-identity", os.Getenv("BUCKETLINK_GCP_IDENTITY"), "bucketlink's own Google identity for gc_storage impersonation configs: \"adc\" (Application Default Credentials) or a credential configuration file (e.g. workload identity federation with AWS as the source); unset: such configs fail")
+	fs.StringVar(&c.GCPSTSEndpoint, "gcp-sts-endpoint", os.Getenv("BUCKETLINK_GCP_STS_ENDPOINT"), "TESTS ONLY: replaces "+gcsblob.GoogleSTSURL)
+	fs.StringVar(&c.GCPIAMCredentialsEndpoint, "gcp-iamcredentials-endpoint", os.Getenv("BUCKETLINK_GCP_IAMCREDENTIALS_ENDPOINT"), "TESTS ONLY: replaces "+gcsblob.GoogleIAMCredentialsURL)
 	fs.StringVar(&c.AzureBlobEndpoint, "azure-blob-endpoint", os.Getenv("BUCKETLINK_AZURE_BLOB_ENDPOINT"), "EMULATOR ONLY: send the traffic of azure_blob configs without azure_endpoint_url to {this}/{account}/ (e.g. Azurite)")
 	fs.StringVar(&c.TLSCert, "tls-cert", os.Getenv("BUCKETLINK_TLS_CERT"), "PEM certificate (chain) file: serve HTTPS, with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", os.Getenv("BUCKETLINK_TLS_KEY"), "PEM private key file of --tls-cert")
@@ -210,6 +217,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	}
 	for _, o := range []struct{ flag, value string }{
 		{"--gcs-endpoint", c.GCSEndpoint}, {"--gcs-hmac-endpoint", c.GCSHMACEndpoint}, {"--azure-blob-endpoint", c.AzureBlobEndpoint},
+		{"--gcp-sts-endpoint", c.GCPSTSEndpoint}, {"--gcp-iamcredentials-endpoint", c.GCPIAMCredentialsEndpoint},
 	} {
 		if u, err := url.Parse(o.value); o.value != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 			return c, fmt.Errorf("%s must be an absolute http or https URL", o.flag)
@@ -279,8 +287,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		GCSHMACEndpoint:   cfg.GCSHMACEndpoint,
 		GCSHMACRegion:     cfg.GCSHMACRegion,
 		AzureBlobEndpoint: cfg.AzureBlobEndpoint,
+		GCPIdentity:       cfg.GCPIdentity,
+		GCPSTSEndpoint:    cfg.GCPSTSEndpoint,
 		Deadline:          cfg.VerifyDeadline,
 		AppOrigins:        cfg.AppOrigins,
+
+		GCPIAMCredentialsEndpoint: cfg.GCPIAMCredentialsEndpoint,
 	})
 	if err != nil {
 		return fmt.Errorf("--aws-sts-endpoint: %w", err)

@@ -58,6 +58,7 @@ const (
 	EnvCursorSecretID = "BUCKETLINK_CURSOR_SECRET_ID"
 	EnvAWSAccountID   = "BUCKETLINK_AWS_ACCOUNT_ID"
 	EnvGCPPrincipal   = "BUCKETLINK_GCP_PRINCIPAL"
+	EnvGCPIdentity    = "BUCKETLINK_GCP_IDENTITY"
 	EnvAllowPrivate   = "BUCKETLINK_ALLOW_PRIVATE_ENDPOINTS"
 	EnvAWSS3Endpoint  = "BUCKETLINK_AWS_S3_ENDPOINT"
 	EnvAWSSTSEndpoint = "BUCKETLINK_AWS_STS_ENDPOINT"
@@ -138,6 +139,11 @@ type Config struct {
 	// GCPPrincipal is bucketlink's own Google principal, which setup-info
 	// reports as gc_storage_principal (EnvGCPPrincipal, optional).
 	GCPPrincipal string
+	// GCPIdentity is bucketlink's own Google identity for gc_storage
+	// impersonation configs (EnvGCPIdentity; see verifier.Options): on
+	// Lambda, a workload-identity-federation file with AWS as the source,
+	// shipped with the function.
+	GCPIdentity string
 	// AllowPrivate lets user endpoints reach loopback, private and
 	// link-local addresses (EnvAllowPrivate, default false; tests only).
 	AllowPrivate bool
@@ -201,6 +207,7 @@ func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
 		CursorSecretID:    getenv(EnvCursorSecretID),
 		AWSAccountID:      required(EnvAWSAccountID),
 		GCPPrincipal:      getenv(EnvGCPPrincipal),
+		GCPIdentity:       getenv(EnvGCPIdentity),
 		AWSS3Endpoint:     getenv(EnvAWSS3Endpoint),
 		AWSSTSEndpoint:    getenv(EnvAWSSTSEndpoint),
 		VerifyDeadline:    DefaultVerifyDeadline,

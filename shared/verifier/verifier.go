@@ -14,6 +14,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
+	"github.com/bucketlink/bucketlink/shared/blob/gcsblob"
 	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/netguard"
 	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
@@ -33,6 +34,15 @@ type Options struct {
 	// The emulator overrides of `bucketlink serve` (see anyblob.Opener);
 	// a deployment leaves them empty and talks to the real services.
 	GCSEndpoint, GCSHMACEndpoint, GCSHMACRegion, AzureBlobEndpoint string
+	// GCPIdentity is bucketlink's own Google identity, for gc_storage
+	// impersonation configs: "" none (they fail as unavailable), "adc"
+	// (Application Default Credentials), or a credential configuration
+	// file (e.g. workload identity federation with AWS as the source).
+	GCPIdentity string
+	// GCPSTSEndpoint and GCPIAMCredentialsEndpoint are TEST ONLY: they
+	// replace Google's STS and IAM Credentials (see
+	// gcsblob.IdentityOptions).
+	GCPSTSEndpoint, GCPIAMCredentialsEndpoint string
 	// Deadline bounds one verification; 0 means verify's default.
 	Deadline time.Duration
 	// AppOrigins are the operator's app origins (corscheck.ParseOrigins):
@@ -49,6 +59,20 @@ func New(awsCfg aws.Config, orgs s3open.OrgFinder, opts Options) (*verify.Verifi
 		return nil, fmt.Errorf("STS endpoint: %w", err)
 	}
 	policy := netguard.Policy{AllowPrivate: opts.AllowPrivate}
+	var gcp *gcsblob.Identity
+	if opts.GCPIdentity != "" {
+		file := opts.GCPIdentity
+		if file == "adc" {
+			file = ""
+		}
+		gcp, err = gcsblob.NewIdentity(gcsblob.IdentityOptions{
+			CredentialsFile: file, HTTPClient: policy.HTTPClient(),
+			STSURL: opts.GCPSTSEndpoint, IAMCredentialsURL: opts.GCPIAMCredentialsEndpoint,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("Google identity: %w", err)
+		}
+	}
 	return &verify.Verifier{
 		// The customer's credentials only (keys, or their role's
 		// temporary ones), over one SSRF-safe client.
@@ -59,6 +83,7 @@ func New(awsCfg aws.Config, orgs s3open.OrgFinder, opts Options) (*verify.Verifi
 			GCSHMACEndpoint:   opts.GCSHMACEndpoint,
 			GCSHMACRegion:     opts.GCSHMACRegion,
 			AzureBlobEndpoint: opts.AzureBlobEndpoint,
+			GCPIdentity:       gcp,
 		},
 		Deadline: opts.Deadline,
 		// The preflights go to the same user endpoints, over a client

@@ -51,6 +51,19 @@ type roleError interface {
 	RoleNotAssumable() bool
 }
 
+// impersonationError is implemented by gcsblob's error for a failed
+// impersonation of a gc_storage impersonation config's service account.
+type impersonationError interface {
+	error
+	// ImpersonationDenied reports that Google refused to let bucketlink's
+	// principal act as the account; false means Google's token services
+	// were unavailable (or bucketlink's own identity failed).
+	ImpersonationDenied() bool
+	// MissingRole names the role the customer grants bucketlink's
+	// principal on the account.
+	MissingRole() string
+}
+
 // providerCoder is implemented by provider API errors (smithy.APIError,
 // and the other SDKs' equivalents) that carry the provider's error code.
 type providerCoder interface {

@@ -127,6 +127,7 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 		be      *blob.Error
 		open    *openError
 		role    roleError
+		imp     impersonationError
 		local   contract.LocalError
 	)
 	switch {
@@ -135,6 +136,10 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 	case errors.As(err, &local):
 		lf := local.Failure(name)
 		return failure{code: lf.Code, field: lf.Field, msg: lf.Msg}
+	case errors.As(err, &imp) && imp.ImpersonationDenied():
+		return failure{code: CodeRoleNotAssumable, field: p.Role, msg: fmt.Sprintf(msgImpersonationDenied, imp.MissingRole())}
+	case errors.As(err, &imp):
+		return failure{code: CodeSTSUnavailable, field: errcode.NonField, msg: msgImpersonationUnavailable}
 	case errors.As(err, &role) && role.RoleNotAssumable():
 		return failure{code: CodeRoleNotAssumable, field: p.Role, msg: msgRoleNotAssumable}
 	case errors.As(err, &role):
@@ -227,6 +232,11 @@ func (r *run) leftover(f *failure) {
 
 // The messages of a failed AssumeRole. They never echo the external id.
 const (
+	msgImpersonationDenied = "Google did not let bucketlink act as this service account. Grant bucketlink's Google principal " +
+		"(GET /api/v1/storage-configs/setup-info/ shows it as gc_storage_principal) the role %s on the service account, " +
+		"and check that the e-mail is right and the account is enabled."
+	msgImpersonationUnavailable = "bucketlink could not get Google credentials to act as the service account right now; " +
+		"this is not a problem with the account. Try again in a few minutes."
 	msgRoleNotAssumable = "bucketlink could not assume this role. The likely cause is the role's trust policy: it must " +
 		"allow sts:AssumeRole to bucketlink's AWS account with the condition that sts:ExternalId equals your " +
 		"organization's external ID; GET /api/v1/storage-configs/setup-info/ shows both. Also check that the role ARN is right."

@@ -23,11 +23,12 @@ func New(p *awsapp.Parts) (*verify.Verifier, error) {
 		AllowPrivate:   cfg.AllowPrivate,
 		AWSS3Endpoint:  cfg.AWSS3Endpoint,
 		AWSSTSEndpoint: cfg.AWSSTSEndpoint,
+		GCPIdentity:    cfg.GCPIdentity,
 		Deadline:       cfg.VerifyDeadline,
 		AppOrigins:     cfg.AppOrigins,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("awsapp: %s: %w", awsapp.EnvAWSSTSEndpoint, err)
+		return nil, fmt.Errorf("awsapp: verifier (%s, %s): %w", awsapp.EnvAWSSTSEndpoint, awsapp.EnvGCPIdentity, err)
 	}
 	return v, nil
 }

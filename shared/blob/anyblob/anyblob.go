@@ -25,6 +25,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/blob"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/guard"
+	"github.com/bucketlink/bucketlink/shared/blob/gcsblob"
 	"github.com/bucketlink/bucketlink/shared/provider/azure"
 	"github.com/bucketlink/bucketlink/shared/provider/azure/azureopen"
 	"github.com/bucketlink/bucketlink/shared/provider/gcs"
@@ -66,6 +67,9 @@ type Opener struct {
 	// Endpoint (TEST ONLY, BUCKETLINK_GCS_ENDPOINT), HMACEndpoint and
 	// HMACRegion.
 	GCSEndpoint, GCSHMACEndpoint, GCSHMACRegion string
+	// GCPIdentity is gcsopen.Opener's Identity: bucketlink's own Google
+	// principal, for gc_storage impersonation configs.
+	GCPIdentity *gcsblob.Identity
 	// AzureBlobEndpoint is azureopen.Opener's BlobEndpoint (TEST ONLY,
 	// BUCKETLINK_AZURE_BLOB_ENDPOINT).
 	AzureBlobEndpoint string
@@ -83,7 +87,7 @@ func (o *Opener) openers() map[storageconfig.Provider]opener {
 		s3.NameAWS:        s3o,
 		s3.NameCompatible: s3o,
 		gcs.Name: &gcsopen.Opener{HTTPClient: o.HTTPClient, Endpoint: o.GCSEndpoint,
-			HMACEndpoint: o.GCSHMACEndpoint, HMACRegion: o.GCSHMACRegion},
+			HMACEndpoint: o.GCSHMACEndpoint, HMACRegion: o.GCSHMACRegion, Identity: o.GCPIdentity},
 		azure.Name: &azureopen.Opener{HTTPClient: o.HTTPClient, BlobEndpoint: o.AzureBlobEndpoint},
 	}
 }

@@ -20,6 +20,10 @@ const Name = "gc_storage"
 const (
 	AuthServiceAccount = "service_account"
 	AuthHMAC           = "hmac"
+	// AuthImpersonation: bucketlink's own Google principal acts as the
+	// customer's service account (gc_storage_service_account_email), which
+	// grants it roles/iam.serviceAccountTokenCreator; no key.
+	AuthImpersonation = "impersonation"
 )
 
 // The request fields.
@@ -30,6 +34,9 @@ const (
 	FieldServiceAccount = "gc_storage_auth_json_content"
 	FieldHMACAccessID   = "gc_storage_hmac_access_id"
 	FieldHMACSecret     = "gc_storage_hmac_secret"
+	// FieldServiceAccountEmail is the service account an impersonation
+	// config acts as (returned; not a secret).
+	FieldServiceAccountEmail = "gc_storage_service_account_email"
 )
 
 // The parts of the credentials (as sealed). An HMAC key is sealed as an
@@ -44,6 +51,7 @@ var fields = []contract.Field{
 	{Name: FieldBucketName, Documented: true},
 	{Name: FieldPrefix, Documented: true},
 	{Name: FieldAuthMethod},
+	{Name: FieldServiceAccountEmail},
 	{Name: FieldServiceAccount, WriteOnly: true},
 	{Name: FieldHMACAccessID, WriteOnly: true},
 	{Name: FieldHMACSecret, WriteOnly: true},
@@ -81,6 +89,9 @@ type Settings struct {
 	// KeyPrefix is normalised: "" or "a/b/".
 	KeyPrefix string `json:"gc_storage_prefix,omitempty"`
 	Auth      string `json:"gc_storage_auth_method"`
+	// ServiceAccountEmail is the service account of an impersonation
+	// config.
+	ServiceAccountEmail string `json:"gc_storage_service_account_email,omitempty"`
 }
 
 // Bucket implements contract.Settings.
@@ -95,12 +106,16 @@ func (s *Settings) AuthMethod() string { return s.Auth }
 // HMAC reports a config with an HMAC key.
 func (s *Settings) HMAC() bool { return s.Auth == AuthHMAC }
 
+// Impersonation reports a config that impersonates a service account.
+func (s *Settings) Impersonation() bool { return s.Auth == AuthImpersonation }
+
 // Wire implements contract.Settings.
 func (s *Settings) Wire() map[string]any {
 	return map[string]any{
-		FieldBucketName: s.BucketName,
-		FieldPrefix:     contract.Optional(s.KeyPrefix),
-		FieldAuthMethod: s.Auth,
+		FieldBucketName:          s.BucketName,
+		FieldPrefix:              contract.Optional(s.KeyPrefix),
+		FieldAuthMethod:          s.Auth,
+		FieldServiceAccountEmail: contract.Optional(s.ServiceAccountEmail),
 	}
 }
 
@@ -127,6 +142,17 @@ func (s *Settings) Report(creds contract.Credentials) contract.Report {
 		Who:       "The service account", Are: "is",
 		Resource: "gs://" + s.BucketName + "/" + s.KeyPrefix + "*",
 		Grant:    grant, Perms: perms, BucketWord: "bucket",
+	}
+	if s.Impersonation() {
+		f := FieldServiceAccountEmail
+		r.KeyID, r.Secret, r.Denied, r.Role = f, f, f, f
+		r.MsgInvalidKey = "Google did not accept the token of this service account: it may have been deleted or disabled."
+		r.MsgBadSecret = r.MsgInvalidKey
+		r.MsgTemporaryRejected = r.MsgInvalidKey
+		if s.ServiceAccountEmail == "" {
+			r.Missing = []contract.Missing{{Field: f, Msg: "A service account e-mail is required."}}
+		}
+		return r
 	}
 	if s.HMAC() {
 		r.KeyID, r.Secret, r.Denied, r.Role = FieldHMACAccessID, FieldHMACSecret, FieldHMACAccessID, FieldHMACAccessID

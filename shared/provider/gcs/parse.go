@@ -46,15 +46,22 @@ func (s *Settings) parse(errs errcode.FieldErrors, in contract.Input) contract.C
 	s.Auth = AuthServiceAccount
 	if m, ok := in.Str["gc_storage_auth_method"]; ok {
 		switch m {
-		case AuthServiceAccount, AuthHMAC:
+		case AuthServiceAccount, AuthHMAC, AuthImpersonation:
 			s.Auth = m
 		default:
-			errs.Add("gc_storage_auth_method", "Use \"service_account\" (with gc_storage_auth_json_content) or \"hmac\" (with gc_storage_hmac_access_id and gc_storage_hmac_secret).")
+			errs.Add("gc_storage_auth_method", "Use \"service_account\" (with gc_storage_auth_json_content), \"hmac\" (with gc_storage_hmac_access_id and gc_storage_hmac_secret) or \"impersonation\" (with gc_storage_service_account_email).")
 			return contract.Credentials{}
 		}
 	}
-	if s.Auth == AuthHMAC {
+	if s.Auth != AuthImpersonation && in.Has(FieldServiceAccountEmail) {
+		errs.Add(FieldServiceAccountEmail, "Only used with gc_storage_auth_method \"impersonation\"; remove it.")
+	}
+	switch s.Auth {
+	case AuthHMAC:
 		return checkHMAC(errs, in)
+	case AuthImpersonation:
+		s.ServiceAccountEmail = checkImpersonation(errs, in)
+		return contract.Credentials{}
 	}
 	return checkServiceAccount(errs, in)
 }
@@ -81,6 +88,25 @@ func checkServiceAccount(errs errcode.FieldErrors, in contract.Input) contract.C
 		errs.Add("gc_storage_auth_json_content", "%s", m)
 	}
 	return contract.Credentials{CredServiceAccountJSON: key}
+}
+
+// checkImpersonation validates gc_storage_service_account_email, which the
+// impersonation method requires; no key is used with it.
+func checkImpersonation(errs errcode.FieldErrors, in contract.Input) string {
+	for _, f := range []string{FieldServiceAccount, FieldHMACAccessID, FieldHMACSecret} {
+		if in.Has(f) {
+			errs.Add(f, "Not used with gc_storage_auth_method \"impersonation\": bucketlink acts as the service account without a key. Remove it.")
+		}
+	}
+	email, ok := in.Str[FieldServiceAccountEmail]
+	email = strings.TrimSpace(email)
+	switch {
+	case !ok || email == "":
+		errs.Add(FieldServiceAccountEmail, "This field is required with gc_storage_auth_method \"impersonation\".")
+	case gcskey.ValidateServiceAccountEmail(email) != nil:
+		errs.Add(FieldServiceAccountEmail, "A service account e-mail is NAME@PROJECT_ID.iam.gserviceaccount.com (or PROJECT_ID@appspot.gserviceaccount.com, PROJECT_NUMBER-compute@developer.gserviceaccount.com).")
+	}
+	return email
 }
 
 // checkHMAC validates the HMAC key pair, which the hmac method requires;

@@ -43,7 +43,15 @@ type Opener struct {
 	// HMACRegion replaces GoogleHMACRegion (BUCKETLINK_GCS_HMAC_REGION),
 	// for an emulator that checks the signing region (MinIO: us-east-1).
 	HMACRegion string
+	// Identity is bucketlink's own Google principal, which impersonation
+	// configs act through (BUCKETLINK_GCP_IDENTITY); nil fails them as
+	// unavailable.
+	Identity *gcsblob.Identity
 }
+
+// ErrNoIdentity fails an impersonation config where the operator has
+// configured no Google identity.
+var ErrNoIdentity = errors.New("gcsopen: impersonation configs need bucketlink's own Google identity (BUCKETLINK_GCP_IDENTITY), which is not configured")
 
 // Open implements verify.Opener. It does no network I/O. A key the driver
 // cannot use is a *blob.Error with code InvalidAccessKey.
@@ -58,14 +66,22 @@ func (o *Opener) Open(ctx context.Context, c *storageconfig.Config, creds storag
 	if err := guard.Refused(o.HTTPClient, o.Endpoint); err != nil {
 		return nil, err
 	}
-	b, err := gcsblob.New(ctx, gcsblob.Options{
+	opts := gcsblob.Options{
 		Bucket:             s.BucketName,
 		ServiceAccountJSON: creds[gcs.CredServiceAccountJSON],
 		HTTPClient:         o.HTTPClient,
 		Endpoint:           o.Endpoint,
-	})
+	}
+	if s.Impersonation() {
+		if o.Identity == nil {
+			return nil, &gcsblob.ImpersonationError{ServiceAccount: s.ServiceAccountEmail, Method: "generateAccessToken", Unavailable: true, Err: ErrNoIdentity}
+		}
+		opts.ServiceAccountJSON, opts.ImpersonateServiceAccount, opts.Identity = "", s.ServiceAccountEmail, o.Identity
+	}
+	b, err := gcsblob.New(ctx, opts)
 	switch {
-	case errors.Is(err, gcsblob.ErrNoServiceAccount) || errors.Is(err, gcsblob.ErrInvalidServiceAccount):
+	case errors.Is(err, gcsblob.ErrNoServiceAccount) || errors.Is(err, gcsblob.ErrInvalidServiceAccount) ||
+		errors.Is(err, gcsblob.ErrBadServiceAccountEmail):
 		return nil, &blob.Error{Code: blob.InvalidAccessKey, Op: "open", Err: err}
 	case errors.Is(err, gcsblob.ErrBadEndpoint):
 		return nil, fmt.Errorf("%w: GCSEndpoint: %v", guard.ErrBadOverride, err)
