@@ -164,3 +164,17 @@ func TestS3Refusals(t *testing.T) {
 		})
 	}
 }
+
+// TestRegionDiscovered: an aws_s3 config without s3_bucket_region
+// verifies, and the verifier sets the region it found in the config.
+func TestRegionDiscovered(t *testing.T) {
+	f := getFixture(t)
+	cfg := f.aws(f.bucket, "")
+	res := verifier(f.m.Endpoint, 0).Verify(t.Context(), cfg, f.user(t, "good", testenv.ReadWritePolicy(f.bucket)))
+	if !res.Verified() {
+		t.Fatalf("not verified: %+v %v", res.Checks, res.Errors)
+	}
+	if got := cfg.Settings.(*s3.Settings).Region; got != f.m.Region {
+		t.Fatalf("region %q set in the config, want %q", got, f.m.Region)
+	}
+}

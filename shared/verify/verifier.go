@@ -130,6 +130,9 @@ type lane func(ctx context.Context) (apply func(r *run))
 func (v *Verifier) Verify(ctx context.Context, c *storageconfig.Config, creds storageconfig.Credentials) Result {
 	r := &run{cfg: c, creds: creds, probeKey: c.Prefix() + ProbeMarker + uuid.NewString()}
 	v.verify(ctx, r, func(b blob.Bucket) []lane {
+		if c.ReadOnly() {
+			return []lane{v.listLane(c.Prefix(), b), v.readOnlyLane(r.probeKey, b)}
+		}
 		return []lane{v.listLane(c.Prefix(), b), v.writeLane(r.probeKey, b)}
 	})
 	return v.result(r)
@@ -171,6 +174,9 @@ func (r *run) failAll(err error) {
 	r.write = outcome{err: err}
 	r.del = outcome{skippedFor: CheckWrite}
 	r.presign = outcome{err: err}
+	if r.cfg.ReadOnly() {
+		r.skipWrites()
+	}
 }
 
 // runLanes runs the lanes concurrently (one after another when

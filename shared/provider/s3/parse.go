@@ -83,11 +83,13 @@ var (
 	bucketCharsRE   = regexp.MustCompile(`^[a-z0-9.-]+$`)
 )
 
+// checkRegion validates s3_bucket_region, which may be left out: for
+// aws_s3, the verifier then finds the bucket's region (HeadBucket) and the
+// config keeps it.
 func (s *Settings) checkRegion(errs errcode.FieldErrors) {
 	r := s.Region
 	switch {
-	case !s.Compatible && r == "":
-		errs.Add(FieldBucketRegion, required)
+	case r == "":
 	case !s.Compatible && !awsRegionRE.MatchString(r):
 		errs.Add(FieldBucketRegion, "Enter an AWS region code such as us-west-2.")
 	case r != "" && !genericRegionRE.MatchString(r):

@@ -54,7 +54,11 @@ type Opener struct {
 }
 
 // Open returns a Bucket for c. An access_key config uses creds and Open
-// does no network I/O. An iam_role config ignores creds: Open looks up the
+// does no network I/O, unless c is an aws_s3 config without a region:
+// Open then finds the bucket's region with s3blob.FindRegion (one
+// HeadBucket request, which needs no s3:GetBucketLocation) and sets it in
+// c's settings, so that the caller stores and returns it; a failure to
+// find it is FindRegion's error (NotFound for a missing bucket). An iam_role config ignores creds: Open looks up the
 // org and gets the role's credentials (from the cache or STS), and a role
 // that cannot be assumed is an error for which errors.As finds an
 // *awsrole.Error. Over netguard's client, an endpoint the client would
@@ -105,6 +109,15 @@ func (o *Opener) Open(ctx context.Context, c *storageconfig.Config, creds storag
 		if opts.Region == "" {
 			opts.Region = DefaultCompatibleRegion
 		}
+	}
+	if opts.Region == "" {
+		// aws_s3 without s3_bucket_region: ask the bucket (one HeadBucket)
+		// and keep the answer in the config, which the caller stores.
+		region, err := s3blob.FindRegion(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		opts.Region, s.Region = region, region
 	}
 	b, err := s3blob.New(opts)
 	if errors.Is(err, s3blob.ErrBadEndpoint) {
