@@ -41,6 +41,9 @@ type Config struct {
 	Provider Provider
 	// Settings are the provider's settings; every stored config has them.
 	Settings Settings
+	// AccessMode is read_write (also when "") or read_only; stores keep it
+	// in the settings document (EncodeSettings).
+	AccessMode AccessMode
 
 	IsVerified     bool
 	LastVerifiedAt time.Time // zero: never

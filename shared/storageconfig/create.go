@@ -11,6 +11,7 @@ var coreFields = map[string]contract.Kind{
 	"name":                contract.String,
 	"provider":            contract.String,
 	fieldReverifyInterval: contract.Int,
+	fieldAccessMode:       contract.String,
 }
 
 // createFields are the fields a create may carry: the core ones and every
@@ -38,6 +39,7 @@ func ParseCreate(body []byte) (*Config, Credentials, error) {
 	c := &Config{}
 	c.Name = checkName(errs, in.Str["name"], in.Has("name"))
 	c.ReverifyInterval = checkReverifyInterval(errs, in)
+	c.AccessMode, _ = parseAccessMode(errs, in)
 
 	name, ok := in.Str["provider"]
 	p, known := provider.Lookup(name)

@@ -9,7 +9,10 @@ import (
 
 // EncodeSettings returns the document stores keep for c's settings: one
 // JSON object of the provider's fields (by their wire names), so that a
-// store holds no provider columns.
+// store holds no provider columns, and of the access mode of a read_only
+// config ("access_mode", a field of every provider, which no provider's
+// settings use; left out for read_write, so that those documents are as
+// before).
 func EncodeSettings(c *Config) ([]byte, error) {
 	if c.Settings == nil {
 		return nil, fmt.Errorf("config %s has no settings", c.UID)
@@ -18,11 +21,39 @@ func EncodeSettings(c *Config) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode settings of %s: %w", c.UID, err)
 	}
+	if !c.ReadOnly() {
+		return doc, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &fields); err != nil {
+		return nil, fmt.Errorf("encode settings of %s: %w", c.UID, err)
+	}
+	fields[fieldAccessMode], _ = json.Marshal(c.AccessMode)
+	if doc, err = json.Marshal(fields); err != nil {
+		return nil, fmt.Errorf("encode settings of %s: %w", c.UID, err)
+	}
 	return doc, nil
 }
 
-// DecodeSettings reads a document written by EncodeSettings for a config
-// of provider p.
+// DecodeDocument sets c's settings and access mode from a document written
+// by EncodeSettings for a config of c.Provider.
+func DecodeDocument(c *Config, doc []byte) error {
+	s, err := DecodeSettings(c.Provider, doc)
+	if err != nil {
+		return err
+	}
+	var common struct {
+		AccessMode AccessMode `json:"access_mode"`
+	}
+	if err := json.Unmarshal(doc, &common); err != nil {
+		return fmt.Errorf("decode settings: %w", err)
+	}
+	c.Settings, c.AccessMode = s, common.AccessMode
+	return nil
+}
+
+// DecodeSettings reads the provider's settings of a document written by
+// EncodeSettings for a config of provider p.
 func DecodeSettings(p Provider, doc []byte) (Settings, error) {
 	pr, ok := provider.Lookup(string(p))
 	if !ok {

@@ -8,21 +8,25 @@ import (
 )
 
 // Patch is a decoded PATCH request: the fields to change, nil for those
-// left alone. Only the name and the re-verification interval can change; a
-// config's bucket and credentials are fixed at create (make a new config
-// instead).
+// left alone. Only the name, the re-verification interval and the access
+// mode can change; a config's bucket and credentials are fixed at create
+// (make a new config instead).
 type Patch struct {
 	// Name is the new name, trimmed.
 	Name *string
 	// ReverifyInterval is the new interval; a pointer to 0 switches
 	// re-verification off (reverify_interval_seconds: null).
 	ReverifyInterval *time.Duration
+	// AccessMode is the new access mode (access_mode; null is the
+	// default, read_write).
+	AccessMode *AccessMode
 }
 
 // patchFields are the fields a PATCH may set.
 var patchFields = map[string]contract.Kind{
 	"name":                contract.String,
 	fieldReverifyInterval: contract.Int,
+	fieldAccessMode:       contract.String,
 }
 
 // ParsePatch decodes and validates a PATCH request. Like ParseCreate, it
@@ -63,6 +67,9 @@ func ParsePatch(body []byte) (Patch, error) {
 		d := parseInterval(errs, in.Num[fieldReverifyInterval])
 		p.ReverifyInterval = &d
 	}
+	if m, set := parseAccessMode(errs, in); set {
+		p.AccessMode = &m
+	}
 	if err := errs.Err(); err != nil {
 		return Patch{}, err
 	}
@@ -70,11 +77,14 @@ func ParsePatch(body []byte) (Patch, error) {
 }
 
 // Empty reports whether p changes nothing.
-func (p Patch) Empty() bool { return p.Name == nil && p.ReverifyInterval == nil }
+func (p Patch) Empty() bool { return p.Name == nil && p.ReverifyInterval == nil && p.AccessMode == nil }
 
 // Apply makes the changes of p to c at now, rescheduling when the interval
 // changes (SetReverifyInterval), and reports whether anything changed; only
-// then is UpdatedAt set to now.
+// then is UpdatedAt set to now. A change from read_only to read_write
+// clears IsVerified: the last test did not check writing; the next test
+// (or re-verification) does. A change to read_only keeps it: the last
+// test checked more than is now needed.
 func (p Patch) Apply(c *Config, now time.Time) (changed bool) {
 	if p.Name != nil && *p.Name != c.Name {
 		c.Name, changed = *p.Name, true
@@ -82,6 +92,12 @@ func (p Patch) Apply(c *Config, now time.Time) (changed bool) {
 	if p.ReverifyInterval != nil && *p.ReverifyInterval != c.ReverifyInterval {
 		c.SetReverifyInterval(*p.ReverifyInterval, now)
 		changed = true
+	}
+	if p.AccessMode != nil && *p.AccessMode != c.Mode() {
+		if c.ReadOnly() {
+			c.IsVerified = false
+		}
+		c.AccessMode, changed = *p.AccessMode, true
 	}
 	if changed {
 		c.UpdatedAt = now

@@ -35,6 +35,8 @@ type Response struct {
 	// the next scheduled test is due (null when off).
 	ReverifyIntervalSeconds *int64
 	NextReverifyAt          *string
+	// AccessMode is additive: read_write or read_only.
+	AccessMode string
 	// Fields are the provider's wire values (Settings.Wire).
 	Fields map[string]any
 }
@@ -52,7 +54,7 @@ var wireFields = func() []contract.Field {
 
 // MarshalJSON writes r in the documented order: uid, id, name, provider,
 // the documented provider fields, is_verified and the times, the added
-// provider fields, then the re-verification schedule.
+// provider fields, then the re-verification schedule and the access mode.
 func (r Response) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	first := true
@@ -115,6 +117,9 @@ func (r Response) MarshalJSON() ([]byte, error) {
 	if err := put("next_reverify_at", r.NextReverifyAt); err != nil {
 		return nil, err
 	}
+	if err := put(fieldAccessMode, r.AccessMode); err != nil {
+		return nil, err
+	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
 }
@@ -129,6 +134,7 @@ func ToResponse(c *Config) Response {
 		IsVerified: c.IsVerified,
 		CreatedAt:  FormatTime(c.CreatedAt),
 		UpdatedAt:  FormatTime(c.UpdatedAt),
+		AccessMode: string(c.Mode()),
 	}
 	if !c.LastVerifiedAt.IsZero() {
 		r.LastVerifiedAt = ptr(FormatTime(c.LastVerifiedAt))

@@ -111,6 +111,11 @@ func (v *Verifier) VerifyBucket(ctx context.Context, c *storageconfig.Config, cr
 		if sasOnly {
 			presign = noPresignLane(report.NoPresignNote)
 		}
+		if c.ReadOnly() {
+			// No upload is made from a browser on a read-only config,
+			// so there is no PUT preflight to judge.
+			return []lane{v.scanLane(prefix, b), v.readOnlyLane(r.probeKey, b)}
+		}
 		lanes := []lane{v.scanLane(prefix, b), v.writeLane(r.probeKey, b), presign}
 		if origins := v.corsOrigins(c); len(origins) > 0 {
 			lanes = append(lanes, v.corsLane(c, putKey, b, origins))
@@ -124,6 +129,10 @@ func (v *Verifier) VerifyBucket(ctx context.Context, c *storageconfig.Config, cr
 	}
 	res.Files = files(prefix, r.sample)
 	res.HasInfoLabelsFile = r.hasInfoLabels
+	if c.ReadOnly() {
+		res.SignedURLUnavailable = NoSignedURLReadOnly
+		return res
+	}
 	if sasOnly {
 		res.SignedURLUnavailable = report.NoPresign
 		return res

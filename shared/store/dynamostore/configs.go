@@ -88,7 +88,7 @@ func decodeConfig(item map[string]types.AttributeValue) (*storageconfig.Config, 
 	}
 	var err error
 	if _, ok := item[attrSettings]; ok {
-		c.Settings, err = storageconfig.DecodeSettings(c.Provider, []byte(r.str(attrSettings)))
+		err = storageconfig.DecodeDocument(c, []byte(r.str(attrSettings)))
 	} else {
 		c.Settings, err = storageconfig.LegacySettings(c.Provider, legacyFields(item))
 	}

@@ -64,7 +64,7 @@ func scanConfig(row scanner) (*storageconfig.Config, error) {
 		return nil, err
 	}
 	c.Provider = storageconfig.Provider(provider)
-	if c.Settings, err = storageconfig.DecodeSettings(c.Provider, []byte(doc)); err != nil {
+	if err = storageconfig.DecodeDocument(&c, []byte(doc)); err != nil {
 		return nil, fmt.Errorf("config %s: %w", c.UID, err)
 	}
 	c.ReverifyInterval, c.NextReverifyAt = time.Duration(interval)*time.Second, fromNullMicros(nextReverify)

@@ -28,6 +28,11 @@ func runConfigs(t *testing.T, open opener) {
 			{"gc_storage settings", withSettings(gcs.Name)},
 			{"azure_blob settings", withSettings(azure.Name)},
 			{"never verified", func(_ *testing.T, org int64) *storageconfig.Config { return NewConfig(org) }},
+			{"read only aws_s3", func(t *testing.T, org int64) *storageconfig.Config {
+				c := withSettings(s3.NameAWS)(t, org)
+				c.AccessMode = storageconfig.AccessReadOnly
+				return c
+			}},
 			{"empty sealed", func(_ *testing.T, org int64) *storageconfig.Config {
 				c := NewConfig(org)
 				c.Sealed = nil

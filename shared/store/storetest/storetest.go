@@ -117,6 +117,7 @@ func fullConfig(t *testing.T, orgID int64) *storageconfig.Config {
 	c.ReverifyInterval = 2 * time.Hour
 	c.NextReverifyAt = time.Date(2025, 3, 4, 7, 6, 7, 891234000, zone)
 	c.ReverifyFailures = 3
+	c.AccessMode = storageconfig.AccessReadOnly
 	v := reflect.ValueOf(c).Elem()
 	for i := range v.NumField() {
 		if v.Type().Field(i).Name == "ID" {
