@@ -17,7 +17,9 @@ import (
 // BenchmarkVerifyAWSRegion measures the wall time of Verify and
 // VerifyBucket of an aws_s3 config whose traffic goes (AWSEndpoint) to
 // MinIO behind Toxiproxy with benchLatency on every round trip, with
-// s3_bucket_region given ("region_given"). Every request is sorted by what
+// s3_bucket_region given ("region_given"), left out so that it is found
+// ("region_found"), and given for a read-only config ("read_only", whose
+// write lane only asks whether the credentials could write). Every request is sorted by what
 // it is for: HeadBucket of the bucket is region discovery, which comes
 // before the lanes; GETs are the list lane's, PUTs and DELETEs the write
 // lane's. The critical path in round trips is discovery plus the longer
@@ -28,7 +30,7 @@ import (
 //	critical-rtts   round trips on the critical path
 //	x-critical      wall time / (critical-rtts × benchLatency)
 //
-// and fails unless critical-rtts is 2. Run:
+// and fails unless critical-rtts is 2 (3 when the region is found). Run:
 //
 //	go test -run '^$' -bench VerifyAWSRegion -benchtime 20x ./shared/verify/
 func BenchmarkVerifyAWSRegion(b *testing.B) {
@@ -41,9 +43,12 @@ func BenchmarkVerifyAWSRegion(b *testing.B) {
 	cases := []struct {
 		name     string
 		region   string
+		mode     storageconfig.AccessMode
 		wantRTTs float64
 	}{
 		{name: "region_given", region: f.m.Region, wantRTTs: 2},
+		{name: "region_found", region: "", wantRTTs: 3},
+		{name: "read_only", region: f.m.Region, mode: storageconfig.AccessReadOnly, wantRTTs: 2},
 	}
 	kinds := []struct {
 		name   string
@@ -57,7 +62,9 @@ func BenchmarkVerifyAWSRegion(b *testing.B) {
 			b.Run(k.name+"/"+tc.name, func(b *testing.B) {
 				counter.reset()
 				for b.Loop() {
-					if res := k.verify(f.aws(f.bucket, tc.region)); !res.Verified() {
+					c := f.aws(f.bucket, tc.region)
+					c.AccessMode = tc.mode
+					if res := k.verify(c); !res.Verified() {
 						b.Fatalf("%s: %+v %v", k.name, res.Checks, res.Errors)
 					}
 				}
