@@ -74,6 +74,8 @@ type serveConfig struct {
 	GCSHMACEndpoint   string
 	GCSHMACRegion     string
 	AzureBlobEndpoint string
+	// AzureAuthorityHost: see verifier.Options.
+	AzureAuthorityHost string
 	// GCPIdentity, GCPSTSEndpoint, GCPIAMCredentialsEndpoint: see
 	// verifier.Options.
 	GCPIdentity, GCPSTSEndpoint, GCPIAMCredentialsEndpoint string
@@ -112,6 +114,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	fs.StringVar(&c.GCPSTSEndpoint, "gcp-sts-endpoint", os.Getenv("BUCKETLINK_GCP_STS_ENDPOINT"), "TESTS ONLY: replaces "+gcsblob.GoogleSTSURL)
 	fs.StringVar(&c.GCPIAMCredentialsEndpoint, "gcp-iamcredentials-endpoint", os.Getenv("BUCKETLINK_GCP_IAMCREDENTIALS_ENDPOINT"), "TESTS ONLY: replaces "+gcsblob.GoogleIAMCredentialsURL)
 	fs.StringVar(&c.AzureBlobEndpoint, "azure-blob-endpoint", os.Getenv("BUCKETLINK_AZURE_BLOB_ENDPOINT"), "EMULATOR ONLY: send the traffic of azure_blob configs without azure_endpoint_url to {this}/{account}/ (e.g. Azurite)")
+	fs.StringVar(&c.AzureAuthorityHost, "azure-authority-host", os.Getenv("BUCKETLINK_AZURE_AUTHORITY_HOST"), "TESTS ONLY: the Entra ID authority (https) of azure_blob service-principal configs, replacing their cloud's (e.g. infra/testenv/entrafake)")
 	fs.StringVar(&c.TLSCert, "tls-cert", os.Getenv("BUCKETLINK_TLS_CERT"), "PEM certificate (chain) file: serve HTTPS, with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", os.Getenv("BUCKETLINK_TLS_KEY"), "PEM private key file of --tls-cert")
 	publicURL := fs.String("public-url", os.Getenv("BUCKETLINK_PUBLIC_URL"), "base URL of the links the API writes (next, previous, Location), e.g. https://bucketlink.example.com; default the scheme and address serve listens on, never the request's Host")
@@ -217,7 +220,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	}
 	for _, o := range []struct{ flag, value string }{
 		{"--gcs-endpoint", c.GCSEndpoint}, {"--gcs-hmac-endpoint", c.GCSHMACEndpoint}, {"--azure-blob-endpoint", c.AzureBlobEndpoint},
-		{"--gcp-sts-endpoint", c.GCPSTSEndpoint}, {"--gcp-iamcredentials-endpoint", c.GCPIAMCredentialsEndpoint},
+		{"--gcp-sts-endpoint", c.GCPSTSEndpoint}, {"--azure-authority-host", c.AzureAuthorityHost}, {"--gcp-iamcredentials-endpoint", c.GCPIAMCredentialsEndpoint},
 	} {
 		if u, err := url.Parse(o.value); o.value != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 			return c, fmt.Errorf("%s must be an absolute http or https URL", o.flag)
@@ -280,17 +283,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// Every provider's driver, over one SSRF-safe client.
 	v, err := verifier.New(awsCfg, st, verifier.Options{
-		AllowPrivate:      cfg.AllowPrivate,
-		AWSS3Endpoint:     cfg.AWSS3Endpoint,
-		AWSSTSEndpoint:    cfg.AWSSTSEndpoint,
-		GCSEndpoint:       cfg.GCSEndpoint,
-		GCSHMACEndpoint:   cfg.GCSHMACEndpoint,
-		GCSHMACRegion:     cfg.GCSHMACRegion,
-		AzureBlobEndpoint: cfg.AzureBlobEndpoint,
-		GCPIdentity:       cfg.GCPIdentity,
-		GCPSTSEndpoint:    cfg.GCPSTSEndpoint,
-		Deadline:          cfg.VerifyDeadline,
-		AppOrigins:        cfg.AppOrigins,
+		AllowPrivate:       cfg.AllowPrivate,
+		AWSS3Endpoint:      cfg.AWSS3Endpoint,
+		AWSSTSEndpoint:     cfg.AWSSTSEndpoint,
+		GCSEndpoint:        cfg.GCSEndpoint,
+		GCSHMACEndpoint:    cfg.GCSHMACEndpoint,
+		GCSHMACRegion:      cfg.GCSHMACRegion,
+		AzureBlobEndpoint:  cfg.AzureBlobEndpoint,
+		AzureAuthorityHost: cfg.AzureAuthorityHost,
+		GCPIdentity:        cfg.GCPIdentity,
+		GCPSTSEndpoint:     cfg.GCPSTSEndpoint,
+		Deadline:           cfg.VerifyDeadline,
+		AppOrigins:         cfg.AppOrigins,
 
 		GCPIAMCredentialsEndpoint: cfg.GCPIAMCredentialsEndpoint,
 	})

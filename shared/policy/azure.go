@@ -39,9 +39,9 @@ const (
 )
 
 // AzureGuidance is the grant of an azure_blob target. bucketlink signs in
-// with an account key or a SAS token; a SAS token holds SASPermissions. A
-// user delegation SAS is limited further by the RBAC Role of whoever
-// signs it.
+// with an account key, a SAS token or a service principal; a SAS token
+// holds SASPermissions, a service principal the RBAC Role. A user
+// delegation SAS is limited further by the Role of whoever signs it.
 type AzureGuidance struct {
 	// SASPermissions is the subset of racwdl the checks need.
 	SASPermissions string `json:"sas_permissions"`
@@ -96,6 +96,8 @@ func azureGuidance(t Target) *AzureGuidance {
 	g.Notes = []string{
 		"An account key has every permission; a SAS token needs sas_permissions, on the container (sr=c) or, as an account SAS, on blob containers and objects (ss=b, srt=co).",
 		"A user delegation SAS (generate-sas --as-user --auth-mode login) also needs its signer to hold the role, and lasts at most 7 days.",
+		"A service principal (azure_auth_method \"service_principal\") needs the role itself: run role_command with its object ID " +
+			"(az ad sp show --id CLIENT_ID --query id) as " + PlaceholderPrincipal + "; bucketlink's presigned uploads are then user delegation SAS it signs.",
 	}
 	if t.Prefix != "" {
 		g.Notes = append(g.Notes, "A container SAS and a role on the container cover the whole container, not only the prefix.")
@@ -106,6 +108,20 @@ func azureGuidance(t Target) *AzureGuidance {
 func azureRoleCommand(t Target, role string) string {
 	return "az role assignment create --role " + shellQuote(role) + " --assignee " + PlaceholderPrincipal +
 		" --scope " + shellQuote(PlaceholderScope+"/blobServices/default/containers/"+t.Bucket)
+}
+
+// azurePrincipalFix is the fix of a service principal's check: the role of
+// t's access mode (a reader's list and read are a contributor's too), to
+// assign to the principal on the container.
+func azurePrincipalFix(t Target, check string) *Fix {
+	role := azureRole(t)
+	return &Fix{
+		Missing: []string{azureDataActions[check]},
+		Role:    role,
+		Command: azureRoleCommand(t, role),
+		Note: "Assign the role " + role + " to the service principal (az ad sp show --id CLIENT_ID --query id gives its " +
+			PlaceholderPrincipal + ") on the container or its storage account; a new assignment can take up to 10 minutes to apply.",
+	}
 }
 
 func azureFix(t Target, check string) *Fix {

@@ -86,6 +86,9 @@ type Target struct {
 	// AzureSAS says the azure_blob config's credential is a SAS token (an
 	// account key has every permission; its failures are not grants).
 	AzureSAS bool
+	// AzurePrincipal says the azure_blob config signs in as an Entra ID
+	// service principal (its grant is an RBAC role assignment).
+	AzurePrincipal bool
 	// AWSAccountID and ExternalID are what a role's trust policy names:
 	// bucketlink's AWS account and the org's external id (setup-info).
 	AWSAccountID, ExternalID string
@@ -101,7 +104,11 @@ func TargetOf(c *storageconfig.Config, creds storageconfig.Credentials) Target {
 		Provider: c.Provider,
 		Bucket:   c.Bucket(),
 		Prefix:   c.Prefix(),
+		Mode:     AccessMode(c.Mode()),
 		AzureSAS: c.Provider == azure.Name && azure.SASOnly(creds),
+	}
+	if s, ok := c.Settings.(*azure.Settings); ok && s.ServicePrincipal() {
+		t.AzureSAS, t.AzurePrincipal = false, true
 	}
 	if s, ok := c.Settings.(*s3.Settings); ok {
 		t.Region, t.IAMRole = s.Region, s.IAMRole()
@@ -213,10 +220,14 @@ func FixFor(t Target, check, code string) *Fix {
 	case gcs.Name:
 		f = gcsFix(t, check)
 	case azure.Name:
-		if !t.AzureSAS {
+		switch {
+		case t.AzurePrincipal:
+			f = azurePrincipalFix(t, check)
+		case t.AzureSAS:
+			f = azureFix(t, check)
+		default:
 			return nil
 		}
-		f = azureFix(t, check)
 	default:
 		f = awsFix(t, check)
 	}

@@ -93,6 +93,9 @@ func (c *Config) Report(creds Credentials) contract.Report {
 	if c.Settings == nil {
 		return contract.Report{}
 	}
+	if m, ok := c.Settings.(contract.ModeReporter); ok {
+		return m.ReportMode(creds, c.ReadOnly())
+	}
 	return c.Settings.Report(creds)
 }
 

@@ -34,6 +34,10 @@ type Options struct {
 	// The emulator overrides of `bucketlink serve` (see anyblob.Opener);
 	// a deployment leaves them empty and talks to the real services.
 	GCSEndpoint, GCSHMACEndpoint, GCSHMACRegion, AzureBlobEndpoint string
+	// AzureAuthorityHost is TEST ONLY: the Entra ID authority host
+	// azure_blob service-principal configs get their token from, in place
+	// of their cloud's (see azureopen.Opener).
+	AzureAuthorityHost string
 	// GCPIdentity is bucketlink's own Google identity, for gc_storage
 	// impersonation configs: "" none (they fail as unavailable), "adc"
 	// (Application Default Credentials), or a credential configuration
@@ -83,7 +87,9 @@ func New(awsCfg aws.Config, orgs s3open.OrgFinder, opts Options) (*verify.Verifi
 			GCSHMACEndpoint:   opts.GCSHMACEndpoint,
 			GCSHMACRegion:     opts.GCSHMACRegion,
 			AzureBlobEndpoint: opts.AzureBlobEndpoint,
-			GCPIdentity:       gcp,
+			// The authority's TLS is checked like any endpoint's.
+			AzureAuthorityHost: opts.AzureAuthorityHost,
+			GCPIdentity:        gcp,
 		},
 		Deadline: opts.Deadline,
 		// The preflights go to the same user endpoints, over a client

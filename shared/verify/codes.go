@@ -19,7 +19,7 @@ const (
 	CodeOK                  = "ok"
 	CodeSkipped             = "skipped"
 	CodeInvalidAccessKey    = contract.CodeInvalidAccessKey
-	CodeSignatureMismatch   = "signature_mismatch"
+	CodeSignatureMismatch   = contract.CodeSignatureMismatch
 	CodeBucketNotFound      = "bucket_not_found"
 	CodeAccessDenied        = contract.CodeAccessDenied
 	CodeWrongRegion         = "wrong_region"
@@ -32,7 +32,7 @@ const (
 	CodeRoleNotAssumable = "role_not_assumable"
 	// CodeSTSUnavailable: STS could not be asked for the role's
 	// credentials; not the role's fault.
-	CodeSTSUnavailable = "sts_unavailable"
+	CodeSTSUnavailable = contract.CodeSTSUnavailable
 )
 
 // blockedError is implemented by netguard's error for a dial to an address

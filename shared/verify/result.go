@@ -136,6 +136,17 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 	case errors.As(err, &local):
 		lf := local.Failure(name)
 		return failure{code: lf.Code, field: lf.Field, msg: lf.Msg}
+	}
+	if p.Classify != nil {
+		if pf, ok := p.Classify(name, err); ok {
+			f := failure{code: pf.Code, field: pf.Field, msg: pf.Msg}
+			if name == CheckDelete {
+				r.leftover(&f)
+			}
+			return f
+		}
+	}
+	switch {
 	case errors.As(err, &imp) && imp.ImpersonationDenied():
 		return failure{code: CodeRoleNotAssumable, field: p.Role, msg: fmt.Sprintf(msgImpersonationDenied, imp.MissingRole())}
 	case errors.As(err, &imp):
@@ -166,7 +177,7 @@ func (v *Verifier) describe(r *run, name string, err error) failure {
 		f = kmsFailure(be, p.Denied, p.Who)
 	case code == blob.RequesterPays && errors.As(err, &be):
 		f = requesterPaysFailure(be, p.Bucket, r.cfg.Bucket())
-	case code == blob.AccessDenied && name == CheckList:
+	case code == blob.AccessDenied && name == CheckList && !p.DeniedBeforeBucket:
 		f = failure{code: CodeAccessDenied, field: p.Bucket, msg: p.MsgBucket}
 	case code == blob.AccessDenied:
 		f = failure{code: CodeAccessDenied, field: p.Denied, msg: r.permissionMessage(p, name)}

@@ -73,6 +73,9 @@ type Opener struct {
 	// AzureBlobEndpoint is azureopen.Opener's BlobEndpoint (TEST ONLY,
 	// BUCKETLINK_AZURE_BLOB_ENDPOINT).
 	AzureBlobEndpoint string
+	// AzureAuthorityHost is azureopen.Opener's AuthorityHost (TEST ONLY,
+	// BUCKETLINK_AZURE_AUTHORITY_HOST).
+	AzureAuthorityHost string
 }
 
 // opener is what each provider's opener package implements.
@@ -88,7 +91,8 @@ func (o *Opener) openers() map[storageconfig.Provider]opener {
 		s3.NameCompatible: s3o,
 		gcs.Name: &gcsopen.Opener{HTTPClient: o.HTTPClient, Endpoint: o.GCSEndpoint,
 			HMACEndpoint: o.GCSHMACEndpoint, HMACRegion: o.GCSHMACRegion, Identity: o.GCPIdentity},
-		azure.Name: &azureopen.Opener{HTTPClient: o.HTTPClient, BlobEndpoint: o.AzureBlobEndpoint},
+		azure.Name: &azureopen.Opener{HTTPClient: o.HTTPClient, BlobEndpoint: o.AzureBlobEndpoint,
+			AuthorityHost: o.AzureAuthorityHost},
 	}
 }
 

@@ -72,6 +72,10 @@ func (e *EntraError) Unwrap() error { return e.Err }
 // reason.
 func (e *EntraError) EntraRejected() string { return string(e.Part) }
 
+// EntraCode returns Entra's AADSTS code ("AADSTS7000215"); "" when the
+// answer had none (Entra not reached, or not answering as Entra).
+func (e *EntraError) EntraCode() string { return e.Code }
+
 // NonRetriable tells azcore's retry policy not to retry: azidentity has
 // already retried what it retries.
 func (e *EntraError) NonRetriable() {}

@@ -1,5 +1,6 @@
 // Package azure is the azure_blob provider: an Azure Blob Storage
-// container, with a storage account key or a SAS token. It owns its
+// container, with a storage account key, a SAS token or a Microsoft Entra
+// ID service principal (tenant, client ID and client secret). It owns its
 // fields, validation, credentials, check report (including what a SAS
 // token says about itself without connecting) and bucket-verify mapping;
 // package azureopen opens its containers.
@@ -26,18 +27,31 @@ const (
 	FieldEndpointURL   = "azure_endpoint_url"
 	FieldAccountKey    = "azure_account_key"
 	FieldSASToken      = "azure_sas_token"
+	// FieldAuthMethod is optional on create: absent, the credential given
+	// decides (account key or SAS token), as before it existed.
+	FieldAuthMethod = "azure_auth_method"
+	// FieldTenantID and FieldClientID name a service principal (returned;
+	// not secrets); FieldClientSecret is its secret (write-only).
+	FieldTenantID     = "azure_tenant_id"
+	FieldClientID     = "azure_client_id"
+	FieldClientSecret = "azure_client_secret"
 )
 
 // The parts of the credentials (as sealed).
 const (
-	CredAccountKey = "azure_account_key"
-	CredSASToken   = "azure_sas_token"
+	CredAccountKey   = "azure_account_key"
+	CredSASToken     = "azure_sas_token"
+	CredClientSecret = "azure_client_secret"
 )
 
-// Auth methods, as AuthMethod names them (the wire has no field for it).
+// Auth methods, the values of azure_auth_method.
 const (
 	AuthAccountKey = "account_key"
 	AuthSASToken   = "sas_token"
+	// AuthServicePrincipal: an Entra ID application's client secret, for
+	// an OAuth token from the Entra authority of the endpoint's cloud; the
+	// principal needs a data role on the container.
+	AuthServicePrincipal = "service_principal"
 )
 
 var fields = []contract.Field{
@@ -45,8 +59,12 @@ var fields = []contract.Field{
 	{Name: FieldContainerName},
 	{Name: FieldPrefix},
 	{Name: FieldEndpointURL},
+	{Name: FieldAuthMethod},
+	{Name: FieldTenantID},
+	{Name: FieldClientID},
 	{Name: FieldAccountKey, WriteOnly: true},
 	{Name: FieldSASToken, WriteOnly: true},
+	{Name: FieldClientSecret, WriteOnly: true},
 }
 
 // Provider is azure_blob.
@@ -85,6 +103,13 @@ type Settings struct {
 	// one the user gave (a sovereign cloud, Azurite), or
 	// https://{account}.blob.core.windows.net/.
 	Endpoint string `json:"azure_endpoint_url"`
+	// Auth is the auth method; "" in the documents of configs made before
+	// azure_auth_method existed (an account key or a SAS token: the
+	// sealed credential decides).
+	Auth string `json:"azure_auth_method,omitempty"`
+	// TenantID and ClientID are a service principal's.
+	TenantID string `json:"azure_tenant_id,omitempty"`
+	ClientID string `json:"azure_client_id,omitempty"`
 }
 
 // Bucket implements contract.Settings.
@@ -93,9 +118,13 @@ func (s *Settings) Bucket() string { return s.Container }
 // Prefix implements contract.Settings.
 func (s *Settings) Prefix() string { return s.KeyPrefix }
 
-// AuthMethod implements contract.Settings: the wire has no field for it;
-// which credential is sealed decides.
-func (s *Settings) AuthMethod() string { return "" }
+// AuthMethod implements contract.Settings: "" for a config made before
+// azure_auth_method existed.
+func (s *Settings) AuthMethod() string { return s.Auth }
+
+// ServicePrincipal reports a config that signs in as an Entra ID service
+// principal.
+func (s *Settings) ServicePrincipal() bool { return s.Auth == AuthServicePrincipal }
 
 // Wire implements contract.Settings.
 func (s *Settings) Wire() map[string]any {
@@ -104,6 +133,9 @@ func (s *Settings) Wire() map[string]any {
 		FieldContainerName: s.Container,
 		FieldPrefix:        contract.Optional(s.KeyPrefix),
 		FieldEndpointURL:   s.Endpoint,
+		FieldAuthMethod:    contract.Optional(s.Auth),
+		FieldTenantID:      contract.Optional(s.TenantID),
+		FieldClientID:      contract.Optional(s.ClientID),
 	}
 }
 
@@ -160,6 +192,9 @@ func (s *Settings) Report(creds contract.Credentials) contract.Report {
 	if s.Endpoint != "" && s.Endpoint != azrules.Endpoint(s.Account, "") {
 		r.Endpoint = FieldEndpointURL
 	}
+	if s.ServicePrincipal() {
+		return s.principalReport(r, creds)
+	}
 	if creds[CredAccountKey] == "" && creds[CredSASToken] == "" {
 		r.Missing = []contract.Missing{
 			{Field: FieldAccountKey, Msg: "An account key (or a SAS token) is required."},
@@ -192,8 +227,13 @@ func (provider) BucketVerify() *contract.BucketVerify {
 			FieldAccountName:   contract.VerifyAccessKey,
 			FieldAccountKey:    contract.VerifySecretKey,
 			FieldEndpointURL:   contract.VerifyEndpoint,
-			// Only a stored config (bucketId) has a SAS token.
-			FieldSASToken: contract.VerifyBucketID,
+			// Only a stored config (bucketId) has a SAS token or a
+			// service principal.
+			FieldSASToken:     contract.VerifyBucketID,
+			FieldAuthMethod:   contract.VerifyBucketID,
+			FieldTenantID:     contract.VerifyBucketID,
+			FieldClientID:     contract.VerifyBucketID,
+			FieldClientSecret: contract.VerifyBucketID,
 		},
 		Create: func(r contract.VerifyRequest, _ errcode.FieldErrors) map[string]any {
 			c := map[string]any{FieldAccountName: r.AccessKey, FieldAccountKey: r.Creds[CredAccountKey]}

@@ -41,12 +41,119 @@ func (s *Settings) parse(errs errcode.FieldErrors, in contract.Input) contract.C
 	s.KeyPrefix = prefix
 
 	endpoint, msg := normalizeAzureEndpoint(in.Str["azure_endpoint_url"])
-	if msg != "" {
+	endpointOK := msg == ""
+	if !endpointOK {
 		errs.Add("azure_endpoint_url", "%s", msg)
 	} else if accountOK {
 		s.Endpoint = azrules.Endpoint(account, endpoint)
 	}
+	method, explicit, ok := s.authMethod(errs, in)
+	if !ok {
+		return contract.Credentials{}
+	}
+	s.Auth = method
+	if method != AuthServicePrincipal {
+		for _, f := range []string{FieldTenantID, FieldClientID, FieldClientSecret} {
+			if in.Has(f) {
+				errs.Add(f, "Only used with azure_auth_method \"service_principal\"; remove it.")
+			}
+		}
+	}
+	switch method {
+	case AuthServicePrincipal:
+		if endpointOK && accountOK {
+			if _, err := azrules.Authority(s.Endpoint); err != nil {
+				errs.Add(FieldEndpointURL, "A service principal signs in at the Microsoft Entra ID authority of the endpoint's cloud, "+
+					"which bucketlink knows for Azure's public, China and US Government clouds only (https://ACCOUNT.blob.core.windows.net/, "+
+					".blob.core.chinacloudapi.cn, .blob.core.usgovcloudapi.net). Use an endpoint of one of them, or an account key or SAS token.")
+			}
+		}
+		return s.checkPrincipal(errs, in)
+	case AuthAccountKey, AuthSASToken:
+		if !explicit {
+			// As before azure_auth_method existed.
+			break
+		}
+		other := map[string]string{AuthAccountKey: FieldSASToken, AuthSASToken: FieldAccountKey}[method]
+		if in.Has(other) {
+			errs.Add(other, "Not used with azure_auth_method \"%s\"; remove it.", method)
+			return contract.Credentials{}
+		}
+		if f := map[string]string{AuthAccountKey: FieldAccountKey, AuthSASToken: FieldSASToken}[method]; !in.Has(f) {
+			errs.Add(f, "This field is required with azure_auth_method \"%s\".", method)
+			return contract.Credentials{}
+		}
+	}
 	return checkAzureCredentials(errs, in)
+}
+
+// authMethod returns the config's auth method: azure_auth_method, or,
+// absent, the one its credentials imply (an account key or a SAS token,
+// as before the field existed; the fields of a service principal without
+// either, service_principal). With neither, the key's and the token's own
+// checks report them missing. explicit reports a method the request named.
+func (s *Settings) authMethod(errs errcode.FieldErrors, in contract.Input) (method string, explicit, ok bool) {
+	m, given := in.Str[FieldAuthMethod]
+	switch {
+	case !given && in.Has(FieldAccountKey):
+		return AuthAccountKey, false, true
+	case !given && in.Has(FieldSASToken):
+		return AuthSASToken, false, true
+	case !given && (in.Has(FieldTenantID) || in.Has(FieldClientID) || in.Has(FieldClientSecret)):
+		return AuthServicePrincipal, false, true
+	case !given:
+		return "", false, true
+	}
+	switch m {
+	case AuthAccountKey, AuthSASToken, AuthServicePrincipal:
+		return m, true, true
+	}
+	errs.Add(FieldAuthMethod, "Use \"account_key\" (with azure_account_key), \"sas_token\" (with azure_sas_token) or "+
+		"\"service_principal\" (with azure_tenant_id, azure_client_id and azure_client_secret).")
+	return "", true, false
+}
+
+// checkPrincipal validates a service principal's fields, which the
+// service_principal method requires; no account key or SAS token is used
+// with it. The tenant and client IDs are kept in lower case (Entra ID
+// compares them so); messages never quote the secret.
+func (s *Settings) checkPrincipal(errs errcode.FieldErrors, in contract.Input) contract.Credentials {
+	for _, f := range []string{FieldAccountKey, FieldSASToken} {
+		if in.Has(f) {
+			errs.Add(f, "Not used with azure_auth_method \"service_principal\": bucketlink signs in as the service principal. Remove it.")
+		}
+	}
+	tenant, ok := in.Str[FieldTenantID]
+	s.TenantID = strings.ToLower(strings.TrimSpace(tenant))
+	switch {
+	case !ok || s.TenantID == "":
+		errs.Add(FieldTenantID, "This field is required with azure_auth_method \"service_principal\": the directory (tenant) ID, "+
+			"a GUID, or one of the tenant's verified domains such as contoso.onmicrosoft.com.")
+	case azrules.ValidateTenantID(s.TenantID) != nil:
+		errs.Add(FieldTenantID, "Give the directory (tenant) ID, a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47 "+
+			"(Microsoft Entra ID, Overview, Tenant ID), or one of the tenant's verified domains such as contoso.onmicrosoft.com.")
+	}
+	client, ok := in.Str[FieldClientID]
+	s.ClientID = strings.ToLower(strings.TrimSpace(client))
+	switch {
+	case !ok || s.ClientID == "":
+		errs.Add(FieldClientID, "This field is required with azure_auth_method \"service_principal\": the application (client) ID, a GUID.")
+	case azrules.ValidateClientID(s.ClientID) != nil:
+		errs.Add(FieldClientID, "Give the application (client) ID, a GUID such as 00000000-0000-0000-0000-000000000000 "+
+			"(App registrations, your application, Overview, Application (client) ID); not its name or object ID.")
+	}
+	secret, ok := in.Str[FieldClientSecret]
+	secret = strings.TrimSpace(secret)
+	switch {
+	case !ok:
+		errs.Add(FieldClientSecret, "This field is required with azure_auth_method \"service_principal\": a client secret of the application.")
+		return contract.Credentials{}
+	case secret == "":
+		errs.Add(FieldClientSecret, "This field may not be blank.")
+	case len(secret) > maxAzureCredentialLen:
+		errs.Add(FieldClientSecret, "A client secret is at most %d characters.", maxAzureCredentialLen)
+	}
+	return contract.Credentials{CredClientSecret: secret}
 }
 
 // normalizeAzureEndpoint checks the optional azure_endpoint_url: "" means

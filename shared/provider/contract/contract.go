@@ -134,6 +134,16 @@ type Report struct {
 	// EndpointURL the endpoint the user gave, where the provider takes
 	// one (s3_compatible). CORS fixes name them.
 	Account, EndpointURL string
+
+	// DeniedBeforeBucket: the provider refuses a principal without the
+	// permission before it looks the bucket up (Azure RBAC), so a denied
+	// list is the permission's (Denied, with the permission message), not
+	// a missing bucket's.
+	DeniedBeforeBucket bool
+	// Classify, when set, reports the failures the provider recognises in
+	// an error itself (Entra ID refusing one part of a service principal),
+	// before the generic mapping of codes; ok false leaves err to it.
+	Classify func(check string, err error) (f Failure, ok bool)
 }
 
 // Missing is an empty part of a config's credentials.
@@ -207,8 +217,10 @@ const (
 // The check codes a provider's own failures use (package verify lists
 // them all).
 const (
-	CodeInvalidAccessKey = "invalid_access_key"
-	CodeAccessDenied     = "access_denied"
+	CodeInvalidAccessKey  = "invalid_access_key"
+	CodeSignatureMismatch = "signature_mismatch"
+	CodeAccessDenied      = "access_denied"
+	CodeSTSUnavailable    = "sts_unavailable"
 )
 
 // Failure is how one failed check is reported.
@@ -230,4 +242,12 @@ type LocalError interface {
 // not run, with notRun as the reason).
 type Prechecker interface {
 	Precheck(creds Credentials, now time.Time) (all error, each map[string]error, notRun string, ok bool)
+}
+
+// ModeReporter is implemented by Settings whose report depends on the
+// config's access mode (the RBAC role an Azure service principal needs:
+// a reader's for a read-only config). The config's Report calls ReportMode
+// instead of Report when it is implemented.
+type ModeReporter interface {
+	ReportMode(creds Credentials, readOnly bool) Report
 }
