@@ -211,6 +211,20 @@ func TestAzureServicePrincipalE2E(t *testing.T) {
 	if strings.Contains(a.body, contributor.Secret) {
 		t.Error("the bucket-verify answer carries the client secret")
 	}
+	// The existing-bucket verify of a narrower prefix rebuilds the
+	// target from the stored settings (the principal's IDs) and sealed
+	// secret.
+	narrower := "/v1/api/organizations/acme/buckets/" + uid + "/verify"
+	var n verifyAnswer
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if n = e.post2(narrower, e.keys["acme/member"], map[string]any{"prefix": "data/sub/"}); n.ConnectionStatus != "connecting" || time.Now().After(end) {
+			break
+		}
+	}
+	if !n.Success || n.ConnectionStatus != "connected" || !strings.Contains(n.SignedURL, "skoid="+contributor.ObjectID) ||
+		!strings.Contains(n.SignedURL, "/data%2Fsub%2F") {
+		t.Errorf("existing-bucket verify of data/sub/ = %s", n.body)
+	}
 
 	// Entra's refusals, each on its own field.
 	wantFields(t, e.do("POST", base, admin, body(contributor, map[string]any{"azure_tenant_id": "11111111-2222-4333-8444-555555555555"})),

@@ -10,6 +10,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/provider/azure"
 	gcsp "github.com/bucketlink/bucketlink/shared/provider/gcs"
 	s3p "github.com/bucketlink/bucketlink/shared/provider/s3"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
@@ -250,5 +251,34 @@ func TestParseAccessMode(t *testing.T) {
 		if _, ok := policy.ParseAccessMode(bad); ok {
 			t.Errorf("ParseAccessMode(%q) accepted", bad)
 		}
+	}
+}
+
+// TestAzurePrincipalFix checks the fix of a service principal's check: the
+// role of the access mode, assigned on the container, and that the target
+// of a config knows its principal and mode.
+func TestAzurePrincipalFix(t *testing.T) {
+	sp := policy.Target{Provider: azure.Name, Bucket: "datasets", AzurePrincipal: true}
+	for _, tt := range []struct {
+		mode  policy.AccessMode
+		check string
+		role  string
+	}{
+		{policy.ReadWrite, policy.CheckList, policy.AzureRoleReadWrite},
+		{policy.ReadWrite, policy.CheckDelete, policy.AzureRoleReadWrite},
+		{policy.ReadOnly, policy.CheckList, policy.AzureRoleReadOnly},
+		{policy.ReadOnly, policy.CheckRead, policy.AzureRoleReadOnly},
+	} {
+		sp.Mode = tt.mode
+		f := policy.FixFor(sp, tt.check, policy.CodeAccessDenied)
+		if f == nil || f.Role != tt.role || !strings.Contains(f.Command, "--role '"+tt.role+"'") ||
+			!strings.Contains(f.Command, "/containers/datasets") || len(f.Missing) != 1 || !strings.HasPrefix(f.Missing[0], "Microsoft.Storage/") {
+			t.Errorf("%s %s: fix = %+v, want the role %s", tt.mode, tt.check, f, tt.role)
+		}
+	}
+	c := &storageconfig.Config{Provider: azure.Name, AccessMode: storageconfig.AccessReadOnly,
+		Settings: &azure.Settings{Account: "acme", Container: "datasets", Auth: azure.AuthServicePrincipal}}
+	if tg := policy.TargetOf(c, storageconfig.Credentials{azure.CredClientSecret: "s"}); !tg.AzurePrincipal || tg.AzureSAS || tg.Mode != policy.ReadOnly {
+		t.Errorf("TargetOf = %+v", tg)
 	}
 }

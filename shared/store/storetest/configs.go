@@ -27,6 +27,13 @@ func runConfigs(t *testing.T, open opener) {
 			{"aws_s3 settings", withSettings(s3.NameAWS)},
 			{"gc_storage settings", withSettings(gcs.Name)},
 			{"azure_blob settings", withSettings(azure.Name)},
+			{"azure_blob service principal", func(t *testing.T, org int64) *storageconfig.Config {
+				c := withSettings(azure.Name)(t, org)
+				c.Settings = &azure.Settings{Account: "acmestorage", Container: "datasets", KeyPrefix: "sp/",
+					Endpoint: "https://acmestorage.blob.core.chinacloudapi.cn/", Auth: azure.AuthServicePrincipal,
+					TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", ClientID: "00000000-0000-4000-8000-000000000003"}
+				return c
+			}},
 			{"never verified", func(_ *testing.T, org int64) *storageconfig.Config { return NewConfig(org) }},
 			{"read only aws_s3", func(t *testing.T, org int64) *storageconfig.Config {
 				c := withSettings(s3.NameAWS)(t, org)
