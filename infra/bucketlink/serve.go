@@ -283,20 +283,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// Every provider's driver, over one SSRF-safe client.
 	v, err := verifier.New(awsCfg, st, verifier.Options{
-		AllowPrivate:       cfg.AllowPrivate,
-		AWSS3Endpoint:      cfg.AWSS3Endpoint,
-		AWSSTSEndpoint:     cfg.AWSSTSEndpoint,
-		GCSEndpoint:        cfg.GCSEndpoint,
-		GCSHMACEndpoint:    cfg.GCSHMACEndpoint,
-		GCSHMACRegion:      cfg.GCSHMACRegion,
-		AzureBlobEndpoint:  cfg.AzureBlobEndpoint,
-		AzureAuthorityHost: cfg.AzureAuthorityHost,
-		GCPIdentity:        cfg.GCPIdentity,
-		GCPSTSEndpoint:     cfg.GCPSTSEndpoint,
-		Deadline:           cfg.VerifyDeadline,
-		AppOrigins:         cfg.AppOrigins,
+		AllowPrivate:      cfg.AllowPrivate,
+		AWSS3Endpoint:     cfg.AWSS3Endpoint,
+		AWSSTSEndpoint:    cfg.AWSSTSEndpoint,
+		GCSEndpoint:       cfg.GCSEndpoint,
+		GCSHMACEndpoint:   cfg.GCSHMACEndpoint,
+		GCSHMACRegion:     cfg.GCSHMACRegion,
+		AzureBlobEndpoint: cfg.AzureBlobEndpoint,
+		GCPIdentity:       cfg.GCPIdentity,
+		GCPSTSEndpoint:    cfg.GCPSTSEndpoint,
+		Deadline:          cfg.VerifyDeadline,
+		AppOrigins:        cfg.AppOrigins,
 
 		GCPIAMCredentialsEndpoint: cfg.GCPIAMCredentialsEndpoint,
+		AzureAuthorityHost:        cfg.AzureAuthorityHost,
 	})
 	if err != nil {
 		return fmt.Errorf("--aws-sts-endpoint: %w", err)

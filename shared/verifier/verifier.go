@@ -87,9 +87,9 @@ func New(awsCfg aws.Config, orgs s3open.OrgFinder, opts Options) (*verify.Verifi
 			GCSHMACEndpoint:   opts.GCSHMACEndpoint,
 			GCSHMACRegion:     opts.GCSHMACRegion,
 			AzureBlobEndpoint: opts.AzureBlobEndpoint,
-			// The authority's TLS is checked like any endpoint's.
+			GCPIdentity:       gcp,
+
 			AzureAuthorityHost: opts.AzureAuthorityHost,
-			GCPIdentity:        gcp,
 		},
 		Deadline: opts.Deadline,
 		// The preflights go to the same user endpoints, over a client
