@@ -164,7 +164,8 @@ func (r *Response) UnmarshalJSON(b []byte) error {
 	}
 	core := map[string]any{"uid": &r.UID, "id": &r.ID, "name": &r.Name, "provider": &r.Provider,
 		"is_verified": &r.IsVerified, "last_verified_at": &r.LastVerifiedAt, "created_at": &r.CreatedAt,
-		"updated_at": &r.UpdatedAt, fieldReverifyInterval: &r.ReverifyIntervalSeconds, "next_reverify_at": &r.NextReverifyAt}
+		"updated_at": &r.UpdatedAt, fieldReverifyInterval: &r.ReverifyIntervalSeconds, "next_reverify_at": &r.NextReverifyAt,
+		fieldAccessMode: &r.AccessMode}
 	r.Fields = map[string]any{}
 	for k, v := range raw {
 		if dst, ok := core[k]; ok {
