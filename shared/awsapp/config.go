@@ -43,6 +43,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/corscheck"
@@ -183,7 +184,7 @@ type Config struct {
 	AppOrigins []string
 }
 
-var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+var accountIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
 
 // LoadConfig reads the configuration from getenv (os.Getenv in main). It
 // checks everything and reports every wrong or missing variable at once,
@@ -236,7 +237,7 @@ func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
 	if c.VerifyQueueURL != "" && !strings.HasPrefix(c.VerifyQueueURL, "https://") && !strings.HasPrefix(c.VerifyQueueURL, "http://") {
 		bad(EnvVerifyQueueURL, "must be a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)")
 	}
-	if c.AWSAccountID != "" && !accountIDPattern.MatchString(c.AWSAccountID) {
+	if c.AWSAccountID != "" && !accountIDPattern().MatchString(c.AWSAccountID) {
 		bad(EnvAWSAccountID, "must be a 12-digit AWS account id")
 	}
 	if v := getenv(EnvAllowPrivate); v != "" {

@@ -232,18 +232,18 @@ func (a *Assumer) newCredentials(r Role) *aws.CredentialsCache {
 var (
 	// externalIDRE is what STS accepts as ExternalId (2 to 1224 of
 	// these characters).
-	externalIDRE = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+	externalIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@:/-]+$`) })
 	// sessionNameRE is what STS accepts as RoleSessionName.
-	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	sessionNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{2,64}$`) })
 )
 
 func (r Role) validate() error {
 	switch {
 	case !s3.ValidRoleARN(r.ARN):
 		return fmt.Errorf("%w: %q is not an IAM role ARN", ErrBadRole, r.ARN)
-	case len(r.ExternalID) < 2 || len(r.ExternalID) > 1224 || !externalIDRE.MatchString(r.ExternalID):
+	case len(r.ExternalID) < 2 || len(r.ExternalID) > 1224 || !externalIDRE().MatchString(r.ExternalID):
 		return fmt.Errorf("%w: the external id is missing or malformed", ErrBadRole)
-	case !sessionNameRE.MatchString(r.SessionName):
+	case !sessionNameRE().MatchString(r.SessionName):
 		return fmt.Errorf("%w: session name %q is not 2 to 64 of [A-Za-z0-9_+=,.@-]", ErrBadRole, r.SessionName)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -93,7 +94,7 @@ var aadstsParts = map[int]CredentialPart{
 }
 
 // aadstsCode finds an AADSTS code in a message.
-var aadstsCode = regexp.MustCompile(`AADSTS(\d{5,7})`)
+var aadstsCode = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`AADSTS(\d{5,7})`) })
 
 // entraAnswer is the error body of Entra's token endpoints.
 type entraAnswer struct {
@@ -133,7 +134,7 @@ func entraError(err error) error {
 			}
 		}
 	}
-	for _, m := range aadstsCode.FindAllStringSubmatch(err.Error(), -1) {
+	for _, m := range aadstsCode().FindAllStringSubmatch(err.Error(), -1) {
 		if n, cerr := strconv.Atoi(m[1]); cerr == nil {
 			codes = append(codes, n)
 		}

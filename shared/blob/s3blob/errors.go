@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"sync"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -95,7 +96,7 @@ func classifyAPI(err error, ae smithy.APIError, signRegion string) (blob.Code, s
 // expectingRegion finds the region in "...the region 'eu-west-1' is wrong;
 // expecting 'us-east-1'" (AWS) or "...the region is wrong; expecting
 // 'us-east-1'." (MinIO).
-var expectingRegion = regexp.MustCompile(`expecting '([a-z0-9-]{1,64})'`)
+var expectingRegion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`expecting '([a-z0-9-]{1,64})'`) })
 
 // realRegion returns the bucket's region as the provider told it: the
 // x-amz-bucket-region header (AWS and MinIO send it with redirects and
@@ -104,7 +105,7 @@ func realRegion(err error, ae smithy.APIError) string {
 	if r := bucketRegionHeader(err); r != "" {
 		return r
 	}
-	if m := expectingRegion.FindStringSubmatch(ae.ErrorMessage()); m != nil {
+	if m := expectingRegion().FindStringSubmatch(ae.ErrorMessage()); m != nil {
 		return m[1]
 	}
 	return ""

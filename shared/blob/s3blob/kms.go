@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -35,10 +36,14 @@ import (
 
 // kmsDenied matches the message of a refused KMS call and captures the
 // action and the key.
-var kmsDenied = regexp.MustCompile(`not authorized to perform: (kms:[A-Za-z]+) on resource: (arn:[^\s]+)`)
+var kmsDenied = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`not authorized to perform: (kms:[A-Za-z]+) on resource: (arn:[^\s]+)`)
+})
 
 // kmsKeyARN finds a KMS key's ARN in a message.
-var kmsKeyARN = regexp.MustCompile(`arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+`)
+var kmsKeyARN = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+`)
+})
 
 // kmsCiphertext is the start of KMS's message when it will not decrypt.
 const kmsCiphertext = "The ciphertext refers to a customer master key"
@@ -48,11 +53,11 @@ const kmsCiphertext = "The ciphertext refers to a customer master key"
 // for a message that does not name it is the one op needs.
 func kmsRefusal(ae smithy.APIError, op string) (key, action string, ok bool) {
 	msg := ae.ErrorMessage()
-	if m := kmsDenied.FindStringSubmatch(msg); m != nil {
+	if m := kmsDenied().FindStringSubmatch(msg); m != nil {
 		return strings.TrimRight(m[2], ".,;"), m[1], true
 	}
 	if strings.HasPrefix(ae.ErrorCode(), "KMS.") || strings.Contains(msg, kmsCiphertext) {
-		return kmsKeyARN.FindString(msg), kmsActionFor(op), true
+		return kmsKeyARN().FindString(msg), kmsActionFor(op), true
 	}
 	return "", "", false
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/bucketlink/bucketlink/shared/blob/gcsblob/gcskey"
 	"github.com/bucketlink/bucketlink/shared/errcode"
@@ -19,11 +20,11 @@ const (
 )
 
 var (
-	gcsBucketCharsRE = regexp.MustCompile(`^[a-z0-9._-]+$`)
+	gcsBucketCharsRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9._-]+$`) })
 	// hmacAccessIDRE: Google's HMAC access IDs are "GOOG" and upper-case
 	// letters and digits (61 characters for a service account's key, 24
 	// for a user account's).
-	hmacAccessIDRE = regexp.MustCompile(`^GOOG[A-Z0-9]{8,124}$`)
+	hmacAccessIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^GOOG[A-Z0-9]{8,124}$`) })
 )
 
 // parseGCS validates the fields of gc_storage configs.
@@ -121,7 +122,7 @@ func checkHMAC(errs errcode.FieldErrors, in contract.Input) contract.Credentials
 	switch {
 	case !hasID || id == "":
 		errs.Add("gc_storage_hmac_access_id", "This field is required with gc_storage_auth_method \"hmac\".")
-	case !hmacAccessIDRE.MatchString(id):
+	case !hmacAccessIDRE().MatchString(id):
 		errs.Add("gc_storage_hmac_access_id", "A Google HMAC access ID is \"GOOG\" followed by upper-case letters and digits, such as GOOG1EXAMPLEACCESSID (Cloud Storage settings, Interoperability).")
 	}
 	switch {
@@ -147,7 +148,7 @@ func BucketNameProblems(name string) []string {
 	case l > MaxGCSDottedBucketLen:
 		out = append(out, "Bucket names with dots must contain at most 222 characters.")
 	}
-	if !gcsBucketCharsRE.MatchString(name) {
+	if !gcsBucketCharsRE().MatchString(name) {
 		out = append(out, "Bucket names can consist only of lower-case letters, numbers, dashes, underscores and dots.")
 	}
 	if name != "" && (!contract.IsAlnum(name[0]) || !contract.IsAlnum(name[len(name)-1])) {

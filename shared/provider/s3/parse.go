@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/provider/contract"
@@ -53,11 +54,11 @@ func (s *Settings) parse(errs errcode.FieldErrors, in contract.Input) contract.C
 			errs.Add(FieldIsAccelerated, "Transfer Acceleration needs a bucket name without dots.")
 		}
 		s.CloudfrontDomain = strings.ToLower(strings.TrimSpace(in.Str[FieldCloudfrontDom]))
-		if s.CloudfrontDomain != "" && !hostnameRE.MatchString(s.CloudfrontDomain) {
+		if s.CloudfrontDomain != "" && !hostnameRE().MatchString(s.CloudfrontDomain) {
 			errs.Add(FieldCloudfrontDom, "Enter a host name such as d111111abcdef8.cloudfront.net, without a scheme or path.")
 		}
 		s.CloudfrontPublicKeyID = strings.TrimSpace(in.Str[FieldCloudfrontKeyID])
-		if s.CloudfrontPublicKeyID != "" && !cfKeyRE.MatchString(s.CloudfrontPublicKeyID) {
+		if s.CloudfrontPublicKeyID != "" && !cfKeyRE().MatchString(s.CloudfrontPublicKeyID) {
 			errs.Add(FieldCloudfrontKeyID, "Enter a CloudFront public key ID: upper-case letters and digits, such as K2JCJMDEHXQW5F.")
 		}
 		return creds
@@ -75,12 +76,14 @@ func (s *Settings) parse(errs errcode.FieldErrors, in contract.Input) contract.C
 }
 
 var (
-	awsRegionRE     = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
-	genericRegionRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	hostnameRE      = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	cfKeyRE         = regexp.MustCompile(`^[A-Z0-9]{8,64}$`)
-	awsKeyIDRE      = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
-	bucketCharsRE   = regexp.MustCompile(`^[a-z0-9.-]+$`)
+	awsRegionRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`) })
+	genericRegionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`) })
+	hostnameRE      = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	})
+	cfKeyRE       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z0-9]{8,64}$`) })
+	awsKeyIDRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z0-9]{16,128}$`) })
+	bucketCharsRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9.-]+$`) })
 )
 
 // checkRegion validates s3_bucket_region, which may be left out: for
@@ -90,9 +93,9 @@ func (s *Settings) checkRegion(errs errcode.FieldErrors) {
 	r := s.Region
 	switch {
 	case r == "":
-	case !s.Compatible && !awsRegionRE.MatchString(r):
+	case !s.Compatible && !awsRegionRE().MatchString(r):
 		errs.Add(FieldBucketRegion, "Enter an AWS region code such as us-west-2.")
-	case r != "" && !genericRegionRE.MatchString(r):
+	case r != "" && !genericRegionRE().MatchString(r):
 		errs.Add(FieldBucketRegion, "Enter the region your provider documents, such as us-east-1 or auto.")
 	}
 }
@@ -122,12 +125,14 @@ func (s *Settings) checkRoleARN(errs errcode.FieldErrors, in contract.Input) str
 
 // roleARNRE is an IAM role ARN: partition, 12-digit account, "role/", an
 // optional path and the role name (1 to 64 of [A-Za-z0-9_+=,.@-]).
-var roleARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+var roleARNRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+})
 
 // ValidRoleARN reports whether arn is an IAM role ARN in a partition
 // bucketlink serves: arn:(aws|aws-cn|aws-us-gov):iam::<12 digits>:role/<path/name>.
 func ValidRoleARN(arn string) bool {
-	return len(arn) <= 2048 && roleARNRE.MatchString(arn)
+	return len(arn) <= 2048 && roleARNRE().MatchString(arn)
 }
 
 // checkKeys validates the access key pair; both are required for
@@ -152,7 +157,7 @@ func (s *Settings) checkKeys(errs errcode.FieldErrors, in contract.Input) contra
 	switch {
 	case !hasID || id == "":
 		errs.Add(FieldAccessKeyID, required)
-	case !s.Compatible && !awsKeyIDRE.MatchString(id):
+	case !s.Compatible && !awsKeyIDRE().MatchString(id):
 		errs.Add(FieldAccessKeyID, "An AWS access key ID is 16 to 128 upper-case letters and digits, such as AKIAIOSFODNN7EXAMPLE.")
 	case len(id) < 3 || len(id) > 128 || strings.IndexFunc(id, contract.NotPrintableASCII) >= 0:
 		errs.Add(FieldAccessKeyID, "An access key ID is 3 to 128 printable characters without spaces.")
@@ -174,7 +179,7 @@ func BucketNameProblems(name string) []string {
 	if l := len(name); l < 3 || l > 63 {
 		out = append(out, "Bucket names must be between 3 and 63 characters long.")
 	}
-	if !bucketCharsRE.MatchString(name) {
+	if !bucketCharsRE().MatchString(name) {
 		out = append(out, "Bucket names can consist only of lower-case letters, numbers, dots and hyphens.")
 	}
 	if name != "" && (!contract.IsAlnum(name[0]) || !contract.IsAlnum(name[len(name)-1])) {
