@@ -283,7 +283,7 @@ func (s *Server) test(w http.ResponseWriter, r *http.Request) {
 	}
 	s.appendHistory(r, c, store.TriggerTest, c.LastVerifiedAt, res)
 	if changed {
-		s.publishChange(r, c, res)
+		s.publishChange(r, c, res, store.TriggerTest)
 	}
 	writeJSON(w, http.StatusOK, testResponse{Verified: res.Verified(), Errors: res.Errors, Checks: res.Checks})
 }
@@ -358,15 +358,16 @@ func (s *Server) setupInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// publishChange announces a flip of is_verified caused by test/. A failure
-// to publish is logged: the verification itself is already stored.
-func (s *Server) publishChange(r *http.Request, c *storageconfig.Config, res verify.Result) {
+// publishChange announces a flip of is_verified caused by test/ or by a
+// PATCH that ran the checks. A failure to publish is logged: the
+// verification itself is already stored.
+func (s *Server) publishChange(r *http.Request, c *storageconfig.Config, res verify.Result, trigger store.Trigger) {
 	if s.Events == nil {
 		return
 	}
 	change := changeevents.Change{
 		OrgID: c.OrgID, UID: c.UID, Previous: !c.IsVerified, New: c.IsVerified,
-		CheckCodes: changeevents.CheckCodes(res.Checks), Trigger: string(store.TriggerTest), Time: c.LastVerifiedAt,
+		CheckCodes: changeevents.CheckCodes(res.Checks), Trigger: string(trigger), Time: c.LastVerifiedAt,
 	}
 	if o, err := s.Store.GetOrgByID(r.Context(), c.OrgID); err == nil {
 		change.Organization = o.Slug

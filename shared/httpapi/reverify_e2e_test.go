@@ -94,9 +94,9 @@ func TestPatch(t *testing.T) {
 	wantDetail(t, e.do("PATCH", base+"00000000-0000-4000-8000-000000000000/", admin, map[string]any{"name": "x"}),
 		http.StatusNotFound, "Not found.")
 	wantFields(t, e.do("PATCH", path, admin, map[string]any{
-		"s3_bucket_name": "other", "s3_secret_access_key": "nope", "colour": "blue", "reverify_interval_seconds": 10,
+		"provider": "aws_s3", "s3_bucket_name": "Other", "s3_secret_access_key": "nope", "colour": "blue", "reverify_interval_seconds": 10,
 	}), map[string]string{
-		"s3_bucket_name": "cannot be changed", "s3_secret_access_key": "cannot be changed",
+		"provider": "cannot be changed", "s3_bucket_name": "lower-case", "s3_access_key_id": "required",
 		"colour": "Unknown field", "reverify_interval_seconds": "from 900",
 	})
 	wantFields(t, e.do("PATCH", path, admin, `[1]`), map[string]string{"non_field_errors": "JSON object"})

@@ -8,9 +8,11 @@ import (
 )
 
 // Patch is a decoded PATCH request: the fields to change, nil for those
-// left alone. Only the name, the re-verification interval and the access
-// mode can change; a config's bucket and credentials are fixed at create
-// (make a new config instead).
+// left alone. The name, the re-verification interval and the access mode
+// change as given; the provider's fields (bucket, region, prefix,
+// endpoint, credentials, auth method) are checked against the stored
+// config by ParsePatchFor, which sets Settings and Credentials (see
+// rotate.go). The provider cannot change (make a new config instead).
 type Patch struct {
 	// Name is the new name, trimmed.
 	Name *string
@@ -20,39 +22,39 @@ type Patch struct {
 	// AccessMode is the new access mode (access_mode; null is the
 	// default, read_write).
 	AccessMode *AccessMode
+	// Settings are the config's new provider settings, made of the stored
+	// ones and the request's provider fields (ParsePatchFor); nil when
+	// they do not change.
+	Settings Settings
+	// Credentials are the new credentials of a rotation (ParsePatchFor);
+	// nil when the stored ones stay.
+	Credentials Credentials
+
+	// in holds the request's provider fields (and provider), for
+	// ParsePatchFor.
+	in contract.Input
 }
 
-// patchFields are the fields a PATCH may set.
+// patchFields are the fields a PATCH may set besides the provider's.
 var patchFields = map[string]contract.Kind{
 	"name":                contract.String,
 	fieldReverifyInterval: contract.Int,
 	fieldAccessMode:       contract.String,
 }
 
-// ParsePatch decodes and validates a PATCH request. Like ParseCreate, it
-// reports every field error at once as errcode.FieldErrors: a field of
-// create that cannot change is named with a message saying so, an unknown
-// field as unknown, a null name as not allowed. An empty object is a valid
-// patch that changes nothing.
+// ParsePatch decodes and validates the fields of a PATCH request that do
+// not depend on the stored config. Like ParseCreate, it reports every
+// field error at once as errcode.FieldErrors: an unknown field as
+// unknown, a null name as not allowed. An empty object is a valid patch
+// that changes nothing. The provider fields are kept for ParsePatchFor,
+// which checks them against the config; with field errors, the patch
+// returned holds what could be read, so that ParsePatchFor adds its own.
 func ParsePatch(body []byte) (Patch, error) {
-	known := make(map[string]contract.Kind, len(createFields))
-	for f, k := range createFields {
-		known[f] = k
-	}
-	in, errs := contract.DecodeObject(body, known)
+	in, errs := contract.DecodeObject(body, createFields)
 	if _, bad := errs[errcode.NonField]; bad {
 		return Patch{}, errs
 	}
-	for f := range createFields {
-		if _, ok := patchFields[f]; ok {
-			continue
-		}
-		if _, typeErr := errs[f]; in.Has(f) || in.Null[f] || typeErr {
-			// Replaces any type error: the field cannot be sent at all.
-			errs[f] = []string{"This field cannot be changed; create a new storage config instead."}
-		}
-	}
-	var p Patch
+	p := Patch{in: in}
 	switch {
 	case in.Null["name"]:
 		errs.Add("name", "This field may not be null.")
@@ -71,13 +73,15 @@ func ParsePatch(body []byte) (Patch, error) {
 		p.AccessMode = &m
 	}
 	if err := errs.Err(); err != nil {
-		return Patch{}, err
+		return p, err
 	}
 	return p, nil
 }
 
 // Empty reports whether p changes nothing.
-func (p Patch) Empty() bool { return p.Name == nil && p.ReverifyInterval == nil && p.AccessMode == nil }
+func (p Patch) Empty() bool {
+	return p.Name == nil && p.ReverifyInterval == nil && p.AccessMode == nil && p.Settings == nil && p.Credentials == nil
+}
 
 // Apply makes the changes of p to c at now, rescheduling when the interval
 // changes (SetReverifyInterval), and reports whether anything changed; only
@@ -98,6 +102,9 @@ func (p Patch) Apply(c *Config, now time.Time) (changed bool) {
 			c.IsVerified = false
 		}
 		c.AccessMode, changed = *p.AccessMode, true
+	}
+	if p.Settings != nil {
+		c.Settings, changed = p.Settings, true
 	}
 	if changed {
 		c.UpdatedAt = now

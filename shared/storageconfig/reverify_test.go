@@ -125,10 +125,9 @@ func TestParsePatch(t *testing.T) {
 			map[string]string{fieldReverifyInterval: "from 900"}},
 		{"blank name", `{"name": " "}`, nil, nil, map[string]string{"name": "may not be blank"}},
 		{"null name", `{"name": null}`, nil, nil, map[string]string{"name": "may not be null"}},
-		{"fixed fields, all named at once", `{"provider": "gc_storage", "s3_bucket_name": "b", "s3_is_accelerated": "yes", "s3_secret_access_key": null, "name": 7}`,
+		{"type errors of provider fields too, all named at once", `{"s3_bucket_name": 7, "s3_is_accelerated": "yes", "s3_secret_access_key": null, "name": 7}`,
 			nil, nil, map[string]string{
-				"provider": "cannot be changed", "s3_bucket_name": "cannot be changed",
-				"s3_is_accelerated": "cannot be changed", "s3_secret_access_key": "cannot be changed",
+				"s3_bucket_name": "Not a valid string", "s3_is_accelerated": "valid boolean",
 				"name": "Not a valid string"}},
 		{"unknown field", `{"colour": "blue", "reverify_interval_seconds": "soon"}`, nil, nil,
 			map[string]string{"colour": "Unknown field", fieldReverifyInterval: "valid integer"}},

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/bucketlink/bucketlink/shared/errcode"
@@ -83,7 +84,15 @@ const (
 	TriggerTest     Trigger = "test"     // POST /storage-configs/{uid}/test/
 	TriggerSchedule Trigger = "schedule" // the re-verification scheduler
 	TriggerVerify   Trigger = "verify"   // the bucket-verify API
+	// TriggerRotate: a PATCH with new credentials, whose checks passed.
+	TriggerRotate Trigger = "rotate"
+	// TriggerEdit: a PATCH of the bucket, region, prefix or endpoint
+	// with the stored credentials, whose checks passed.
+	TriggerEdit Trigger = "edit"
 )
+
+// knownTriggers are the triggers an entry may have.
+var knownTriggers = []Trigger{TriggerCreate, TriggerTest, TriggerSchedule, TriggerVerify, TriggerRotate, TriggerEdit}
 
 // VerificationEntry is one verification of a stored config: when it ended,
 // whether every check passed, the checks (codes and messages, never a
@@ -107,7 +116,7 @@ func (v VerificationEntry) Validate() error {
 	switch {
 	case v.At.IsZero():
 		return errcode.New(errcode.InvalidArgument, "verification entry: no time")
-	case v.Trigger != TriggerCreate && v.Trigger != TriggerTest && v.Trigger != TriggerSchedule && v.Trigger != TriggerVerify:
+	case !slices.Contains(knownTriggers, v.Trigger):
 		return errcode.New(errcode.InvalidArgument, "verification entry: unknown trigger %q", v.Trigger)
 	case len(v.Checks) > MaxChecks:
 		return errcode.New(errcode.InvalidArgument, "verification entry: %d checks, at most %d", len(v.Checks), MaxChecks)

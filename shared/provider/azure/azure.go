@@ -55,7 +55,7 @@ const (
 )
 
 var fields = []contract.Field{
-	{Name: FieldAccountName},
+	{Name: FieldAccountName, Fixed: true},
 	{Name: FieldContainerName},
 	{Name: FieldPrefix},
 	{Name: FieldEndpointURL},

@@ -42,6 +42,20 @@ type Field struct {
 	// Only, when set, restricts the field to that provider of a family
 	// that shares one field table (s3_endpoint_url: s3_compatible).
 	Only string
+	// Auth marks a field of the authentication that is not a secret: what
+	// names the principal (s3_role_arn, gc_storage_service_account_email)
+	// or, with AuthMethod, the field that chooses the method. A PATCH that
+	// gives any Auth or WriteOnly field replaces the config's whole
+	// authentication: the stored Auth fields are dropped, except the
+	// method, which stays unless the PATCH gives it (a rotation).
+	Auth bool
+	// AuthMethod marks the field that chooses the auth method
+	// (s3_auth_method); it is an Auth field too.
+	AuthMethod bool
+	// Fixed marks a field that names what the credentials belong to and
+	// that a PATCH may not change (azure_account_name: an account key or
+	// SAS token is the account's); a different one is a new config.
+	Fixed bool
 }
 
 // Provider is one storage provider (or auth family). Its methods are

@@ -50,8 +50,8 @@ const (
 var fields = []contract.Field{
 	{Name: FieldBucketName, Documented: true},
 	{Name: FieldPrefix, Documented: true},
-	{Name: FieldAuthMethod},
-	{Name: FieldServiceAccountEmail},
+	{Name: FieldAuthMethod, Auth: true, AuthMethod: true},
+	{Name: FieldServiceAccountEmail, Auth: true},
 	{Name: FieldServiceAccount, WriteOnly: true},
 	{Name: FieldHMACAccessID, WriteOnly: true},
 	{Name: FieldHMACSecret, WriteOnly: true},

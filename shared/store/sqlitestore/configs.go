@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -174,12 +175,22 @@ func (s *Store) ListConfigs(ctx context.Context, orgID int64, opts store.ListOpt
 
 // UpdateConfig replaces every stored field of the config with c's (its UID
 // and OrgID select it) if the stored Version equals c.Version, and then sets
-// c.Version to c.Version+1.
+// c.Version to c.Version+1. An update that replaces the sealed credentials
+// (a rotation) destroys the old envelope as DeleteConfig does: secure_delete
+// zeroes it in the page, and a checkpoint takes it out of the -wal file.
 func (s *Store) UpdateConfig(ctx context.Context, c *storageconfig.Config) error {
 	doc, err := storageconfig.EncodeSettings(c)
 	if err != nil {
 		return fmt.Errorf("update config %s: %w", c.UID, err)
 	}
+	// The one writer connection serialises writes, so the envelope read
+	// here is the one the update replaces, or the update fails.
+	var old []byte
+	if err := s.w.QueryRowContext(ctx, `SELECT sealed FROM configs WHERE uid = ? AND org_id = ? AND version = ?`,
+		c.UID, c.OrgID, c.Version).Scan(&old); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("update config %s: %w", c.UID, classify(ctx, err))
+	}
+	rotated := old != nil && !bytes.Equal(old, c.Sealed)
 	res, err := s.w.ExecContext(ctx, `UPDATE configs SET
 		name = ?, provider = ?, settings = ?, is_verified = ?, last_verified_at = ?,
 		created_at = ?, updated_at = ?, version = version + 1, sealed = ?,
@@ -198,6 +209,11 @@ func (s *Store) UpdateConfig(ctx context.Context, c *storageconfig.Config) error
 	}
 	if n == 1 {
 		c.Version++
+		if rotated {
+			if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+				return fmt.Errorf("update config %s: stored; checkpoint: %w", c.UID, classify(ctx, err))
+			}
+		}
 		return nil
 	}
 	// Nothing matched: tell a missing config from a newer version.

@@ -68,6 +68,9 @@ func TestDeleteDestroysSealed(t *testing.T) {
 	if err := s.UpdateConfig(ctx, c); err != nil {
 		t.Fatalf("update config: %v", err)
 	}
+	if n := countInFiles(t, path, first); n != 0 {
+		t.Errorf("while the store is open, sealed bytes replaced by an update (a rotation) appear %d times in the database files", n)
+	}
 	closeStore(t, s)
 	if n := countInFiles(t, path, first); n != 0 {
 		t.Errorf("sealed bytes replaced by an update appear %d times in the database files", n)

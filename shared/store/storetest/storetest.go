@@ -16,7 +16,9 @@
 //     failed update leaves c.Version alone; a zero LastVerifiedAt stays zero;
 //   - a cancelled ctx gives an error matching context.Canceled;
 //   - ListMemberships of a user with none is empty, not NotFound;
-//   - every time comes back as the same instant, in UTC.
+//   - every time comes back as the same instant, in UTC;
+//   - a rotation (new sealed credentials and settings in one UpdateConfig)
+//     is stored whole or not at all: of two from one read, one wins.
 package storetest
 
 import (
@@ -57,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Configs", func(t *testing.T) { runConfigs(t, open) })
 	t.Run("List", func(t *testing.T) { runList(t, open) })
 	t.Run("Update", func(t *testing.T) { runUpdate(t, open) })
+	t.Run("Rotate", func(t *testing.T) { runRotate(t, open) })
 	t.Run("Identities", func(t *testing.T) { runIdentities(t, open) })
 	t.Run("Schedules", func(t *testing.T) { runSchedules(t, open) })
 	t.Run("ConnectSessions", func(t *testing.T) { runConnectSessions(t, open) })
