@@ -1,10 +1,11 @@
 // Command patch-storage-config is the Lambda function behind
-// PATCH /api/v1/storage-configs/{uid}/: an admin renames a config or
-// changes (or switches off) its re-verification interval. It reads the
-// config and writes it back with a PutItem conditional on its version
-// (rereading and retrying when a concurrent write wins); the stored
-// credentials are copied as they are, never opened or sealed, so it makes
-// no KMS call.
+// PATCH /api/v1/storage-configs/{uid}/: an admin renames a config, changes
+// its re-verification or access mode, or rotates its credentials and
+// moves its bucket. A rotation or a new bucket, region, prefix or
+// endpoint runs the checks first (with the new credentials, or the stored
+// ones opened with KMS), then seals the new credentials with KMS and
+// writes everything in one PutItem conditional on the version; a flip of
+// is_verified is published to the event bus, as test/ does.
 //
 // It is wiring only: the typed configuration from the environment (it
 // exits at once when that is wrong), the SDK clients built once at init,
@@ -23,6 +24,9 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/awsapp"
 	"github.com/bucketlink/bucketlink/shared/awsapp/awsenv"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsevents"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsseal"
+	"github.com/bucketlink/bucketlink/shared/awsapp/awsverify"
 )
 
 func main() {
@@ -35,9 +39,16 @@ func main() {
 	if err != nil {
 		log.Fatalf("patch-storage-config: aws configuration: %v", err)
 	}
-	// The store, the rate limiter and the keys: no sealer, no verifier,
-	// no queue, no event bus.
-	app, err := awsapp.NewParts(cfg, awsCfg, awsapp.Options{}).App(ctx, awsapp.With{})
+	p := awsapp.NewParts(cfg, awsCfg, awsapp.Options{})
+	v, err := awsverify.New(p)
+	if err != nil {
+		log.Fatalf("patch-storage-config: %v", err)
+	}
+	events, err := awsevents.New(p) // a rotation that flips is_verified publishes it
+	if err != nil {
+		log.Fatalf("patch-storage-config: %v", err)
+	}
+	app, err := p.App(ctx, awsapp.With{Sealer: awsseal.New(p), Verifier: v, Events: events})
 	if err != nil {
 		log.Fatalf("patch-storage-config: %v", err)
 	}

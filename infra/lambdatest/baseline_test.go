@@ -21,7 +21,7 @@ import (
 var baselineClients = map[string][]string{
 	"list-storage-configs":      {"dynamodb", "secretsmanager"},
 	"get-storage-config":        {"dynamodb"},
-	"patch-storage-config":      {"dynamodb"},
+	"patch-storage-config":      {"dynamodb", "kms", "sts"}, // eventbridge only with BUCKETLINK_EVENT_BUS
 	"delete-storage-config":     {"dynamodb"},
 	"get-setup-info":            {"dynamodb"},
 	"list-config-verifications": {"dynamodb", "secretsmanager"},
@@ -91,7 +91,7 @@ func baselineSource(name string) string {
 // it like the functions, and removes the source.
 func buildBaseline(b *testing.B, root, name string, env []string) string {
 	b.Helper()
-	if name == "test-storage-config" && slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "BUCKETLINK_EVENT_BUS=") }) {
+	if (name == "test-storage-config" || name == "patch-storage-config") && slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "BUCKETLINK_EVENT_BUS=") }) {
 		baselineClients[name] = append(slices.Clone(baselineClients[name]), "eventbridge")
 	}
 	dir, err := os.MkdirTemp(filepath.Join(root, "infra", "lambdatest", "testdata"), "baseline-")

@@ -95,7 +95,6 @@ var linking = map[string]struct{ forbidden, required [][]string }{
 	"list-storage-configs":      {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS}, required: [][]string{{httpadapter}, linksSecrets}},
 	"list-config-verifications": {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS}, required: [][]string{{httpadapter}, linksSecrets}},
 	"get-storage-config":        {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{{httpadapter}}},
-	"patch-storage-config":      {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{{httpadapter}}},
 	"delete-storage-config":     {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{{httpadapter}}},
 	"get-setup-info":            {forbidden: [][]string{linksDrivers, linksSTS, linksSQS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{{httpadapter}}},
 	// The bucket-verify API seals the run and queues it; the worker opens
@@ -104,6 +103,9 @@ var linking = map[string]struct{ forbidden, required [][]string }{
 	"verify-existing-bucket": {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge}, required: [][]string{{httpadapter}, linksSQS, linksKMS, linksSecrets}},
 	"create-storage-config":  {forbidden: [][]string{linksSQS, linksEventBridge, linksSecrets}, required: [][]string{{httpadapter}, ourDrivers, linksSTS, linksKMS}},
 	"test-storage-config":    {forbidden: [][]string{linksSQS, linksSecrets}, required: [][]string{{httpadapter}, ourDrivers, linksSTS, linksEventBridge, linksKMS}},
+	// A rotation or a new bucket runs the checks as create does, seals
+	// (or opens the stored credentials), and publishes a flip as test does.
+	"patch-storage-config": {forbidden: [][]string{linksSQS, linksSecrets}, required: [][]string{{httpadapter}, ourDrivers, linksSTS, linksEventBridge, linksKMS}},
 	"verify-worker": {forbidden: [][]string{linksSecrets}, required: [][]string{ourDrivers, linksSTS, linksEventBridge, linksKMS,
 		{module + "shared/queue/sqsqueue", module + "shared/verifyworker", module + "shared/reverify"}}},
 	"reverify-scheduler": {forbidden: [][]string{linksDrivers, linksSTS, linksEventBridge, linksKMS, linksSecrets}, required: [][]string{linksSQS, {module + "shared/reverify"}}},
