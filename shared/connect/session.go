@@ -1,12 +1,14 @@
 // Package connect holds connect sessions: short-lived tokens that a
 // platform's back end mints with an admin API key and hands to a browser,
 // so that the connect page (package connectpage) can set up one storage
-// config of one org without an API key ever reaching the browser.
+// config of one org, or rotate the credentials of one, without an API key
+// ever reaching the browser.
 //
-// A session is scoped to one org and one purpose, expires, and is used
-// once: the create that consumes it marks it used in the same atomic
-// write (store.ConnectSessions). Only its SHA-256 hash is stored, as for
-// API keys (package identity).
+// A session is scoped to one org and one purpose (a rotate session to one
+// config), expires, and is used once: the create or rotation that
+// consumes it marks it used in the same atomic write
+// (store.ConnectSessions). Only its SHA-256 hash is stored, as for API
+// keys (package identity).
 package connect
 
 import (
@@ -40,11 +42,11 @@ const (
 // Purpose is what a session may do.
 type Purpose string
 
-// The purposes. Only PurposeCreate is served today: rotating the
-// credentials of a config needs a PATCH that replaces credentials, which
-// the storage-configs API does not have yet.
+// The purposes: create one config of the org, or rotate the credentials
+// of one config (Session.ConfigUID) with a PATCH.
 const (
 	PurposeCreate Purpose = "create"
+	PurposeRotate Purpose = "rotate"
 )
 
 // ErrInvalidToken is any token that is malformed or unknown; callers
@@ -63,9 +65,12 @@ type Session struct {
 	CreatedBy string // the API key id that minted it
 	CreatedAt time.Time
 	ExpiresAt time.Time
-	// UsedAt is when the create that consumed it was stored; zero: unused.
+	// UsedAt is when the create or rotation that consumed it was stored;
+	// zero: unused.
 	UsedAt time.Time
-	// ConfigUID is the config that consumed it; empty while unused.
+	// ConfigUID is the config that consumed a create session (empty while
+	// unused), and the one config a rotate session may rotate (set when
+	// it is minted).
 	ConfigUID string
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bucketlink/bucketlink/shared/changeevents"
+	"github.com/bucketlink/bucketlink/shared/connect"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/policy"
@@ -213,22 +214,28 @@ func readAllClearing(r io.Reader) ([]byte, error) {
 // caller's role in the config's org allows the action. A uid that is not a
 // UUID, or that does not exist, is 404; a config of another org is 403.
 func (s *Server) configForRequest(r *http.Request, a identity.Action) (*storageconfig.Config, error) {
+	c, _, err := s.configAndPrincipal(r, a)
+	return c, err
+}
+
+// configAndPrincipal is configForRequest that also returns who asked.
+func (s *Server) configAndPrincipal(r *http.Request, a identity.Action) (*storageconfig.Config, *identity.Principal, error) {
 	p, err := s.authenticate(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	uid := r.PathValue("uid")
 	if u, err := uuid.Parse(uid); err != nil || u.String() != uid {
-		return nil, errcode.ErrNotFound
+		return nil, nil, errcode.ErrNotFound
 	}
 	c, err := s.Store.GetConfig(r.Context(), uid)
 	if err != nil {
-		return nil, fmt.Errorf("get config %s: %w", uid, err)
+		return nil, nil, fmt.Errorf("get config %s: %w", uid, err)
 	}
 	if err := allow(p, c.OrgID, a); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c, nil
+	return c, p, nil
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
@@ -354,6 +361,9 @@ func (s *Server) setupInfo(w http.ResponseWriter, r *http.Request) {
 	resp := setupInfoResponse{AWSAccountID: s.AWSAccountID, ExternalID: org.ExternalID, GCStoragePrincipal: s.GCPPrincipal, Guidance: g}
 	if cs := p.Session; cs != nil {
 		resp.ConnectSession = &sessionInfo{ID: cs.ID, Purpose: cs.Purpose, OrganizationID: org.ID, Organization: org.Slug, ExpiresAt: cs.ExpiresAt}
+		if cs.Purpose == connect.PurposeRotate {
+			resp.ConnectSession.ConfigUID = cs.ConfigUID
+		}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/bucketlink/bucketlink/shared/connect"
 	"github.com/bucketlink/bucketlink/shared/connectpage"
 	"github.com/bucketlink/bucketlink/shared/errcode"
@@ -60,6 +62,9 @@ func deniedDetail(err error, fallback string) string {
 
 type connectSessionRequest struct {
 	Purpose connect.Purpose `json:"purpose"`
+	// ConfigUID is the config a rotate session may rotate (additive;
+	// required with purpose rotate, refused with create).
+	ConfigUID *string `json:"config_uid"`
 	// ExpiresIn is a JSON number read as given, so that any integer JSON
 	// spells (636, 636.0, 6.36e2: JSON Schema's integer) is accepted, and
 	// anything else is refused on this field rather than on the body.
@@ -73,14 +78,18 @@ type connectSessionResponse struct {
 	Token        string          `json:"token"`
 	Organization string          `json:"organization"`
 	Purpose      connect.Purpose `json:"purpose"`
-	ExpiresAt    time.Time       `json:"expires_at"`
-	ConnectURL   string          `json:"connect_url"`
+	// ConfigUID is the config of a rotate session (additive; absent for
+	// create).
+	ConfigUID  string    `json:"config_uid,omitempty"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	ConnectURL string    `json:"connect_url"`
 }
 
 // createConnectSession serves POST /api/v1/connect-sessions/: an admin API
-// key (never a session) mints a session of the org for one purpose, by
-// default for connect.DefaultTTL. The token is in this answer only; the
-// store keeps its hash.
+// key (never a session) mints a session of the org for one purpose (a
+// rotate session for one config of the org, config_uid), by default for
+// connect.DefaultTTL. The token is in this answer only; the store keeps
+// its hash.
 func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get(HeaderConnectSession) != "" {
 		writeError(w, r, &sessionDenied{errcode.PermissionDenied, detailSessionScope})
@@ -106,6 +115,17 @@ func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if req.Purpose == connect.PurposeRotate {
+		c, err := s.Store.GetConfig(r.Context(), *req.ConfigUID)
+		switch {
+		case errors.Is(err, errcode.ErrNotFound) || err == nil && c.OrgID != org.ID:
+			writeError(w, r, fieldError("config_uid", "No storage config of this organization has this uid."))
+			return
+		case err != nil:
+			writeError(w, r, fmt.Errorf("get config %s: %w", *req.ConfigUID, err))
+			return
+		}
+	}
 	token, cs, err := connect.New()
 	if err != nil {
 		writeError(w, r, err)
@@ -117,14 +137,18 @@ func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 		ttl = time.Duration(*req.expiresIn) * time.Second
 	}
 	cs.OrgID, cs.Purpose, cs.CreatedBy, cs.CreatedAt, cs.ExpiresAt = org.ID, req.Purpose, p.KeyID, now, now.Add(ttl)
+	if req.Purpose == connect.PurposeRotate {
+		cs.ConfigUID = *req.ConfigUID
+	}
 	if err := s.Store.CreateConnectSession(r.Context(), cs); err != nil {
 		writeError(w, r, fmt.Errorf("store connect session %s: %w", cs.ID, err))
 		return
 	}
 	logger(r.Context()).Info("connect session created", slog.String("session", cs.ID),
-		slog.Int64("org", org.ID), slog.String("purpose", string(cs.Purpose)), slog.String("key_id", p.KeyID))
+		slog.Int64("org", org.ID), slog.String("purpose", string(cs.Purpose)), slog.String("key_id", p.KeyID),
+		slog.String("config", cs.ConfigUID))
 	writeJSON(w, http.StatusCreated, connectSessionResponse{
-		ID: cs.ID, Token: token, Organization: org.Slug, Purpose: cs.Purpose, ExpiresAt: cs.ExpiresAt,
+		ID: cs.ID, Token: token, Organization: org.Slug, Purpose: cs.Purpose, ConfigUID: cs.ConfigUID, ExpiresAt: cs.ExpiresAt,
 		// The token rides in the fragment, which browsers never send.
 		ConnectURL: link(r, ConnectPagePath, nil) + "#session=" + token,
 	})
@@ -136,16 +160,23 @@ func parseConnectSessionRequest(body []byte) (connectSessionRequest, error) {
 		dec := json.NewDecoder(strings.NewReader(string(body)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
-			return req, fieldError(errcode.NonField, "Send a JSON object with purpose and, optionally, expires_in.")
+			return req, fieldError(errcode.NonField, "Send a JSON object with purpose, config_uid for rotate and, optionally, expires_in.")
 		}
 	}
 	errs := errcode.FieldErrors{}
 	switch req.Purpose {
 	case connect.PurposeCreate:
+		if req.ConfigUID != nil {
+			errs.Add("config_uid", "Only used with purpose rotate; remove it.")
+		}
+	case connect.PurposeRotate:
+		if u, err := uuid.Parse(deref(req.ConfigUID)); err != nil || u.String() != deref(req.ConfigUID) {
+			errs.Add("config_uid", "This field is required with purpose rotate: the uid of the storage config to rotate.")
+		}
 	case "":
-		errs.Add("purpose", "This field is required: create.")
+		errs.Add("purpose", "This field is required: create or rotate.")
 	default:
-		errs.Add("purpose", "Unsupported purpose %q: use create.", req.Purpose)
+		errs.Add("purpose", "Unsupported purpose %q: use create or rotate.", req.Purpose)
 	}
 	lo, hi := int(connect.MinTTL/time.Second), int(connect.MaxTTL/time.Second)
 	if raw := strings.TrimSpace(string(req.ExpiresIn)); raw != "" && raw != "null" {
@@ -160,17 +191,27 @@ func parseConnectSessionRequest(body []byte) (connectSessionRequest, error) {
 	return req, errs.Err()
 }
 
-// sessionRole is the role a connect session has on the route of r, or
-// false for every route a session may not call: it may read setup-info,
-// run the bucket-verify API with credentials (as a member, so never on a
-// stored config's credentials beyond it), and create one config.
-func sessionRole(r *http.Request) (identity.Role, bool) {
+// sessionRole is the role a connect session cs has on the route of r, or
+// false for every route it may not call: any session may read setup-info
+// and run the bucket-verify API with credentials (as a member, so never on
+// a stored config's credentials beyond it); a create session may create
+// one config; a rotate session may read and PATCH its one config, and
+// nothing of any other.
+func sessionRole(r *http.Request, cs *connect.Session) (identity.Role, bool) {
 	p := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
 	case p == "/api/v1/storage-configs/setup-info" && r.Method == http.MethodGet:
 		return identity.RoleViewer, true
 	case p == "/api/v1/storage-configs" && r.Method == http.MethodPost:
-		return identity.RoleAdmin, true
+		return identity.RoleAdmin, cs.Purpose == connect.PurposeCreate
+	case cs.Purpose == connect.PurposeRotate && cs.ConfigUID != "" && p == "/api/v1/storage-configs/"+cs.ConfigUID:
+		switch r.Method {
+		case http.MethodGet:
+			return identity.RoleViewer, true
+		case http.MethodPatch:
+			return identity.RoleAdmin, true
+		}
+		return "", false
 	case r.Method == http.MethodPost && strings.HasPrefix(p, "/v1/api/organizations/") && strings.HasSuffix(p, "/buckets/verify"):
 		org := strings.TrimSuffix(strings.TrimPrefix(p, "/v1/api/organizations/"), "/buckets/verify")
 		return identity.RoleMember, org != "" && !strings.Contains(org, "/")
@@ -200,7 +241,7 @@ func (s *Server) authenticateSession(r *http.Request, token string) (*identity.P
 	case connect.Expired:
 		return nil, &sessionDenied{errcode.Unauthenticated, detailSessionExpired}
 	}
-	role, ok := sessionRole(r)
+	role, ok := sessionRole(r, cs)
 	if !ok {
 		return nil, &sessionDenied{errcode.PermissionDenied, detailSessionScope}
 	}
@@ -216,11 +257,13 @@ func (s *Server) authenticateSession(r *http.Request, token string) (*identity.P
 // sessionInfo is what setup-info adds for a connect session: the page
 // learns its org and purpose from it.
 type sessionInfo struct {
-	ID             string          `json:"id"`
-	Purpose        connect.Purpose `json:"purpose"`
-	OrganizationID int64           `json:"organization_id"`
-	Organization   string          `json:"organization"`
-	ExpiresAt      time.Time       `json:"expires_at"`
+	ID      string          `json:"id"`
+	Purpose connect.Purpose `json:"purpose"`
+	// ConfigUID is the config of a rotate session; absent for create.
+	ConfigUID      string    `json:"config_uid,omitempty"`
+	OrganizationID int64     `json:"organization_id"`
+	Organization   string    `json:"organization"`
+	ExpiresAt      time.Time `json:"expires_at"`
 }
 
 // storeNewConfig stores a created config: for a connect session, with
@@ -249,4 +292,37 @@ func routeConnectPage(mux *http.ServeMux) {
 	for _, p := range []string{"/connect/{$}", "/connect/connect.js", "/connect/connect.css"} {
 		mux.Handle(p, page)
 	}
+}
+
+// updateConfig writes c as UpdateConfig does, for p: with a rotate
+// connect session, with UpdateConfigForSession, which uses the session in
+// the same write; a session used (or expired) meanwhile answers as it
+// would have at authentication, and nothing is written. A version
+// conflict is returned as UpdateConfig's (errcode.ErrConflict).
+func (s *Server) updateConfig(r *http.Request, p *identity.Principal, c *storageconfig.Config, now time.Time) error {
+	cs := p.Session
+	if cs == nil {
+		return s.Store.UpdateConfig(r.Context(), c)
+	}
+	err := s.Store.UpdateConfigForSession(r.Context(), c, cs.Hash, now)
+	if !errors.Is(err, errcode.ErrConflict) {
+		return err
+	}
+	fresh, gerr := s.Store.GetConnectSession(r.Context(), cs.Hash)
+	switch {
+	case gerr != nil:
+		return fmt.Errorf("reread connect session %s: %w", cs.ID, gerr)
+	case fresh.StateAt(now) == connect.Used:
+		return &sessionDenied{errcode.PermissionDenied, detailSessionUsed}
+	case fresh.StateAt(now) == connect.Expired:
+		return &sessionDenied{errcode.Unauthenticated, detailSessionExpired}
+	}
+	return err // the version moved
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -58,7 +58,10 @@ func TestConnectSessionMint(t *testing.T) {
 		{name: "viewer", key: e.keys["acme/viewer"], body: map[string]any{"purpose": "create"}, status: http.StatusForbidden},
 		{name: "no key", body: map[string]any{"purpose": "create"}, status: http.StatusUnauthorized},
 		{name: "no purpose", key: e.keys["acme/admin"], body: map[string]any{}, fields: map[string]string{"purpose": "required"}},
-		{name: "rotate", key: e.keys["acme/admin"], body: map[string]any{"purpose": "rotate"}, fields: map[string]string{"purpose": "Unsupported"}},
+		{name: "rotate without a config", key: e.keys["acme/admin"], body: map[string]any{"purpose": "rotate"}, fields: map[string]string{"config_uid": "required"}},
+		{name: "create with a config", key: e.keys["acme/admin"], body: map[string]any{"purpose": "create", "config_uid": "00000000-0000-4000-8000-000000000000"}, fields: map[string]string{"config_uid": "Only used with purpose rotate"}},
+		{name: "rotate an unknown config", key: e.keys["acme/admin"], body: map[string]any{"purpose": "rotate", "config_uid": "00000000-0000-4000-8000-000000000000"}, fields: map[string]string{"config_uid": "No storage config"}},
+		{name: "unknown purpose", key: e.keys["acme/admin"], body: map[string]any{"purpose": "delete"}, fields: map[string]string{"purpose": "Unsupported"}},
 		{name: "too short", key: e.keys["acme/admin"], body: map[string]any{"purpose": "create", "expires_in": 10}, fields: map[string]string{"expires_in": "60 to 3600"}},
 		{name: "too long", key: e.keys["acme/admin"], body: map[string]any{"purpose": "create", "expires_in": 7200}, fields: map[string]string{"expires_in": "60 to 3600"}},
 		// JSON Schema's integer: a number with no fraction, however JSON

@@ -36,7 +36,7 @@ var errEditedMeanwhile = errcode.New(errcode.Conflict,
 // (storageconfig.ParsePatchFor). It answers 200 with the config as
 // stored. Editing needs what creating does: the admin role.
 func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
-	c, err := s.configForRequest(r, actionEdit)
+	c, who, err := s.configAndPrincipal(r, actionEdit)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -52,8 +52,14 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if who.Session != nil && !p.Rotates() {
+		// A rotate session is for new credentials (and what goes with
+		// them), which the page always sends.
+		writeError(w, r, fieldError(errcode.NonField, "A rotate connect session's PATCH must carry new credentials."))
+		return
+	}
 	if p.Settings != nil {
-		s.edit(w, r, c, p)
+		s.edit(w, r, c, who, p)
 		return
 	}
 	// Deleted meanwhile: the reload's ErrNotFound, 404.
@@ -79,7 +85,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 // test, the scheduler, a rename) is re-read and the edit applied again;
 // one that changed them (another rotation) wins, and this one answers 409
 // without writing: never half of each.
-func (s *Server) edit(w http.ResponseWriter, r *http.Request, c *storageconfig.Config, p storageconfig.Patch) {
+func (s *Server) edit(w http.ResponseWriter, r *http.Request, c *storageconfig.Config, who *identity.Principal, p storageconfig.Patch) {
 	if err := s.checksConfigured(); err != nil {
 		writeError(w, r, err)
 		return
@@ -120,7 +126,7 @@ func (s *Server) edit(w http.ResponseWriter, r *http.Request, c *storageconfig.C
 		}
 	}
 	now := s.now()
-	flipped, err := s.replaceSettings(r, c, p, sealed, now)
+	flipped, err := s.replaceSettings(r, who, c, p, sealed, now)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -133,11 +139,12 @@ func (s *Server) edit(w http.ResponseWriter, r *http.Request, c *storageconfig.C
 }
 
 // replaceSettings writes p (its Settings, and sealed when a rotation gave
-// new credentials) into c, with a passed verification at now. It retries
-// on a version conflict only while the stored credentials and settings
-// are still those c was read with (and checked against); otherwise it
-// answers errEditedMeanwhile. It reports whether is_verified flipped.
-func (s *Server) replaceSettings(r *http.Request, c *storageconfig.Config, p storageconfig.Patch, sealed []byte, now time.Time) (flipped bool, err error) {
+// new credentials) into c, with a passed verification at now, for who (a
+// rotate connect session is used in the same write). It retries on a
+// version conflict only while the stored credentials and settings are
+// still those c was read with (and checked against); otherwise it answers
+// errEditedMeanwhile. It reports whether is_verified flipped.
+func (s *Server) replaceSettings(r *http.Request, who *identity.Principal, c *storageconfig.Config, p storageconfig.Patch, sealed []byte, now time.Time) (flipped bool, err error) {
 	baseSealed := c.Sealed
 	baseDoc, err := storageconfig.EncodeSettings(c)
 	if err != nil {
@@ -157,7 +164,7 @@ func (s *Server) replaceSettings(r *http.Request, c *storageconfig.Config, p sto
 			c.Sealed = sealed
 		}
 		c.RecordVerification(now, true)
-		err = s.Store.UpdateConfig(r.Context(), c)
+		err = s.updateConfig(r, who, c, now)
 		switch {
 		case err == nil:
 			return !was, nil

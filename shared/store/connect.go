@@ -22,4 +22,13 @@ type ConnectSessions interface {
 	// another org than c.OrgID, or not for connect.PurposeCreate, nothing
 	// is written and the error matches errcode.ErrConflict.
 	CreateConfigForSession(ctx context.Context, c *storageconfig.Config, hash [32]byte, now time.Time) error
+	// UpdateConfigForSession updates c as UpdateConfig does (conditional
+	// on its Version, which it then increments) and, in the same atomic
+	// write, marks the session with hash used at now. When that session
+	// is missing, already used, expired at now, of another org than
+	// c.OrgID, not for connect.PurposeRotate or for another config than
+	// c.UID, or when the version does not match, nothing is written and
+	// the error matches errcode.ErrConflict (the caller rereads the
+	// session to tell which); a missing config is ErrNotFound.
+	UpdateConfigForSession(ctx context.Context, c *storageconfig.Config, hash [32]byte, now time.Time) error
 }

@@ -148,3 +148,55 @@ func (s *Store) CreateConfigForSession(ctx context.Context, c *storageconfig.Con
 		return fmt.Errorf("create config %s: %w", c.UID, alreadyExists("storage config id %s is taken", strconv.FormatInt(id, 10)))
 	}
 }
+
+// UpdateConfigForSession writes, in one transaction, the update that marks
+// the rotate session used (conditional on its being unused, unexpired at
+// now, of c's org, for a rotation and for c.UID) and the config item
+// (conditional on its org and version, as UpdateConfig): a failed
+// condition writes neither.
+func (s *Store) UpdateConfigForSession(ctx context.Context, c *storageconfig.Config, hash [32]byte, now time.Time) error {
+	sid := connect.SessionID(hash)
+	item, err := configItem(c, c.Version+1)
+	if err != nil {
+		return fmt.Errorf("update config %s: %w", c.UID, err)
+	}
+	use := types.TransactWriteItem{Update: &types.Update{
+		TableName:        s.table,
+		Key:              connectKey(hash),
+		UpdateExpression: aws.String("SET #used = :now"),
+		ConditionExpression: aws.String("attribute_exists(#pk) AND attribute_not_exists(#used) AND " +
+			"#until > :now AND #org = :org AND #purpose = :purpose AND #cfg = :uid"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": attrPK, "#used": attrUsedAt, "#cfg": attrConfigUID, "#until": attrValidUntil,
+			"#org": attrOrgID, "#purpose": attrPurpose,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": micros(now), ":uid": str(c.UID), ":org": num(c.OrgID),
+			":purpose": str(string(connect.PurposeRotate)),
+		},
+	}}
+	put := types.TransactWriteItem{Put: &types.Put{
+		TableName:                 s.table,
+		Item:                      item,
+		ConditionExpression:       aws.String("#org = :org AND #version = :version"),
+		ExpressionAttributeNames:  map[string]string{"#org": attrOrgID, "#version": attrVersion},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":org": num(c.OrgID), ":version": num(c.Version)},
+	}}
+	reasons, err := s.transact(ctx, use, put)
+	switch {
+	case err != nil:
+		return fmt.Errorf("update config %s: %w", c.UID, err)
+	case reasons == nil:
+		c.Version++
+		return nil
+	case reasons[0] == reasonConditionFailed:
+		return fmt.Errorf("update config %s: connect session %s is used, expired or not for this config: %w",
+			c.UID, sid, errcode.ErrConflict)
+	}
+	// The config's condition failed: missing, of another org, or newer.
+	old, err := s.get(ctx, configKey(c.UID))
+	if err != nil {
+		return fmt.Errorf("update config %s: %w", c.UID, err)
+	}
+	return fmt.Errorf("update config %s: %w", c.UID, updateFailure(c, old))
+}

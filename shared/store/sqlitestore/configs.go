@@ -179,19 +179,33 @@ func (s *Store) ListConfigs(ctx context.Context, orgID int64, opts store.ListOpt
 // (a rotation) destroys the old envelope as DeleteConfig does: secure_delete
 // zeroes it in the page, and a checkpoint takes it out of the -wal file.
 func (s *Store) UpdateConfig(ctx context.Context, c *storageconfig.Config) error {
+	return s.updateConfig(ctx, c, nil)
+}
+
+// updateConfig is UpdateConfig, with before run first in the same
+// transaction (nil: nothing); an error of before rolls everything back.
+func (s *Store) updateConfig(ctx context.Context, c *storageconfig.Config, before func(*sql.Tx) error) error {
 	doc, err := storageconfig.EncodeSettings(c)
 	if err != nil {
 		return fmt.Errorf("update config %s: %w", c.UID, err)
 	}
-	// The one writer connection serialises writes, so the envelope read
-	// here is the one the update replaces, or the update fails.
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("update config %s: %w", c.UID, classify(ctx, err))
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if before != nil {
+		if err := before(tx); err != nil {
+			return err
+		}
+	}
+	// The envelope this update replaces, to destroy it after.
 	var old []byte
-	if err := s.w.QueryRowContext(ctx, `SELECT sealed FROM configs WHERE uid = ? AND org_id = ? AND version = ?`,
+	if err := tx.QueryRowContext(ctx, `SELECT sealed FROM configs WHERE uid = ? AND org_id = ? AND version = ?`,
 		c.UID, c.OrgID, c.Version).Scan(&old); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("update config %s: %w", c.UID, classify(ctx, err))
 	}
-	rotated := old != nil && !bytes.Equal(old, c.Sealed)
-	res, err := s.w.ExecContext(ctx, `UPDATE configs SET
+	res, err := tx.ExecContext(ctx, `UPDATE configs SET
 		name = ?, provider = ?, settings = ?, is_verified = ?, last_verified_at = ?,
 		created_at = ?, updated_at = ?, version = version + 1, sealed = ?,
 		reverify_interval_s = ?, next_reverify_at = ?, reverify_failures = ?
@@ -207,26 +221,29 @@ func (s *Store) UpdateConfig(ctx context.Context, c *storageconfig.Config) error
 	if err != nil {
 		return fmt.Errorf("update config %s: %w", c.UID, err)
 	}
-	if n == 1 {
-		c.Version++
-		if rotated {
-			if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-				return fmt.Errorf("update config %s: stored; checkpoint: %w", c.UID, classify(ctx, err))
-			}
+	if n != 1 {
+		// Nothing matched: tell a missing config from a newer version.
+		var stored int64
+		err = tx.QueryRowContext(ctx, `SELECT version FROM configs WHERE uid = ? AND org_id = ?`, c.UID, c.OrgID).Scan(&stored)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("update config %s: %w", c.UID, errcode.New(errcode.NotFound, "storage config not found"))
+		case err != nil:
+			return fmt.Errorf("update config %s: %w", c.UID, classify(ctx, err))
 		}
-		return nil
+		return fmt.Errorf("update config %s: %w", c.UID,
+			errcode.New(errcode.Conflict, "storage config changed: version %d, not %d", stored, c.Version))
 	}
-	// Nothing matched: tell a missing config from a newer version.
-	var stored int64
-	err = s.w.QueryRowContext(ctx, `SELECT version FROM configs WHERE uid = ? AND org_id = ?`, c.UID, c.OrgID).Scan(&stored)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("update config %s: %w", c.UID, errcode.New(errcode.NotFound, "storage config not found"))
-	case err != nil:
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("update config %s: %w", c.UID, classify(ctx, err))
 	}
-	return fmt.Errorf("update config %s: %w", c.UID,
-		errcode.New(errcode.Conflict, "storage config changed: version %d, not %d", stored, c.Version))
+	c.Version++
+	if old != nil && !bytes.Equal(old, c.Sealed) {
+		if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			return fmt.Errorf("update config %s: stored; checkpoint: %w", c.UID, classify(ctx, err))
+		}
+	}
+	return nil
 }
 
 // DeleteConfig removes the config and, with secure_delete, overwrites its

@@ -80,3 +80,26 @@ func (s *Store) CreateConfigForSession(ctx context.Context, c *storageconfig.Con
 	c.ID = cid
 	return nil
 }
+
+// UpdateConfigForSession marks the rotate session used and updates c in
+// one transaction: an unusable session, or a version that moved, leaves
+// both untouched.
+func (s *Store) UpdateConfigForSession(ctx context.Context, c *storageconfig.Config, hash [32]byte, now time.Time) error {
+	id := connect.SessionID(hash)
+	return s.updateConfig(ctx, c, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE connect_sessions SET used_at = ?
+			WHERE hash = ? AND used_at IS NULL AND expires_at > ? AND org_id = ? AND purpose = ? AND config_uid = ?`,
+			micros(now), hash[:], micros(now), c.OrgID, string(connect.PurposeRotate), c.UID)
+		if err != nil {
+			return fmt.Errorf("update config %s: use connect session %s: %w", c.UID, id, classify(ctx, err))
+		}
+		switch n, err := res.RowsAffected(); {
+		case err != nil:
+			return fmt.Errorf("update config %s: use connect session %s: %w", c.UID, id, classify(ctx, err))
+		case n == 0:
+			return fmt.Errorf("update config %s: connect session %s is used, expired or not for this config: %w",
+				c.UID, id, errcode.ErrConflict)
+		}
+		return nil
+	})
+}

@@ -23,6 +23,8 @@ func runConnectSessions(t *testing.T, open opener) {
 	t.Run("CreateUsesOnce", func(t *testing.T) { testConnectCreateUsesOnce(t, open(t)) })
 	t.Run("Unusable", func(t *testing.T) { testConnectUnusable(t, open(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConnectConcurrent(t, open(t)) })
+	t.Run("RotateUsesOnce", func(t *testing.T) { testConnectRotateUsesOnce(t, open(t)) })
+	t.Run("RotateUnusable", func(t *testing.T) { testConnectRotateUnusable(t, open(t)) })
 }
 
 // newSession stores a create session of org expiring ttl after now.
@@ -162,4 +164,129 @@ func testConnectConcurrent(t *testing.T, s store.Store) {
 	if won != 1 || len(page.Items) != 1 {
 		t.Errorf("%d concurrent creates on one session: %d succeeded and %d configs stored, want 1 and 1", n, won, len(page.Items))
 	}
+}
+
+// newRotateSession stores a rotate session of c expiring ttl after now.
+func newRotateSession(t *testing.T, s store.Store, c *storageconfig.Config, now time.Time, ttl time.Duration) *connect.Session {
+	t.Helper()
+	_, cs, err := connect.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.OrgID, cs.Purpose, cs.CreatedBy, cs.ConfigUID = c.OrgID, connect.PurposeRotate, "key_0123456789ab", c.UID
+	cs.CreatedAt, cs.ExpiresAt = now, now.Add(ttl)
+	if err := s.CreateConnectSession(context.Background(), cs); err != nil {
+		t.Fatalf("create connect session: %v", err)
+	}
+	return cs
+}
+
+// testConnectRotateUsesOnce: UpdateConfigForSession writes the rotation
+// and uses the session at once; a second rotation on it writes nothing,
+// and of two from one read exactly one is stored.
+func testConnectRotateUsesOnce(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	org := newOrg(t, s)
+	now := storageconfig.Now()
+	c := NewConfig(org)
+	mustCreate(t, s, c)
+	cs := newRotateSession(t, s, c, now, 15*time.Minute)
+	got, err := s.GetConnectSession(ctx, cs.Hash)
+	if err != nil || got.Purpose != connect.PurposeRotate || got.ConfigUID != c.UID || !got.UsedAt.IsZero() {
+		t.Fatalf("rotate session round trip: %+v, %v", got, err)
+	}
+
+	u := mustGet(t, s, c.UID)
+	u.Sealed = randomBytes(70)
+	if err := s.UpdateConfigForSession(ctx, u, cs.Hash, now.Add(time.Minute)); err != nil {
+		t.Fatalf("update config for session: %v", err)
+	}
+	if u.Version != 2 {
+		t.Errorf("Version = %d after the rotation, want 2", u.Version)
+	}
+	wantConfig(t, mustGet(t, s, c.UID), u)
+	if got, _ := s.GetConnectSession(ctx, cs.Hash); got == nil || !got.UsedAt.Equal(now.Add(time.Minute)) || got.ConfigUID != c.UID {
+		t.Errorf("used rotate session: %+v", got)
+	}
+	again := mustGet(t, s, c.UID)
+	again.Sealed = randomBytes(70)
+	wantCode(t, s.UpdateConfigForSession(ctx, again, cs.Hash, now.Add(2*time.Minute)), errcode.ErrConflict, "second rotation on a used session")
+	wantConfig(t, mustGet(t, s, c.UID), u)
+
+	// Two rotations from one read, each with its own session: one wins.
+	read := mustGet(t, s, c.UID)
+	tries := []*storageconfig.Config{clone(read), clone(read)}
+	sessions := []*connect.Session{newRotateSession(t, s, c, now, time.Hour), newRotateSession(t, s, c, now, time.Hour)}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, tr := range tries {
+		tr.Sealed = randomBytes(70)
+		wg.Go(func() { errs[i] = s.UpdateConfigForSession(ctx, tr, sessions[i].Hash, now.Add(time.Minute)) })
+	}
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && won == -1:
+			won = i
+		case err == nil:
+			t.Fatal("both rotations from one read succeeded")
+		case !errors.Is(err, errcode.ErrConflict):
+			t.Fatalf("rotation %d: %v, want success or ErrConflict", i, err)
+		}
+	}
+	if won == -1 {
+		t.Fatalf("neither rotation succeeded: %v", errs)
+	}
+	wantConfig(t, mustGet(t, s, c.UID), tries[won])
+	loser, err := s.GetConnectSession(ctx, sessions[1-won].Hash)
+	if err != nil || !loser.UsedAt.IsZero() {
+		t.Errorf("the losing rotation used its session: %+v, %v", loser, err)
+	}
+}
+
+// testConnectRotateUnusable: a session that is expired, used, for another
+// config, for a create or of another org, and a stale version, write
+// neither the config nor the session.
+func testConnectRotateUnusable(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	org := newOrg(t, s)
+	now := storageconfig.Now()
+	c, other := NewConfig(org), NewConfig(org)
+	mustCreate(t, s, c)
+	mustCreate(t, s, other)
+	expired := newRotateSession(t, s, c, now.Add(-time.Hour), 15*time.Minute)
+	forOther := newRotateSession(t, s, other, now, 15*time.Minute)
+	create := newSession(t, s, org, now, 15*time.Minute)
+	good := newRotateSession(t, s, c, now, 15*time.Minute)
+	stale := mustGet(t, s, c.UID)
+	bumped := mustGet(t, s, c.UID)
+	bumped.Name = "renamed"
+	if err := s.UpdateConfig(ctx, bumped); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		c    *storageconfig.Config
+		hash [32]byte
+		want error
+	}{
+		{"expired", clone(bumped), expired.Hash, errcode.ErrConflict},
+		{"another config's", clone(bumped), forOther.Hash, errcode.ErrConflict},
+		{"a create session", clone(bumped), create.Hash, errcode.ErrConflict},
+		{"unknown", clone(bumped), [32]byte{9}, errcode.ErrConflict},
+		{"stale version", stale, good.Hash, errcode.ErrConflict},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.c.Sealed = randomBytes(70)
+			wantCode(t, s.UpdateConfigForSession(ctx, tt.c, tt.hash, now), tt.want, "rotation on an unusable session")
+			wantConfig(t, mustGet(t, s, c.UID), bumped)
+		})
+	}
+	if got, _ := s.GetConnectSession(ctx, good.Hash); got == nil || !got.UsedAt.IsZero() {
+		t.Errorf("a refused rotation (stale version) used its session: %+v", got)
+	}
+	missing := NewConfig(org)
+	ms := newRotateSession(t, s, missing, now, time.Hour)
+	wantCode(t, s.UpdateConfigForSession(ctx, missing, ms.Hash, now), errcode.ErrNotFound, "rotation of a missing config")
 }
