@@ -18,11 +18,16 @@ import (
 // provider's own Parse, so that a PATCH accepts exactly what a create
 // does and reports the same field errors:
 //
-//   - A PATCH that gives any credential (a WriteOnly field) or Auth field
-//     is a rotation: the stored authentication is dropped and the PATCH's
-//     replaces it whole, in the stored auth method unless the PATCH
-//     switches it (s3_auth_method, gc_storage_auth_method). Its
-//     credentials are Patch.Credentials.
+//   - A PATCH that gives any credential (a WriteOnly field), or an Auth
+//     field with a new value, is a rotation; its credentials are
+//     Patch.Credentials. It is read in the stored auth method, with the
+//     stored Auth fields it does not replace (a new role ARN alone, a
+//     service principal's new secret alone). A PATCH that names another
+//     method drops the stored Auth fields: its own are the method's. One
+//     that names none and whose credentials do not fit the stored method
+//     is read as a create's fields would be, without the stored method
+//     and Auth fields (an Azure SAS token in place of the account key,
+//     keys in place of a role).
 //   - Otherwise (a new bucket, region, prefix or endpoint) the stored
 //     credentials stay, and the caller runs the checks with them.
 //
@@ -86,7 +91,7 @@ func (p *Patch) resolve(c *Config, errs errcode.FieldErrors) {
 		return
 	}
 	stored := c.Settings.Wire()
-	given, rotation := false, false
+	given, rotation, newMethod, methodGiven := false, false, false, false
 	for _, f := range prov.Fields() {
 		if !patchesField(in, f.Name) || !provider.Accepts(prov, f.Name) {
 			continue
@@ -96,6 +101,8 @@ func (p *Patch) resolve(c *Config, errs errcode.FieldErrors) {
 		// config) rotates nothing; a credential always does.
 		changes := patchValue(in, f) != stored[f.Name]
 		rotation = rotation || f.WriteOnly || f.Auth && changes
+		methodGiven = methodGiven || f.AuthMethod
+		newMethod = newMethod || f.AuthMethod && changes
 		if f.Fixed && changes {
 			errs.Add(f.Name, "This field cannot be changed: the credentials belong to it. Create a new storage config instead.")
 		}
@@ -104,34 +111,63 @@ func (p *Patch) resolve(c *Config, errs errcode.FieldErrors) {
 	if !given {
 		return
 	}
-
-	fields := stored
-	if rotation {
-		for _, f := range prov.Fields() {
-			if f.Auth && !f.AuthMethod {
-				delete(fields, f.Name)
+	if !rotation {
+		settings, _, fe := ParseSettings(c.Provider, p.merged(prov, stored, false, false))
+		for f, msgs := range fe {
+			if !writeOnly(prov, f) { // the stored credentials, which this PATCH keeps
+				errs[f] = append(errs[f], msgs...)
 			}
 		}
-	}
-	for _, f := range prov.Fields() {
-		if patchesField(in, f.Name) && provider.Accepts(prov, f.Name) {
-			fields[f.Name] = patchValue(in, f)
+		if !sameSettings(settings, c.Settings) {
+			p.Settings = settings
 		}
-	}
-	settings, creds, fe := ParseSettings(c.Provider, fields)
-	for f, msgs := range fe {
-		if !rotation && writeOnly(prov, f) {
-			continue // the stored credentials, which this PATCH keeps
-		}
-		errs[f] = append(errs[f], msgs...)
-	}
-	if rotation {
-		p.Settings, p.Credentials = settings, creds
 		return
 	}
-	if !sameSettings(settings, c.Settings) {
-		p.Settings = settings
+	// A rotation in the stored method (a new role ARN, a new secret of
+	// the same principal), unless the PATCH names another method; if its
+	// credentials do not fit the stored method and it names none, they
+	// are read as a create would read them (an Azure SAS token in place
+	// of the account key, keys in place of a role).
+	settings, creds, fe := ParseSettings(c.Provider, p.merged(prov, stored, newMethod, false))
+	if !newMethod && !methodGiven && authErrors(prov, fe) {
+		if s2, c2, fe2 := ParseSettings(c.Provider, p.merged(prov, stored, true, true)); !authErrors(prov, fe2) {
+			settings, creds, fe = s2, c2, fe2
+		}
 	}
+	for f, msgs := range fe {
+		errs[f] = append(errs[f], msgs...)
+	}
+	p.Settings, p.Credentials = settings, creds
+}
+
+// merged returns the stored wire fields with the PATCH's over them.
+// dropAuth leaves out the stored Auth fields but the method, and
+// dropMethod the method too.
+func (p *Patch) merged(prov contract.Provider, stored map[string]any, dropAuth, dropMethod bool) map[string]any {
+	fields := make(map[string]any, len(stored))
+	for _, f := range prov.Fields() {
+		v, ok := stored[f.Name]
+		switch {
+		case !ok:
+		case f.AuthMethod && dropMethod, f.Auth && !f.AuthMethod && dropAuth:
+		default:
+			fields[f.Name] = v
+		}
+		if patchesField(p.in, f.Name) && provider.Accepts(prov, f.Name) {
+			fields[f.Name] = patchValue(p.in, f)
+		}
+	}
+	return fields
+}
+
+// authErrors reports errors on the authentication's fields.
+func authErrors(prov contract.Provider, fe errcode.FieldErrors) bool {
+	for _, f := range prov.Fields() {
+		if (f.Auth || f.WriteOnly) && len(fe[f.Name]) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // writeOnly reports whether f is a credential field of prov.

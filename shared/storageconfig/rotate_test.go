@@ -36,6 +36,12 @@ func TestParsePatchFor(t *testing.T) {
 	gcs := stored(t, gcsBody(t, key, nil))
 	az := stored(t, azureBody(t, azKey, nil))
 	sas := sasToken(t, "rwdl", "2099-01-01T00:00:00Z")
+	const spTenant, spClient = "72f988bf-86f1-41af-91ab-2d7cd011db47", "00000000-1111-2222-3333-444444444444"
+	azSP := stored(t, azureBody(t, "", map[string]any{"azure_account_key": nil, "azure_auth_method": "service_principal",
+		"azure_tenant_id": spTenant, "azure_client_id": spClient, "azure_client_secret": "old"}))
+	gcsImp := stored(t, gcsBody(t, "", map[string]any{"gc_storage_auth_json_content": nil, "gc_storage_auth_method": "impersonation",
+		"gc_storage_service_account_email": "sa@p.iam.gserviceaccount.com"}))
+	gcsHMAC := stored(t, gcsBody(t, "", hmacEdits("GOOG1EXAMPLEACCESSID12", "s", nil)))
 
 	tests := []struct {
 		name   string
@@ -70,8 +76,11 @@ func TestParsePatchFor(t *testing.T) {
 		{"role to access key drops the ARN", iam, `{"s3_auth_method": "access_key", "s3_access_key_id": "AKIAIOSFODNN7NEWKEY1", "s3_secret_access_key": "s"}`, true,
 			map[string]any{"s3_auth_method": "access_key", "s3_role_arn": nil},
 			Credentials{"access_key_id": "AKIAIOSFODNN7NEWKEY1", "secret_access_key": "s"}, nil},
-		{"keys on a role config", iam, `{"s3_access_key_id": "AKIAIOSFODNN7NEWKEY1", "s3_secret_access_key": "s"}`, false, nil, nil,
-			map[string]string{"s3_access_key_id": "iam_role", "s3_secret_access_key": "iam_role", "s3_role_arn": "required"}},
+		{"keys on a role config: read as a create's, access_key", iam, `{"s3_access_key_id": "AKIAIOSFODNN7NEWKEY1", "s3_secret_access_key": "s"}`, true,
+			map[string]any{"s3_auth_method": "access_key", "s3_role_arn": nil},
+			Credentials{"access_key_id": "AKIAIOSFODNN7NEWKEY1", "secret_access_key": "s"}, nil},
+		{"keys with the role method named", iam, `{"s3_auth_method": "iam_role", "s3_access_key_id": "AKIAIOSFODNN7NEWKEY1", "s3_secret_access_key": "s"}`, false, nil, nil,
+			map[string]string{"s3_access_key_id": "iam_role", "s3_secret_access_key": "iam_role"}},
 		{"the provider cannot change", s3c, `{"provider": "s3_compatible", "name": ""}`, false, nil, nil,
 			map[string]string{"provider": "cannot be changed", "name": "blank"}},
 		{"null provider", s3c, `{"provider": null}`, false, nil, nil, map[string]string{"provider": "null"}},
@@ -88,7 +97,22 @@ func TestParsePatchFor(t *testing.T) {
 			map[string]any{"azure_account_name": "acmestorage", "azure_endpoint_url": "https://acmestorage.blob.core.windows.net/"},
 			Credentials{"azure_sas_token": sas}, nil},
 		{"both Azure credentials", az, `{"azure_sas_token": "` + sas + `", "azure_account_key": "` + azKey + `"}`, false, nil, nil,
-			map[string]string{"azure_sas_token": "not both", "azure_account_key": "not both"}},
+			map[string]string{"azure_sas_token": "Not used with azure_auth_method \"account_key\""}},
+		{"a service principal's new secret alone", azSP, `{"azure_client_secret": "new-secret"}`, true,
+			map[string]any{"azure_auth_method": "service_principal", "azure_tenant_id": spTenant, "azure_client_id": spClient},
+			Credentials{"azure_client_secret": "new-secret"}, nil},
+		{"service principal to account key", azSP, `{"azure_account_key": "` + azKey + `"}`, true,
+			map[string]any{"azure_auth_method": "account_key", "azure_tenant_id": nil, "azure_client_id": nil},
+			Credentials{"azure_account_key": azKey}, nil},
+		{"account key to service principal", az, `{"azure_tenant_id": "` + spTenant + `", "azure_client_id": "` + spClient + `", "azure_client_secret": "s"}`, true,
+			map[string]any{"azure_auth_method": "service_principal", "azure_tenant_id": spTenant},
+			Credentials{"azure_client_secret": "s"}, nil},
+		{"impersonation to a service-account key", gcsImp, `{"gc_storage_auth_json_content": ` + jsonString(key) + `}`, true,
+			map[string]any{"gc_storage_auth_method": "service_account", "gc_storage_service_account_email": nil},
+			Credentials{"service_account_json": key}, nil},
+		{"a new HMAC key in the stored method", gcsHMAC, `{"gc_storage_hmac_access_id": "GOOG1EXAMPLEACCESSID34", "gc_storage_hmac_secret": "t"}`, true,
+			map[string]any{"gc_storage_auth_method": "hmac"},
+			Credentials{"access_key_id": "GOOG1EXAMPLEACCESSID34", "secret_access_key": "t"}, nil},
 		{"new container with the stored key", az, `{"azure_container_name": "other"}`, false,
 			map[string]any{"azure_container_name": "other"}, nil, nil},
 		{"the storage account cannot change", az, `{"azure_account_name": "otheraccount", "azure_account_key": "` + azKey + `"}`, false, nil, nil,
@@ -170,4 +194,9 @@ func TestParsePatchForMatchesCreate(t *testing.T) {
 			t.Errorf("%s: settings %+v, want %+v", b, p.Settings, c.Settings)
 		}
 	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
