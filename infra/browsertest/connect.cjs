@@ -8,7 +8,10 @@
 // screenshots}; then one scenario per line on stdin, each answered by one
 // JSON line on stdout, in a fresh browser context of one browser.
 // A scenario: {url, name, mobile, provider, auth, fields: {id: value},
-// cors: bool, save: bool, expectBanner: bool}.
+// cors: bool, save: bool, expectBanner: bool, rotate: bool}. A rotate
+// scenario (a session of purpose rotate) leaves the provider and method
+// as the page shows them, and reports the heading and the fields the page
+// filled in.
 "use strict";
 
 const fs = require("fs");
@@ -76,8 +79,15 @@ async function scenario(browser, sc) {
     await page.locator("#connect").waitFor({ state: "visible", timeout: 10000 });
     out.url = page.url(); // the fragment must be gone
     out.focused = await page.evaluate(() => document.activeElement.id);
-    await page.selectOption("#provider", sc.provider);
-    await page.selectOption("#auth", sc.auth);
+    if (sc.rotate) {
+      out.heading = await text("h1");
+      out.prefilled = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll("#connect input, #connect select")]
+        .filter((el) => el.value).map((el) => [el.id, el.value])));
+      out.providerDisabled = await page.locator("#provider").isDisabled();
+    } else {
+      await page.selectOption("#provider", sc.provider);
+      await page.selectOption("#auth", sc.auth);
+    }
     // Keyboard: the order Tab walks from the provider.
     await page.focus("#provider");
     out.tabOrder = [];

@@ -53,6 +53,11 @@ type pageRun struct {
 	Shots        []string          `json:"shots"`
 	Timings      map[string]int    `json:"timings"` // milliseconds since the scenario started
 	Error        string            `json:"error"`
+	// A rotate scenario's: the heading, the fields the page filled in,
+	// and whether the provider was fixed.
+	Heading          string            `json:"heading"`
+	Prefilled        map[string]string `json:"prefilled"`
+	ProviderDisabled bool              `json:"providerDisabled"`
 }
 
 // browser is the driver of the scenarios: one node process running
@@ -375,6 +380,38 @@ func TestConnectPageInBrowser(t *testing.T) {
 			}
 		}
 	})
+	t.Run("RotateMinIOKeys", func(t *testing.T) {
+		bucket, ak, sk := minioBucket("page-rotate")
+		uid := createConfig(t, base, keys.Admin, map[string]any{"name": "Rotated", "provider": "s3_compatible",
+			"s3_endpoint_url": m.Endpoint, "s3_bucket_name": bucket, "s3_bucket_prefix": "data/",
+			"s3_access_key_id": ak, "s3_secret_access_key": sk})
+		newAK, newSK := testenv.NewCredentials(t)
+		newAK = strings.ToUpper(newAK)
+		m.AddUser(t, newAK, newSK, testenv.ReadWritePolicy(bucket))
+		url := mintRotateSession(t, base, keys.Admin, uid)
+		r := b.run(t, map[string]any{"name": "rotate-minio", "url": url, "rotate": true, "cors": false, "save": true,
+			"fields": map[string]string{"s3_access_key_id": newAK, "s3_secret_access_key": newSK}})
+		if !r.ProviderDisabled || !strings.Contains(r.Heading, "Rotated") || r.Prefilled["s3_bucket_name"] != bucket ||
+			r.Prefilled["s3_endpoint_url"] != m.Endpoint || r.Prefilled["provider"] != "s3_compatible" {
+			t.Errorf("rotate page: heading %q, provider fixed %t, filled %v", r.Heading, r.ProviderDisabled, r.Prefilled)
+		}
+		if r.Prefilled["s3_secret_access_key"] != "" || r.Prefilled["s3_access_key_id"] != "" {
+			t.Error("the rotate page showed credentials")
+		}
+		if !r.ChecksOK || !r.Saved || !strings.Contains(r.Banner, "new credentials are saved") {
+			t.Fatalf("rotation: checks %q, save %q, banner %q, errors %v", r.ChecksStatus, r.SaveStatus, r.Banner, r.FieldErrors)
+		}
+		// The old user loses its policy: the config still verifies, with the new one.
+		m.DetachUserPolicy(t, ak)
+		if !testStored(t, base, keys.Admin, uid) {
+			t.Error("after the rotation the config does not verify with the new user")
+		}
+		for _, req := range r.Requests {
+			if strings.Contains(req, keys.Admin) {
+				t.Errorf("an API key reached the browser: %s", req)
+			}
+		}
+	})
 	names := strings.Join(configNames(t, base, keys.Admin), ",")
 	for _, want := range []string{"minio-cors-allowed", "minio-cors-refused-phone", "azure-cors-allowed", "azure-cors-refused"} {
 		if !strings.Contains(names, "Browser "+want) {
@@ -384,3 +421,67 @@ func TestConnectPageInBrowser(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// createConfig creates a config over the API and returns its uid.
+func createConfig(t *testing.T, base, key string, body map[string]any) string {
+	t.Helper()
+	var got struct {
+		UID string `json:"uid"`
+	}
+	if status := callJSON(t, "POST", base+"/api/v1/storage-configs/", key, body, &got); status != http.StatusCreated {
+		t.Fatalf("create config: %d", status)
+	}
+	return got.UID
+}
+
+// mintRotateSession mints a rotate session of uid and returns its link.
+func mintRotateSession(t *testing.T, base, key, uid string) string {
+	t.Helper()
+	var got struct {
+		ConnectURL string `json:"connect_url"`
+	}
+	if status := callJSON(t, "POST", base+"/api/v1/connect-sessions/", key, map[string]any{"purpose": "rotate", "config_uid": uid}, &got); status != http.StatusCreated {
+		t.Fatalf("mint rotate session: %d", status)
+	}
+	return got.ConnectURL
+}
+
+// testStored runs test/ on uid and reports whether it verified.
+func testStored(t *testing.T, base, key, uid string) bool {
+	t.Helper()
+	var got struct {
+		Verified bool `json:"verified"`
+	}
+	if status := callJSON(t, "POST", base+"/api/v1/storage-configs/"+uid+"/test/", key, nil, &got); status != http.StatusOK {
+		t.Fatalf("test: %d", status)
+	}
+	return got.Verified
+}
+
+// callJSON sends body (nil: none) with the API key and decodes the answer
+// into out; it returns the status.
+func callJSON(t *testing.T, method, url, key string, body, out any) int {
+	t.Helper()
+	var rd *strings.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = strings.NewReader(string(b))
+	} else {
+		rd = strings.NewReader("")
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("X-Avala-Api-Key", key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_ = json.NewDecoder(resp.Body).Decode(out)
+	return resp.StatusCode
+}

@@ -1,6 +1,8 @@
-// The connect page: sets up one storage config with a connect session's
-// token alone (from the URL fragment, #session=...). No API key ever
-// reaches this page. Plain JavaScript, no build step, no third-party code.
+// The connect page: sets up one storage config, or rotates the
+// credentials of one (a session of purpose rotate), with a connect
+// session's token alone (from the URL fragment, #session=...). No API key
+// ever reaches this page. Plain JavaScript, no build step, no third-party
+// code.
 "use strict";
 
 (function () {
@@ -10,6 +12,7 @@
   let setup = null;      // setup-info, with connect_session
   let signedUrl = "";    // from a connected bucket verify
   let verified = false;  // the last run of the checks passed
+  let rotating = null;   // the config a rotate session rotates (its GET)
 
   // The auth methods of each provider, and the form fields of each.
   const AUTH = {
@@ -354,9 +357,12 @@
   }
 
   // --- step 5: save ----------------------------------------------------
+  // createBody is the create request of the form; for a rotation, the
+  // PATCH of the config: its new credentials with the settings shown
+  // (which it may change, checked together), without the name.
   function createBody() {
     const p = provider(), a = auth();
-    const body = { name: val("name"), provider: p };
+    const body = rotating ? {} : { name: val("name"), provider: p };
     const spec = FIELDS[p];
     for (const f of [...spec.common, ...(spec[a] || [])]) if (val(f.id)) body[f.id] = $(f.id).value.trim();
     if (p === "aws_s3") body.s3_auth_method = a;
@@ -370,15 +376,19 @@
     $("save").disabled = true;
     setStatus("save-status", "Checking and saving…");
     try {
-      const { status, data } = await api("POST", API, createBody());
-      if (status === 201) {
+      const { status, data } = rotating
+        ? await api("PATCH", API + rotating.uid + "/", createBody())
+        : await api("POST", API, createBody());
+      if (status === 201 || (rotating && status === 200)) {
         setStatus("save-status", "Saved: " + data.name + " (" + data.uid + ").", "good");
-        banner("Your bucket is connected. You can close this page.", true);
+        banner(rotating ? "The new credentials are saved; the old ones are no longer used. You can close this page."
+          : "Your bucket is connected. You can close this page.", true);
         $("connect").querySelectorAll("input, select, textarea, button").forEach((el) => { el.disabled = true; });
         return;
       }
       if (status === 401 || status === 403) { sessionFailed(data.detail); return; }
       if (status === 400) { showErrors(data); setStatus("save-status", "Fix the fields marked above.", "bad"); return; }
+      if (status === 409) { setStatus("save-status", data.detail || "The connection was changed meanwhile; reload the page.", "bad"); return; }
       setStatus("save-status", data.detail || "The connection could not be saved (HTTP " + status + ").", "bad");
     } catch (e) {
       setStatus("save-status", "Could not reach the service: " + e.message, "bad");
@@ -415,6 +425,11 @@
     const { status, data } = await api("GET", API + "setup-info/");
     if (status !== 200 || !data.connect_session) { sessionFailed(data.detail); return; }
     setup = data;
+    if (setup.connect_session.purpose === "rotate") {
+      const got = await api("GET", API + setup.connect_session.config_uid + "/");
+      if (got.status !== 200) { sessionFailed(got.data.detail); return; }
+      rotating = got.data;
+    }
     $("connect").hidden = false;
     $("provider").addEventListener("change", fillAuth);
     $("auth").addEventListener("change", onAuthChange);
@@ -424,7 +439,29 @@
     $("connect").addEventListener("submit", save);
     document.addEventListener("click", copy);
     fillAuth();
+    if (rotating) showRotation();
     $("provider").focus();
+  }
+
+  // showRotation fills the form with the config being rotated: its
+  // provider (fixed), auth method and settings; the credentials are left
+  // empty for the new ones.
+  function showRotation() {
+    const c = rotating;
+    document.querySelector("h1").textContent = "New credentials for " + c.name;
+    document.title = "New credentials for your bucket";
+    $("save").textContent = "Save the new credentials";
+    $("provider").value = c.provider;
+    $("provider").disabled = true;
+    fillAuth();
+    const method = c.s3_auth_method || c.gc_storage_auth_method || c.azure_auth_method;
+    if (method && [...$("auth").options].some((o) => o.value === method)) { $("auth").value = method; onAuthChange(); }
+    $("name").value = c.name;
+    $("name").readOnly = true;
+    for (const f of FIELDS[c.provider].common) {
+      if ($(f.id) && c[f.id] !== null && c[f.id] !== undefined) $(f.id).value = String(c[f.id]);
+    }
+    renderGuidance();
   }
 
   document.addEventListener("DOMContentLoaded", () => {
