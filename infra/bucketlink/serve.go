@@ -74,8 +74,10 @@ type serveConfig struct {
 	GCSHMACEndpoint   string
 	GCSHMACRegion     string
 	AzureBlobEndpoint string
-	// AzureAuthorityHost: see verifier.Options.
-	AzureAuthorityHost string
+	// AzureAuthorityHost, AzureFederatedToken: see verifier.Options.
+	AzureAuthorityHost, AzureFederatedToken string
+	// AzureFederation: see httpapi.Server.
+	AzureFederation httpapi.AzureFederation
 	// GCPIdentity, GCPSTSEndpoint, GCPIAMCredentialsEndpoint: see
 	// verifier.Options.
 	GCPIdentity, GCPSTSEndpoint, GCPIAMCredentialsEndpoint string
@@ -115,6 +117,9 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	fs.StringVar(&c.GCPIAMCredentialsEndpoint, "gcp-iamcredentials-endpoint", os.Getenv("BUCKETLINK_GCP_IAMCREDENTIALS_ENDPOINT"), "TESTS ONLY: replaces "+gcsblob.GoogleIAMCredentialsURL)
 	fs.StringVar(&c.AzureBlobEndpoint, "azure-blob-endpoint", os.Getenv("BUCKETLINK_AZURE_BLOB_ENDPOINT"), "EMULATOR ONLY: send the traffic of azure_blob configs without azure_endpoint_url to {this}/{account}/ (e.g. Azurite)")
 	fs.StringVar(&c.AzureAuthorityHost, "azure-authority-host", os.Getenv("BUCKETLINK_AZURE_AUTHORITY_HOST"), "TESTS ONLY: the Entra ID authority (https) of azure_blob service-principal configs, replacing their cloud's (e.g. infra/testenv/entrafake)")
+	fs.StringVar(&c.AzureFederatedToken, "azure-federated-token", os.Getenv("BUCKETLINK_AZURE_FEDERATED_TOKEN"), "bucketlink's own federated identity for azure_blob workload_identity configs: \"aws-sts\" (sts:GetWebIdentityToken with bucketlink's AWS credentials) or \"file:PATH\" (a JWT, read at every sign-in); unset: such configs fail")
+	fs.StringVar(&c.AzureFederation.Issuer, "azure-federation-issuer", os.Getenv("BUCKETLINK_AZURE_FEDERATION_ISSUER"), "issuer of bucketlink's own tokens (--azure-federated-token), shown by setup-info in azure_federated_credential with --azure-federation-subject")
+	fs.StringVar(&c.AzureFederation.Subject, "azure-federation-subject", os.Getenv("BUCKETLINK_AZURE_FEDERATION_SUBJECT"), "subject of bucketlink's own tokens (on AWS, its role ARN), shown by setup-info")
 	fs.StringVar(&c.TLSCert, "tls-cert", os.Getenv("BUCKETLINK_TLS_CERT"), "PEM certificate (chain) file: serve HTTPS, with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", os.Getenv("BUCKETLINK_TLS_KEY"), "PEM private key file of --tls-cert")
 	publicURL := fs.String("public-url", os.Getenv("BUCKETLINK_PUBLIC_URL"), "base URL of the links the API writes (next, previous, Location), e.g. https://bucketlink.example.com; default the scheme and address serve listens on, never the request's Host")
@@ -297,6 +302,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 		GCPIAMCredentialsEndpoint: cfg.GCPIAMCredentialsEndpoint,
 		AzureAuthorityHost:        cfg.AzureAuthorityHost,
+		AzureFederatedToken:       cfg.AzureFederatedToken,
 	})
 	if err != nil {
 		return fmt.Errorf("--aws-sts-endpoint: %w", err)
@@ -321,6 +327,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		VerifyKey:            sealer.DeriveKey("verification-record-key"),
 		AWSAccountID:         cfg.AWSAccountID,
 		GCPPrincipal:         cfg.GCPPrincipal,
+		AzureFederation:      cfg.AzureFederation,
 		VerifyRecordDeadline: cfg.VerifyRecordDeadline,
 		VerifyOrgCap:         cfg.VerifyOrgCap,
 		LeaseTTL:             cfg.VerifyLease,

@@ -141,6 +141,8 @@ func (p *Parts) Service(with With) service.Parts {
 		// CloudWatch Embedded Metric Format lines on the function's
 		// output, which CloudWatch Logs turns into metrics.
 		Metrics: p.metrics,
+
+		AzureFederation: httpapi.AzureFederation{Issuer: p.cfg.AzureFederationIssuer, Subject: p.cfg.AzureFederationSubject},
 	}
 }
 

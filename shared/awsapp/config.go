@@ -66,6 +66,13 @@ const (
 	EnvVerifyDeadline = "BUCKETLINK_VERIFY_DEADLINE"
 	EnvLogLevel       = "BUCKETLINK_LOG_LEVEL"
 
+	// EnvAzureFederatedToken: see Config.AzureFederatedToken.
+	EnvAzureFederatedToken = "BUCKETLINK_AZURE_FEDERATED_TOKEN"
+	// EnvAzureFederationIssuer and EnvAzureFederationSubject: see
+	// Config.AzureFederation.
+	EnvAzureFederationIssuer  = "BUCKETLINK_AZURE_FEDERATION_ISSUER"
+	EnvAzureFederationSubject = "BUCKETLINK_AZURE_FEDERATION_SUBJECT"
+
 	// EnvVerifyQueueURL is the SQS queue the bucket-verify API sends its
 	// verifications to (the verify-bucket function).
 	EnvVerifyQueueURL = "BUCKETLINK_VERIFY_QUEUE_URL"
@@ -145,6 +152,17 @@ type Config struct {
 	// Lambda, a workload-identity-federation file with AWS as the source,
 	// shipped with the function.
 	GCPIdentity string
+	// AzureFederatedToken is bucketlink's own federated identity for
+	// azure_blob workload_identity configs (EnvAzureFederatedToken; see
+	// verifier.Options): on Lambda, "aws-sts" (the function's role, through
+	// IAM outbound identity federation).
+	AzureFederatedToken string
+	// AzureFederationIssuer and AzureFederationSubject are what setup-info
+	// reports as azure_federated_credential (optional): the account's
+	// outbound identity federation issuer (aws iam
+	// get-outbound-web-identity-federation-info) and the ARN of the role
+	// the verifying functions run as.
+	AzureFederationIssuer, AzureFederationSubject string
 	// AllowPrivate lets user endpoints reach loopback, private and
 	// link-local addresses (EnvAllowPrivate, default false; tests only).
 	AllowPrivate bool
@@ -216,6 +234,10 @@ func LoadConfig(getenv func(string) string, needs ...Need) (Config, error) {
 		VerifyKeySecretID: getenv(EnvVerifyKeySecretID),
 		EventBus:          getenv(EnvEventBus),
 		RateLimits:        ratelimit.DefaultLimits,
+
+		AzureFederatedToken:    getenv(EnvAzureFederatedToken),
+		AzureFederationIssuer:  getenv(EnvAzureFederationIssuer),
+		AzureFederationSubject: getenv(EnvAzureFederationSubject),
 	}
 	for _, n := range needs {
 		switch {

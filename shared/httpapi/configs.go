@@ -16,6 +16,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/policy"
+	"github.com/bucketlink/bucketlink/shared/provider/azure"
 	"github.com/bucketlink/bucketlink/shared/seal"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/store"
@@ -337,6 +338,10 @@ type setupInfoResponse struct {
 	// roles/iam.serviceAccountTokenCreator on the service account a
 	// gc_storage impersonation config names.
 	GCStoragePrincipal string `json:"gc_storage_principal,omitempty"`
+	// AzureFederatedCredential (additive, absent when not configured) is
+	// the federated identity credential a customer adds to the Entra ID
+	// application of an azure_blob workload_identity config.
+	AzureFederatedCredential *azureFederatedCredential `json:"azure_federated_credential,omitempty"`
 	// Guidance (an addition) is the grant of the bucket that the query
 	// names (provider, bucket, prefix, access_mode); absent without them.
 	Guidance *policy.Guidance `json:"guidance,omitempty"`
@@ -359,6 +364,9 @@ func (s *Server) setupInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := setupInfoResponse{AWSAccountID: s.AWSAccountID, ExternalID: org.ExternalID, GCStoragePrincipal: s.GCPPrincipal, Guidance: g}
+	if f := s.AzureFederation; f.Issuer != "" && f.Subject != "" {
+		resp.AzureFederatedCredential = &azureFederatedCredential{Issuer: f.Issuer, Subject: f.Subject, Audience: azure.FederationAudience}
+	}
 	if cs := p.Session; cs != nil {
 		resp.ConnectSession = &sessionInfo{ID: cs.ID, Purpose: cs.Purpose, OrganizationID: org.ID, Organization: org.Slug, ExpiresAt: cs.ExpiresAt}
 		if cs.Purpose == connect.PurposeRotate {
@@ -395,4 +403,17 @@ func (s *Server) checksConfigured() error {
 		return errors.New("storage-config checks are not configured: Server.Verifier or Server.Sealer is missing")
 	}
 	return nil
+}
+
+// AzureFederation is the issuer and subject of the tokens bucketlink signs
+// in to Entra ID with for azure_blob workload_identity configs (on AWS,
+// the account's outbound identity federation issuer, and the role of the
+// functions that verify).
+type AzureFederation struct{ Issuer, Subject string }
+
+// azureFederatedCredential is setup-info's azure_federated_credential.
+type azureFederatedCredential struct {
+	Issuer   string `json:"issuer"`
+	Subject  string `json:"subject"`
+	Audience string `json:"audience"`
 }

@@ -12,9 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/bucketlink/bucketlink/infra/testenv"
 	"github.com/bucketlink/bucketlink/infra/testenv/entrafake"
+	"github.com/bucketlink/bucketlink/infra/testenv/webidentityfake"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
+	"github.com/bucketlink/bucketlink/shared/provider/azure/azureopen"
 	"github.com/bucketlink/bucketlink/shared/verify"
 	"github.com/bucketlink/bucketlink/shared/verifyworker"
 )
@@ -121,8 +127,10 @@ func TestAzureServicePrincipalE2E(t *testing.T) {
 	pool.AddCert(gate.srv.Certificate())
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	var opener *anyblob.Opener
 	e := newVerifyEnv(t, verifyOpts{wrapVerifier: func(bv verifyworker.BucketVerifier) verifyworker.BucketVerifier {
 		o := bv.(countingVerifier).inner.(*verify.Verifier).Opener.(*anyblob.Opener)
+		opener = o
 		// The operator settings of a test deployment (the gate and the
 		// fake are on loopback, with certificates of their own).
 		o.HTTPClient = &http.Client{Transport: tr}
@@ -272,4 +280,49 @@ func TestAzureServicePrincipalE2E(t *testing.T) {
 	if n := entra.Count("token"); n != tokens {
 		t.Errorf("invalid configs asked Entra for %d tokens", n-tokens)
 	}
+
+	// workload_identity: no secret at all. bucketlink's identity is its
+	// AWS role's, as on Lambda: sts:GetWebIdentityToken (IAM outbound
+	// identity federation; webidentityfake, as moto lacks the action)
+	// with the AWS credentials of the environment, for Entra's audience;
+	// the customer's application trusts that issuer and subject.
+	const role = "arn:aws:iam::123456789012:role/bucketlink-verify"
+	issuer := entrafake.NewIssuer(t, "https://4a2b6c1d-0000-4000-8000-000000000001.tokens.sts.global.api.aws")
+	stsFake := webidentityfake.Start(t, issuer, role)
+	opener.AzureAssertion = azureopen.STSAssertion(sts.NewFromConfig(aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "test-secret-wi", ""),
+	}, func(o *sts.Options) { o.BaseEndpoint = aws.String(stsFake.URL) }))
+	trusting := entra.AddFederatedApp("", issuer.Federation(role, "api://AzureADTokenExchange"))
+	gate.assign(trusting.ObjectID, "Storage Blob Data Contributor")
+	other := entra.AddFederatedApp("", issuer.Federation("arn:aws:iam::123456789012:role/someone-else", "api://AzureADTokenExchange"))
+	gate.assign(other.ObjectID, "Storage Blob Data Contributor")
+	wi := func(app *entrafake.App, edit map[string]any) map[string]any {
+		b := body(app, map[string]any{"azure_auth_method": "workload_identity", "azure_client_secret": nil})
+		for k, v := range edit {
+			b[k] = v
+		}
+		return b
+	}
+	r = e.do("POST", base, admin, wi(trusting, nil))
+	wantStatus(t, r, http.StatusCreated)
+	if c := r.json(t); c["is_verified"] != true || c["azure_auth_method"] != "workload_identity" || c["azure_client_id"] != trusting.ClientID {
+		t.Errorf("workload_identity create = %s", r.Body)
+	}
+	if stsFake.Calls() == 0 {
+		t.Error("no token was asked of STS")
+	}
+	a = e.pollUntilFinal(t, "acme", e.keys["acme/member"], map[string]any{"bucketId": r.json(t)["id"]}, 20*time.Second)
+	wantConnected(t, a, true)
+	if !strings.Contains(a.SignedURL, "skoid="+trusting.ObjectID) {
+		t.Errorf("workload_identity signedUrl %s is not the principal's user delegation SAS", a.SignedURL)
+	}
+	wantFields(t, e.do("POST", base, admin, wi(other, nil)), map[string]string{"azure_client_id": "does not trust bucketlink's identity"})
+	wantFields(t, e.do("POST", base, admin, wi(trusting, map[string]any{"azure_client_secret": "s"})),
+		map[string]string{"azure_client_secret": "Not used with azure_auth_method \"workload_identity\""})
+	stsFake.Disabled.Store(true)
+	wantFields(t, e.do("POST", base, admin, wi(trusting, nil)), map[string]string{"non_field_errors": "could not get a token"})
+	stsFake.Disabled.Store(false)
+	opener.AzureAssertion = nil
+	wantFields(t, e.do("POST", base, admin, wi(trusting, nil)), map[string]string{"non_field_errors": "could not get a token"})
 }

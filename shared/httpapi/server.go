@@ -52,7 +52,12 @@ type Server struct {
 	// bucketlink's own Google principal (a service account e-mail or a
 	// workload identity principal); "" leaves the field out.
 	GCPPrincipal string
-	Logger       *slog.Logger
+	// AzureFederation is what setup-info reports as
+	// azure_federated_credential: the issuer and subject of bucketlink's
+	// own tokens, which the application of an azure_blob
+	// workload_identity config trusts; zero leaves the field out.
+	AzureFederation AzureFederation
+	Logger          *slog.Logger
 	// Now is the clock; nil means storageconfig.Now.
 	Now func() time.Time
 

@@ -58,6 +58,9 @@ type Parts struct {
 	// AWSAccountID and GCPPrincipal are what setup-info reports.
 	AWSAccountID string
 	GCPPrincipal string
+	// AzureFederation is what setup-info reports as
+	// azure_federated_credential.
+	AzureFederation httpapi.AzureFederation
 	// VerifyRecordDeadline and VerifyOrgCap are those of httpapi.Server;
 	// 0 means their defaults.
 	VerifyRecordDeadline time.Duration
@@ -84,6 +87,7 @@ func (p Parts) API() *httpapi.Server {
 		VerifyKey:            p.VerifyKey,
 		AWSAccountID:         p.AWSAccountID,
 		GCPPrincipal:         p.GCPPrincipal,
+		AzureFederation:      p.AzureFederation,
 		VerifyRecordDeadline: p.VerifyRecordDeadline,
 		VerifyOrgCap:         p.VerifyOrgCap,
 		Logger:               p.Logger,

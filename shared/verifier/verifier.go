@@ -8,15 +8,18 @@ package verifier
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
 	"github.com/bucketlink/bucketlink/shared/blob/gcsblob"
 	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/provider/azure/azureopen"
 	"github.com/bucketlink/bucketlink/shared/provider/s3/s3open"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
@@ -38,6 +41,12 @@ type Options struct {
 	// azure_blob service-principal configs get their token from, in place
 	// of their cloud's (see azureopen.Opener).
 	AzureAuthorityHost string
+	// AzureFederatedToken is bucketlink's own federated identity, for
+	// azure_blob workload_identity configs: "" none (they fail as
+	// unavailable), "aws-sts" (AWS IAM outbound identity federation:
+	// sts:GetWebIdentityToken with awsCfg's credentials, the keyless choice
+	// on Lambda), or "file:PATH" (a JWT in a file, read at every sign-in).
+	AzureFederatedToken string
 	// GCPIdentity is bucketlink's own Google identity, for gc_storage
 	// impersonation configs: "" none (they fail as unavailable), "adc"
 	// (Application Default Credentials), or a credential configuration
@@ -63,6 +72,10 @@ func New(awsCfg aws.Config, orgs s3open.OrgFinder, opts Options) (*verify.Verifi
 		return nil, fmt.Errorf("STS endpoint: %w", err)
 	}
 	policy := netguard.Policy{AllowPrivate: opts.AllowPrivate}
+	azureAssertion, err := federatedToken(awsCfg, opts)
+	if err != nil {
+		return nil, err
+	}
 	var gcp *gcsblob.Identity
 	if opts.GCPIdentity != "" {
 		file := opts.GCPIdentity
@@ -90,6 +103,7 @@ func New(awsCfg aws.Config, orgs s3open.OrgFinder, opts Options) (*verify.Verifi
 			GCPIdentity:       gcp,
 
 			AzureAuthorityHost: opts.AzureAuthorityHost,
+			AzureAssertion:     azureAssertion,
 		},
 		Deadline: opts.Deadline,
 		// The preflights go to the same user endpoints, over a client
@@ -97,4 +111,26 @@ func New(awsCfg aws.Config, orgs s3open.OrgFinder, opts Options) (*verify.Verifi
 		CORS:       &corscheck.Checker{Client: policy.HTTPClient()},
 		AppOrigins: opts.AppOrigins,
 	}, nil
+}
+
+// federatedToken returns the assertion of opts.AzureFederatedToken (nil
+// for none).
+func federatedToken(awsCfg aws.Config, opts Options) (azureopen.Assertion, error) {
+	v := opts.AzureFederatedToken
+	switch {
+	case v == "":
+		return nil, nil
+	case v == "aws-sts":
+		return azureopen.STSAssertion(sts.NewFromConfig(awsCfg, func(o *sts.Options) {
+			if o.Region == "" {
+				o.Region = awsrole.DefaultSTSRegion
+			}
+			if opts.AWSSTSEndpoint != "" {
+				o.BaseEndpoint = aws.String(opts.AWSSTSEndpoint)
+			}
+		})), nil
+	case strings.HasPrefix(v, "file:") && len(v) > len("file:"):
+		return azureopen.FileAssertion(strings.TrimPrefix(v, "file:")), nil
+	}
+	return nil, fmt.Errorf("Azure federated token: %q is neither \"aws-sts\" nor \"file:PATH\"", v)
 }

@@ -22,7 +22,20 @@
 //     https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes:
 //     AADSTS90002 (400 invalid_tenant: no such tenant), AADSTS700016 (400
 //     unauthorized_client: no such application in the directory),
-//     AADSTS7000215 (401 invalid_client: invalid client secret).
+//     AADSTS7000215 (401 invalid_client: invalid client secret);
+//   - client credentials with a federated credential,
+//     https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#third-case-access-token-request-with-a-federated-credential:
+//     the same request with client_assertion_type
+//     urn:ietf:params:oauth:client-assertion-type:jwt-bearer and
+//     client_assertion (a JWT of an external issuer) in place of
+//     client_secret, checked against the app's federated identity
+//     credential (https://learn.microsoft.com/en-us/entra/workload-id/workload-identity-federation):
+//     AADSTS700211 (no matching federated identity record for the
+//     assertion's issuer), AADSTS700213 (subject), AADSTS700212
+//     (audience), AADSTS700024 (not within its valid time range),
+//     AADSTS700027 (signature). Entra reads the issuer's signing keys from
+//     its OpenID Connect discovery document; the fake is given the key
+//     (Federation.Key) instead.
 //
 // Its access tokens are JWTs with the claims of Entra's v1 access tokens for
 // Azure Storage (aud https://storage.azure.com, iss
@@ -44,6 +57,8 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -80,6 +95,30 @@ type App struct {
 	Secret   string
 	// ObjectID is the service principal's object id (oid).
 	ObjectID string
+	// Federation, when set, is the app's federated identity credential
+	// (and Secret is empty): it accepts client assertions of that issuer.
+	Federation *Federation
+}
+
+// Federation is a federated identity credential: the issuer, subject and
+// audience a client assertion must carry, and the issuer's key.
+type Federation struct {
+	Issuer, Subject, Audience string
+	Key                       *rsa.PublicKey
+}
+
+// ClientAssertionType is the client_assertion_type of a federated
+// credential.
+const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// AddFederatedApp registers an application without a secret that trusts
+// f, in tenant (a new random tenant when tenant is "").
+func (s *Server) AddFederatedApp(tenant string, f Federation) *App {
+	a := s.AddApp(tenant)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a.Secret, a.Federation = "", &f
+	return a
 }
 
 // Start starts a fake for this test and stops it when the test ends.
@@ -235,7 +274,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenant string) {
 			fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", f.Get("client_id"), tenant))
 		return
 	}
-	if f.Get("client_secret") != app.Secret {
+	if f.Has("client_assertion") || f.Has("client_assertion_type") {
+		if code, msg := s.checkAssertion(app, f); code != 0 {
+			s.entraError(w, http.StatusBadRequest, "invalid_client", code, msg)
+			return
+		}
+	} else if app.Secret == "" || f.Get("client_secret") != app.Secret {
 		s.entraError(w, http.StatusUnauthorized, "invalid_client", 7000215,
 			fmt.Sprintf("AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", app.ClientID))
 		return
@@ -248,6 +292,59 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenant string) {
 		"ext_expires_in": int(TokenLifetime / time.Second),
 		"access_token":   tok,
 	})
+}
+
+// checkAssertion checks a federated credential's client assertion, and
+// returns the AADSTS code and message of a refusal (0 when accepted).
+func (s *Server) checkAssertion(app *App, f url.Values) (int, string) {
+	if f.Has("client_secret") {
+		s.bad = append(s.bad, "token: both a client secret and a client assertion")
+	}
+	if t := f.Get("client_assertion_type"); t != ClientAssertionType {
+		return 50027, "AADSTS50027: JWT token is invalid or malformed (client_assertion_type " + t + ")."
+	}
+	fed := app.Federation
+	if fed == nil {
+		return 70021, "AADSTS70021: No matching federated identity record found for presented assertion."
+	}
+	parts := strings.Split(f.Get("client_assertion"), ".")
+	if len(parts) != 3 {
+		return 50027, "AADSTS50027: JWT token is invalid or malformed."
+	}
+	var claims struct {
+		Iss string          `json:"iss"`
+		Sub string          `json:"sub"`
+		Aud json.RawMessage `json:"aud"`
+		Exp int64           `json:"exp"`
+		Nbf int64           `json:"nbf"`
+	}
+	body, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil || json.Unmarshal(body, &claims) != nil {
+		return 50027, "AADSTS50027: JWT token is invalid or malformed."
+	}
+	var auds []string
+	if json.Unmarshal(claims.Aud, &auds) != nil {
+		var one string
+		_ = json.Unmarshal(claims.Aud, &one)
+		auds = []string{one}
+	}
+	switch {
+	case claims.Iss != fed.Issuer:
+		return 700211, "AADSTS700211: No matching federated identity record found for presented assertion issuer '" + claims.Iss + "'."
+	case claims.Sub != fed.Subject:
+		return 700213, "AADSTS700213: No matching federated identity record found for presented assertion subject '" + claims.Sub + "'."
+	case !slices.Contains(auds, fed.Audience):
+		return 700212, "AADSTS700212: No matching federated identity record found for presented assertion audience."
+	}
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || rsa.VerifyPKCS1v15(fed.Key, crypto.SHA256, sum[:], sig) != nil {
+		return 700027, "AADSTS700027: Client assertion failed signature validation."
+	}
+	if now := time.Now().Unix(); claims.Exp < now || claims.Nbf > now+300 {
+		return 700024, "AADSTS700024: Client assertion is not within its valid time range."
+	}
+	return 0, ""
 }
 
 // jwt makes an RS256 access token for app and resource.
@@ -301,4 +398,46 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Issuer is an external OpenID Connect issuer for tests, such as the
+// issuer of AWS IAM outbound identity federation (sts:GetWebIdentityToken)
+// for an account: it signs the JWTs that an application's federated
+// identity credential trusts.
+type Issuer struct {
+	// URL is the issuer (the iss claim).
+	URL string
+	key *rsa.PrivateKey
+}
+
+// NewIssuer returns an issuer named url with a key of its own.
+func NewIssuer(tb testing.TB, url string) *Issuer {
+	tb.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		tb.Fatalf("entrafake: issuer key: %v", err)
+	}
+	return &Issuer{URL: url, key: k}
+}
+
+// Federation is the federated identity credential that trusts the
+// issuer's tokens for subject and audience.
+func (i *Issuer) Federation(subject, audience string) Federation {
+	return Federation{Issuer: i.URL, Subject: subject, Audience: audience, Key: &i.key.PublicKey}
+}
+
+// Token returns an RS256 JWT of the issuer for subject and audience,
+// valid for ttl (negative: expired).
+func (i *Issuer) Token(subject, audience string, ttl time.Duration) string {
+	now := time.Now()
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	head := enc(map[string]string{"typ": "JWT", "alg": "RS256", "kid": "issuer"})
+	body := enc(map[string]any{"iss": i.URL, "sub": subject, "aud": audience, "iat": now.Unix(),
+		"nbf": now.Add(-time.Minute).Unix(), "exp": now.Add(ttl).Unix(), "jti": rand.Text()})
+	sum := sha256.Sum256([]byte(head + "." + body))
+	sig, _ := rsa.SignPKCS1v15(rand.Reader, i.key, crypto.SHA256, sum[:])
+	return head + "." + body + "." + base64.RawURLEncoding.EncodeToString(sig)
 }

@@ -26,9 +26,11 @@ func New(p *awsapp.Parts) (*verify.Verifier, error) {
 		GCPIdentity:    cfg.GCPIdentity,
 		Deadline:       cfg.VerifyDeadline,
 		AppOrigins:     cfg.AppOrigins,
+
+		AzureFederatedToken: cfg.AzureFederatedToken,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("awsapp: verifier (%s, %s): %w", awsapp.EnvAWSSTSEndpoint, awsapp.EnvGCPIdentity, err)
+		return nil, fmt.Errorf("awsapp: verifier (%s, %s, %s): %w", awsapp.EnvAWSSTSEndpoint, awsapp.EnvGCPIdentity, awsapp.EnvAzureFederatedToken, err)
 	}
 	return v, nil
 }

@@ -76,6 +76,9 @@ type Opener struct {
 	// AzureAuthorityHost is azureopen.Opener's AuthorityHost (TEST ONLY,
 	// BUCKETLINK_AZURE_AUTHORITY_HOST).
 	AzureAuthorityHost string
+	// AzureAssertion is azureopen.Opener's Assertion: bucketlink's own
+	// federated identity, for azure_blob workload_identity configs.
+	AzureAssertion azureopen.Assertion
 }
 
 // opener is what each provider's opener package implements.
@@ -92,7 +95,7 @@ func (o *Opener) openers() map[storageconfig.Provider]opener {
 		gcs.Name: &gcsopen.Opener{HTTPClient: o.HTTPClient, Endpoint: o.GCSEndpoint,
 			HMACEndpoint: o.GCSHMACEndpoint, HMACRegion: o.GCSHMACRegion, Identity: o.GCPIdentity},
 		azure.Name: &azureopen.Opener{HTTPClient: o.HTTPClient, BlobEndpoint: o.AzureBlobEndpoint,
-			AuthorityHost: o.AzureAuthorityHost},
+			AuthorityHost: o.AzureAuthorityHost, Assertion: o.AzureAssertion},
 	}
 }
 

@@ -79,6 +79,14 @@ type Options struct {
 	TenantID     string
 	ClientID     string
 	ClientSecret string
+	// ClientAssertion, in place of ClientSecret, returns a federated
+	// credential of the application: a JWT of an issuer the application
+	// trusts (a federated identity credential in Entra ID), sent as
+	// client_assertion (azidentity's ClientAssertionCredential). It is
+	// bucketlink's own identity (operator configuration, e.g. a token of
+	// AWS STS GetWebIdentityToken), never a request's; it is called for
+	// every token request and must be safe for concurrent use.
+	ClientAssertion func(ctx context.Context) (string, error)
 	// AuthorityHost is TEST ONLY and must never be set from a request: the
 	// Entra authority host (e.g. a loopback fake's https://127.0.0.1:port/)
 	// in place of the endpoint's cloud's, for an endpoint such as Azurite's.
@@ -126,7 +134,7 @@ func New(opts Options) (*Bucket, error) {
 	copts := clientOptions(opts)
 	containerURL := strings.TrimSuffix(endpoint, "/") + "/" + opts.Container
 	b := &Bucket{name: opts.Container}
-	if opts.ClientSecret != "" {
+	if opts.ClientSecret != "" || opts.ClientAssertion != nil {
 		authority := opts.AuthorityHost
 		if authority == "" {
 			a, err := azrules.Authority(endpoint)
@@ -135,7 +143,7 @@ func New(opts Options) (*Bucket, error) {
 			}
 			authority = a
 		}
-		cred, err := newPrincipalCredential(opts.TenantID, opts.ClientID, opts.ClientSecret, authority, copts)
+		cred, err := newPrincipalCredential(opts.TenantID, opts.ClientID, opts.ClientSecret, opts.ClientAssertion, authority, copts)
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +193,7 @@ func New(opts Options) (*Bucket, error) {
 }
 
 func checkOptions(opts Options) error {
-	principal := opts.TenantID != "" || opts.ClientID != "" || opts.ClientSecret != ""
+	principal := opts.TenantID != "" || opts.ClientID != "" || opts.ClientSecret != "" || opts.ClientAssertion != nil
 	n := 0
 	for _, given := range []bool{opts.AccountKey != "", strings.TrimSpace(opts.SASToken) != "", principal} {
 		if given {
@@ -207,7 +215,10 @@ func checkOptions(opts Options) error {
 		if err := azrules.ValidateClientID(opts.ClientID); err != nil {
 			return err
 		}
-		if opts.ClientSecret == "" {
+		switch {
+		case opts.ClientSecret != "" && opts.ClientAssertion != nil:
+			return ErrBothCredentials
+		case opts.ClientSecret == "" && opts.ClientAssertion == nil:
 			return ErrNoSecret
 		}
 	}

@@ -42,7 +42,7 @@ func classify(err error) (code blob.Code, isTLS bool) {
 	var ee *EntraError
 	if errors.As(err, &ee) {
 		switch ee.Part {
-		case PartTenant, PartClient:
+		case PartTenant, PartClient, PartFederation:
 			return blob.InvalidAccessKey, false
 		case PartSecret:
 			return blob.SignatureMismatch, false

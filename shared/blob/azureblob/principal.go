@@ -29,7 +29,7 @@ var (
 	ErrNoAuthority = azrules.ErrNoAuthority
 	ErrBadTenantID = azrules.ErrBadTenantID
 	ErrBadClientID = azrules.ErrBadClientID
-	ErrNoSecret    = errors.New("azureblob: a service principal needs its client secret")
+	ErrNoSecret    = errors.New("azureblob: a service principal needs its client secret or a client assertion")
 )
 
 // The part of a service principal's credentials Entra ID refused.
@@ -40,6 +40,10 @@ const (
 	PartTenant CredentialPart = "tenant" // no such tenant (directory)
 	PartClient CredentialPart = "client" // no such application in the tenant, or disabled
 	PartSecret CredentialPart = "secret" // the secret is wrong or expired
+	// PartFederation: the application has no federated identity
+	// credential matching the assertion's issuer, subject or audience (it
+	// does not trust bucketlink's identity), or the assertion is invalid.
+	PartFederation CredentialPart = "federation"
 )
 
 // EntraError is a refused or failed token request of a service principal.
@@ -91,6 +95,13 @@ var aadstsParts = map[int]CredentialPart{
 	7000112: PartClient, // UnauthorizedClientApplicationDisabled
 	7000215: PartSecret, // InvalidClientSecretProvided
 	7000222: PartSecret, // InvalidClientSecretExpiredKeysProvided
+	// Federated credentials (client assertions of a trusted issuer):
+	70021:  PartFederation, // no matching federated identity record for the assertion
+	700211: PartFederation, // no matching federated identity record for the assertion's issuer
+	700212: PartFederation, // ... for the assertion's audience
+	700213: PartFederation, // ... for the assertion's subject
+	700024: PartFederation, // the client assertion is not within its valid time range
+	700027: PartFederation, // the client assertion failed signature validation
 }
 
 // aadstsCode finds an AADSTS code in a message.
@@ -102,10 +113,11 @@ type entraAnswer struct {
 	ErrorCodes []int  `json:"error_codes"`
 }
 
-// principalCredential is the service principal's azidentity credential,
-// with its failures made *EntraError values.
+// principalCredential is the service principal's azidentity credential
+// (a client secret's or a client assertion's), with its failures made
+// *EntraError values.
 type principalCredential struct {
-	cred *azidentity.ClientSecretCredential
+	cred azcore.TokenCredential
 }
 
 // GetToken implements azcore.TokenCredential.
@@ -158,12 +170,23 @@ func entraError(err error) error {
 // fixed, so there is nothing to discover, and discovery would ask
 // login.microsoftonline.com whatever the cloud. The tenant's metadata and
 // token endpoint are the authority's.
-func newPrincipalCredential(tenant, client, secret, authority string, copts azcore.ClientOptions) (*principalCredential, error) {
+func newPrincipalCredential(tenant, client, secret string, assertion func(context.Context) (string, error), authority string, copts azcore.ClientOptions) (*principalCredential, error) {
 	copts.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: authority}
-	cred, err := azidentity.NewClientSecretCredential(tenant, client, secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions:            copts,
-		DisableInstanceDiscovery: true,
-	})
+	var (
+		cred azcore.TokenCredential
+		err  error
+	)
+	if assertion != nil {
+		cred, err = azidentity.NewClientAssertionCredential(tenant, client, assertion, &azidentity.ClientAssertionCredentialOptions{
+			ClientOptions:            copts,
+			DisableInstanceDiscovery: true,
+		})
+	} else {
+		cred, err = azidentity.NewClientSecretCredential(tenant, client, secret, &azidentity.ClientSecretCredentialOptions{
+			ClientOptions:            copts,
+			DisableInstanceDiscovery: true,
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("azureblob: service principal credential: %w", err)
 	}

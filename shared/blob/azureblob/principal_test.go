@@ -1,6 +1,7 @@
 package azureblob_test
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"net/http"
@@ -235,5 +236,48 @@ func TestPrincipalOptions(t *testing.T) {
 				t.Fatalf("New = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestPrincipalFederated opens a container with a client assertion in
+// place of a secret (a federated identity credential): an assertion of
+// the trusted issuer, subject and audience gets a token Azurite accepts;
+// one of another subject, or expired, is refused as the federation's
+// (AADSTS700213, AADSTS700024), never retried as a secret.
+func TestPrincipalFederated(t *testing.T) {
+	p := newPrincipalEnv(t)
+	iss := entrafake.NewIssuer(t, "https://oidc.sts.example.amazonaws.com/123456789012")
+	const role, aud = "arn:aws:iam::123456789012:role/bucketlink", "api://AzureADTokenExchange"
+	app := p.e.AddFederatedApp("", iss.Federation(role, aud))
+	c := testenv.ContainerName(t, "fed")
+	p.az.CreateContainer(t, c)
+	open := func(token string) blob.Bucket {
+		return p.open(t, c, func(o *azureblob.Options) {
+			o.TenantID, o.ClientID, o.ClientSecret = app.TenantID, app.ClientID, ""
+			o.ClientAssertion = func(context.Context) (string, error) { return token, nil }
+		})
+	}
+	b := open(iss.Token(role, aud, 5*time.Minute))
+	if err := b.Put(callCtx(t), "k", []byte("x")); err != nil {
+		t.Fatalf("Put with a federated credential: %v", err)
+	}
+	if _, err := b.List(callCtx(t), "", 1); err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	for name, tt := range map[string]struct {
+		token, code string
+	}{
+		"another subject": {iss.Token("arn:aws:iam::123456789012:role/other", aud, 5*time.Minute), "AADSTS700213"},
+		"expired":         {iss.Token(role, aud, -time.Minute), "AADSTS700024"},
+	} {
+		_, err := open(tt.token).List(callCtx(t), "", 1)
+		var ee *azureblob.EntraError
+		if !errors.As(err, &ee) || ee.Part != azureblob.PartFederation || ee.Code != tt.code {
+			t.Errorf("%s: List = %v; want an *EntraError on the federation (%s)", name, err, tt.code)
+		}
+	}
+	if _, err := azureblob.New(azureblob.Options{AccountName: "acct", Container: "data", TenantID: app.TenantID, ClientID: app.ClientID,
+		ClientSecret: "s", ClientAssertion: func(context.Context) (string, error) { return "", nil }, HTTPClient: p.hc}); !errors.Is(err, azureblob.ErrBothCredentials) {
+		t.Errorf("a secret and an assertion: New = %v, want ErrBothCredentials", err)
 	}
 }

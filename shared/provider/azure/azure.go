@@ -52,7 +52,18 @@ const (
 	// an OAuth token from the Entra authority of the endpoint's cloud; the
 	// principal needs a data role on the container.
 	AuthServicePrincipal = "service_principal"
+	// AuthWorkloadIdentity: the same Entra ID application with no secret
+	// at all: it trusts bucketlink's own identity (a federated identity
+	// credential for the issuer, subject and audience of bucketlink's
+	// tokens, e.g. AWS IAM outbound identity federation), and bucketlink
+	// signs in with a client assertion of that issuer.
+	AuthWorkloadIdentity = "workload_identity"
 )
+
+// FederationAudience is the audience of a federated credential in Azure's
+// public cloud (api://AzureADTokenExchangeChina and
+// api://AzureADTokenExchangeUSGov in the others; see azrules).
+const FederationAudience = "api://AzureADTokenExchange"
 
 var fields = []contract.Field{
 	{Name: FieldAccountName, Fixed: true},
@@ -123,8 +134,14 @@ func (s *Settings) Prefix() string { return s.KeyPrefix }
 func (s *Settings) AuthMethod() string { return s.Auth }
 
 // ServicePrincipal reports a config that signs in as an Entra ID service
-// principal.
-func (s *Settings) ServicePrincipal() bool { return s.Auth == AuthServicePrincipal }
+// principal, with a client secret or federated (workload_identity).
+func (s *Settings) ServicePrincipal() bool {
+	return s.Auth == AuthServicePrincipal || s.Auth == AuthWorkloadIdentity
+}
+
+// Federated reports a service principal without a secret, which bucketlink
+// signs in as with a client assertion of its own identity.
+func (s *Settings) Federated() bool { return s.Auth == AuthWorkloadIdentity }
 
 // Wire implements contract.Settings.
 func (s *Settings) Wire() map[string]any {

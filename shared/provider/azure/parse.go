@@ -52,7 +52,7 @@ func (s *Settings) parse(errs errcode.FieldErrors, in contract.Input) contract.C
 		return contract.Credentials{}
 	}
 	s.Auth = method
-	if method != AuthServicePrincipal {
+	if method != AuthServicePrincipal && method != AuthWorkloadIdentity {
 		for _, f := range []string{FieldTenantID, FieldClientID, FieldClientSecret} {
 			if in.Has(f) {
 				errs.Add(f, "Only used with azure_auth_method \"service_principal\"; remove it.")
@@ -60,7 +60,7 @@ func (s *Settings) parse(errs errcode.FieldErrors, in contract.Input) contract.C
 		}
 	}
 	switch method {
-	case AuthServicePrincipal:
+	case AuthServicePrincipal, AuthWorkloadIdentity:
 		if endpointOK && accountOK {
 			if _, err := azrules.Authority(s.Endpoint); err != nil {
 				errs.Add(FieldEndpointURL, "A service principal signs in at the Microsoft Entra ID authority of the endpoint's cloud, "+
@@ -68,7 +68,7 @@ func (s *Settings) parse(errs errcode.FieldErrors, in contract.Input) contract.C
 					".blob.core.chinacloudapi.cn, .blob.core.usgovcloudapi.net). Use an endpoint of one of them, or an account key or SAS token.")
 			}
 		}
-		return s.checkPrincipal(errs, in)
+		return s.checkPrincipal(errs, in, method)
 	case AuthAccountKey, AuthSASToken:
 		if !explicit {
 			// As before azure_auth_method existed.
@@ -105,30 +105,37 @@ func (s *Settings) authMethod(errs errcode.FieldErrors, in contract.Input) (meth
 		return "", false, true
 	}
 	switch m {
-	case AuthAccountKey, AuthSASToken, AuthServicePrincipal:
+	case AuthAccountKey, AuthSASToken, AuthServicePrincipal, AuthWorkloadIdentity:
 		return m, true, true
 	}
-	errs.Add(FieldAuthMethod, "Use \"account_key\" (with azure_account_key), \"sas_token\" (with azure_sas_token) or "+
-		"\"service_principal\" (with azure_tenant_id, azure_client_id and azure_client_secret).")
+	errs.Add(FieldAuthMethod, "Use \"account_key\" (with azure_account_key), \"sas_token\" (with azure_sas_token), "+
+		"\"service_principal\" (with azure_tenant_id, azure_client_id and azure_client_secret) or "+
+		"\"workload_identity\" (with azure_tenant_id and azure_client_id, no secret).")
 	return "", true, false
 }
 
 // checkPrincipal validates a service principal's fields, which the
-// service_principal method requires; no account key or SAS token is used
-// with it. The tenant and client IDs are kept in lower case (Entra ID
-// compares them so); messages never quote the secret.
-func (s *Settings) checkPrincipal(errs errcode.FieldErrors, in contract.Input) contract.Credentials {
-	for _, f := range []string{FieldAccountKey, FieldSASToken} {
+// service_principal and workload_identity methods require (the secret
+// only the first); no account key or SAS token is used with them. The
+// tenant and client IDs are kept in lower case (Entra ID compares them
+// so); messages never quote the secret.
+func (s *Settings) checkPrincipal(errs errcode.FieldErrors, in contract.Input, method string) contract.Credentials {
+	refused := []string{FieldAccountKey, FieldSASToken}
+	if method == AuthWorkloadIdentity {
+		refused = append(refused, FieldClientSecret)
+	}
+	for _, f := range refused {
 		if in.Has(f) {
-			errs.Add(f, "Not used with azure_auth_method \"service_principal\": bucketlink signs in as the service principal. Remove it.")
+			errs.Add(f, "Not used with azure_auth_method \"%s\": bucketlink signs in as the service principal%s. Remove it.", method,
+				map[bool]string{true: " with its own federated identity, without a secret", false: ""}[method == AuthWorkloadIdentity])
 		}
 	}
 	tenant, ok := in.Str[FieldTenantID]
 	s.TenantID = strings.ToLower(strings.TrimSpace(tenant))
 	switch {
 	case !ok || s.TenantID == "":
-		errs.Add(FieldTenantID, "This field is required with azure_auth_method \"service_principal\": the directory (tenant) ID, "+
-			"a GUID, or one of the tenant's verified domains such as contoso.onmicrosoft.com.")
+		errs.Add(FieldTenantID, "This field is required with azure_auth_method \"%s\": the directory (tenant) ID, "+
+			"a GUID, or one of the tenant's verified domains such as contoso.onmicrosoft.com.", method)
 	case azrules.ValidateTenantID(s.TenantID) != nil:
 		errs.Add(FieldTenantID, "Give the directory (tenant) ID, a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47 "+
 			"(Microsoft Entra ID, Overview, Tenant ID), or one of the tenant's verified domains such as contoso.onmicrosoft.com.")
@@ -137,10 +144,13 @@ func (s *Settings) checkPrincipal(errs errcode.FieldErrors, in contract.Input) c
 	s.ClientID = strings.ToLower(strings.TrimSpace(client))
 	switch {
 	case !ok || s.ClientID == "":
-		errs.Add(FieldClientID, "This field is required with azure_auth_method \"service_principal\": the application (client) ID, a GUID.")
+		errs.Add(FieldClientID, "This field is required with azure_auth_method \"%s\": the application (client) ID, a GUID.", method)
 	case azrules.ValidateClientID(s.ClientID) != nil:
 		errs.Add(FieldClientID, "Give the application (client) ID, a GUID such as 00000000-0000-0000-0000-000000000000 "+
 			"(App registrations, your application, Overview, Application (client) ID); not its name or object ID.")
+	}
+	if method == AuthWorkloadIdentity {
+		return contract.Credentials{}
 	}
 	secret, ok := in.Str[FieldClientSecret]
 	secret = strings.TrimSpace(secret)

@@ -34,6 +34,10 @@ const (
 		"tenant (directory) than azure_tenant_id, or it does not allow Microsoft Entra ID sign-in."
 	msgEntraUnavailable = "bucketlink could not get a token for the service principal from Microsoft Entra ID right now; " +
 		"this is not a problem with its credentials. Try again in a few minutes."
+	msgFederationRejected = "The application does not trust bucketlink's identity: add a federated credential to it " +
+		"(App registrations, your application, Certificates & secrets, Federated credentials, Other issuer) with the issuer, " +
+		"subject and audience that GET /api/v1/storage-configs/setup-info/ shows as azure_federated_credential, " +
+		"and check that azure_client_id and azure_tenant_id are the application's."
 )
 
 // principalPerms names the data actions each check needs.
@@ -89,7 +93,7 @@ func (s *Settings) principalReport(r contract.Report, creds contract.Credentials
 	if s.ClientID == "" {
 		missing = append(missing, contract.Missing{Field: FieldClientID, Msg: "A client ID is required."})
 	}
-	if creds[CredClientSecret] == "" {
+	if creds[CredClientSecret] == "" && !s.Federated() {
 		missing = append(missing, contract.Missing{Field: FieldClientSecret, Msg: "A client secret is required.", Secret: true})
 	}
 	r.Missing = missing
@@ -111,6 +115,8 @@ func classifyPrincipal(_ string, err error) (contract.Failure, bool) {
 		return contract.Failure{Code: contract.CodeInvalidAccessKey, Field: FieldClientID, Msg: msgClientRejected}, true
 	case "secret":
 		return contract.Failure{Code: contract.CodeSignatureMismatch, Field: FieldClientSecret, Msg: msgSecretRejected}, true
+	case "federation":
+		return contract.Failure{Code: contract.CodeInvalidAccessKey, Field: FieldClientID, Msg: msgFederationRejected}, true
 	}
 	if code := ee.EntraCode(); code != "" && strings.HasPrefix(code, "AADSTS") {
 		return contract.Failure{Code: contract.CodeInvalidAccessKey, Field: FieldClientID,

@@ -224,3 +224,29 @@ type fakeEntra struct{ part, code string }
 func (e fakeEntra) Error() string         { return "entra: " + e.part + " " + e.code }
 func (e fakeEntra) EntraRejected() string { return e.part }
 func (e fakeEntra) EntraCode() string     { return e.code }
+
+// TestWorkloadIdentity checks the method without a secret: the tenant and
+// client IDs only, a secret refused, nothing sealed, a report without a
+// missing secret.
+func TestWorkloadIdentity(t *testing.T) {
+	c, creds, fe := create(t, map[string]any{"azure_auth_method": "workload_identity", "azure_tenant_id": tenant, "azure_client_id": client})
+	if fe != nil {
+		t.Fatal(fe)
+	}
+	s := c.Settings.(*azure.Settings)
+	if !s.Federated() || !s.ServicePrincipal() || len(creds) != 0 || s.Report(creds).Missing != nil {
+		t.Errorf("settings %+v, credentials %v, missing %v", s, creds, s.Report(creds).Missing)
+	}
+	_, _, fe = create(t, map[string]any{"azure_auth_method": "workload_identity", "azure_tenant_id": tenant, "azure_client_id": client, "azure_client_secret": secret})
+	if len(fe) != 1 || !strings.Contains(fe["azure_client_secret"][0], "without a secret") {
+		t.Errorf("a secret with workload_identity = %v", fe)
+	}
+	_, _, fe = create(t, map[string]any{"azure_auth_method": "workload_identity", "azure_client_id": client})
+	if len(fe) != 1 || !strings.Contains(fe["azure_tenant_id"][0], "required with azure_auth_method \"workload_identity\"") {
+		t.Errorf("no tenant = %v", fe)
+	}
+	r := s.ReportMode(creds, false)
+	if f, ok := r.Classify(contract.CheckList, fakeEntra{"federation", "AADSTS700213"}); !ok || f.Field != azure.FieldClientID || !strings.Contains(f.Msg, "azure_federated_credential") {
+		t.Errorf("a refused federation = %+v", f)
+	}
+}

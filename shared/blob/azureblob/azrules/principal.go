@@ -23,6 +23,26 @@ var authorities = []struct{ blobSuffix, authority string }{
 	{".blob.core.usgovcloudapi.net", "https://login.microsoftonline.us/"},
 }
 
+// federationAudiences are the audiences Entra ID recommends for the
+// federated identity credentials of each cloud's applications, by its
+// authority (https://learn.microsoft.com/en-us/entra/workload-id/workload-identity-federation-create-trust):
+// the aud of the tokens bucketlink presents as client assertions.
+var federationAudiences = map[string]string{
+	"https://login.microsoftonline.com/": "api://AzureADTokenExchange",
+	"https://login.chinacloudapi.cn/":    "api://AzureADTokenExchangeChina",
+	"https://login.microsoftonline.us/":  "api://AzureADTokenExchangeUSGov",
+}
+
+// FederationAudience returns the audience of a federated credential of
+// the cloud a blob endpoint belongs to, or ErrNoAuthority.
+func FederationAudience(endpoint string) (string, error) {
+	a, err := Authority(endpoint)
+	if err != nil {
+		return "", err
+	}
+	return federationAudiences[a], nil
+}
+
 // ErrNoAuthority: a service principal was given for an endpoint outside
 // Azure's public, China and US Government clouds, whose Entra authority
 // bucketlink does not know (and would not send a secret to on the

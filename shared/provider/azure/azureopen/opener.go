@@ -14,6 +14,7 @@ import (
 	"github.com/bucketlink/bucketlink/shared/blob"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/guard"
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob"
+	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
 	"github.com/bucketlink/bucketlink/shared/provider/azure"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 )
@@ -35,6 +36,10 @@ type Opener struct {
 	// authority, so a client secret goes only to Microsoft's authority of
 	// the cloud the endpoint belongs to (or to this override).
 	AuthorityHost string
+	// Assertion is bucketlink's own federated identity, which
+	// workload_identity configs sign in with (BUCKETLINK_AZURE_FEDERATED_TOKEN);
+	// nil fails them as unavailable (ErrNoFederatedIdentity).
+	Assertion Assertion
 }
 
 // Open implements verify.Opener with the config's account key, SAS token
@@ -101,6 +106,20 @@ func (o *Opener) Open(_ context.Context, c *storageconfig.Config, creds storagec
 func (o *Opener) principal(opts *azureblob.Options, s *azure.Settings, creds storageconfig.Credentials) error {
 	opts.AccountKey, opts.SASToken = "", ""
 	opts.TenantID, opts.ClientID, opts.ClientSecret = s.TenantID, s.ClientID, creds[azure.CredClientSecret]
+	if s.Federated() {
+		if o.Assertion == nil {
+			return &azureblob.EntraError{Err: ErrNoFederatedIdentity}
+		}
+		// The audience of the config's cloud (Entra's recommended one),
+		// whatever authority the test override names.
+		aud, err := azrules.FederationAudience(s.EffectiveEndpoint())
+		if err != nil {
+			return &blob.Error{Code: blob.Unreachable, Op: "open", Err: err}
+		}
+		assertion := o.Assertion
+		opts.ClientSecret = ""
+		opts.ClientAssertion = func(ctx context.Context) (string, error) { return assertion(ctx, aud) }
+	}
 	if o.AuthorityHost == "" {
 		return nil
 	}
