@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bucketlink/bucketlink/infra/testenv"
+	"github.com/bucketlink/bucketlink/infra/testenv/entrafake"
 	"github.com/bucketlink/bucketlink/shared/awsrole"
 	"github.com/bucketlink/bucketlink/shared/awsrole/awsroletest"
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob"
@@ -256,6 +259,83 @@ func TestWireGolden(t *testing.T) {
 		g.check("test-failing")
 	})
 	t.Run("aws_s3-iam_role", func(t *testing.T) { goldenIAMRole(t, e) })
+	t.Run("azure_blob-service_principal", func(t *testing.T) { goldenServicePrincipal(t, e) })
+}
+
+// goldenServicePrincipal holds the answers for azure_blob configs that
+// sign in as an Entra ID service principal, with a client secret and
+// federated (workload_identity), at Azurite with --oauth basic behind
+// rbacGate, with entrafake as the authority.
+func goldenServicePrincipal(t *testing.T, e *env) {
+	az := testenv.StartAzuriteWith(t, testenv.AzuriteOptions{OAuth: true})
+	entra := entrafake.Start(t)
+	gate := startRBACGate(t, az, entra)
+	pool := az.CertPool.Clone()
+	pool.AddCert(entra.Certificate())
+	pool.AddCert(gate.srv.Certificate())
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	const role = "arn:aws:iam::123456789012:role/bucketlink-verify"
+	issuer := entrafake.NewIssuer(t, "https://issuer.example")
+	e.api.Verifier = &verify.Verifier{
+		Opener: &anyblob.Opener{
+			HTTPClient: &http.Client{Transport: tr}, AzureBlobEndpoint: gate.srv.URL, AzureAuthorityHost: entra.AuthorityHost(),
+			AzureAssertion: func(_ context.Context, aud string) (string, error) { return issuer.Token(role, aud, time.Minute), nil },
+		},
+		Deadline: 5 * time.Second,
+	}
+	sp, fed := entra.AddApp(""), entra.AddFederatedApp("", issuer.Federation(role, "api://AzureADTokenExchange"))
+	rememberSecret(sp.Secret)
+	container := testenv.ContainerName(t, "golden-sp")
+	az.CreateContainer(t, container)
+	az.PutBlob(t, container, "data/img-1.jpg", []byte("jpeg"))
+	g := &golden{t: t}
+	g.replace(container, "<container>")
+	g.replace(az.AccountName, "<account>")
+	for i, a := range []*entrafake.App{sp, fed} {
+		gate.assign(a.ObjectID, "Storage Blob Data Contributor")
+		g.replace(a.TenantID, fmt.Sprintf("<tenant-%d>", i+1))
+		g.replace(a.ClientID, fmt.Sprintf("<client-%d>", i+1))
+	}
+	admin := e.keys["acme/admin"]
+	body := func(a *entrafake.App, kv ...any) map[string]any {
+		b := map[string]any{
+			"name": "Azure principal", "provider": "azure_blob", "azure_account_name": az.AccountName,
+			"azure_container_name": container, "azure_prefix": "data/", "azure_auth_method": "service_principal",
+			"azure_tenant_id": a.TenantID, "azure_client_id": a.ClientID, "azure_client_secret": a.Secret,
+		}
+		if a.Federation != nil {
+			b["azure_auth_method"] = "workload_identity"
+			delete(b, "azure_client_secret")
+		}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == nil {
+				delete(b, kv[i].(string))
+			} else {
+				b[kv[i].(string)] = kv[i+1]
+			}
+		}
+		return b
+	}
+	g.record("create wrong tenant", e.do("POST", base, admin, body(sp, "azure_tenant_id", "11111111-2222-4333-8444-555555555555")))
+	g.record("create wrong client", e.do("POST", base, admin, body(sp, "azure_client_id", "00000000-0000-4000-8000-000000000002")))
+	g.record("create wrong secret", e.do("POST", base, admin, body(sp, "azure_client_secret", "not-the-secret")))
+	g.record("create bad fields", e.do("POST", base, admin, body(sp, "azure_tenant_id", "../x", "azure_client_id", "app", "azure_account_key", "a2V5")))
+	gate.assign(sp.ObjectID, "")
+	g.record("create no role", e.do("POST", base, admin, body(sp)))
+	g.record("create no role read_only", e.do("POST", base, admin, body(sp, "access_mode", "read_only")))
+	gate.assign(sp.ObjectID, "Storage Blob Data Contributor")
+	for _, a := range []*entrafake.App{sp, fed} {
+		r := e.do("POST", base, admin, body(a))
+		g.record("create "+body(a)["azure_auth_method"].(string), r)
+		wantStatus(t, r, http.StatusCreated)
+		uid := r.json(t)["uid"].(string)
+		g.record("get", e.do("GET", base+uid+"/", admin, nil))
+		g.record("test", e.do("POST", base+uid+"/test/", e.keys["acme/member"], nil))
+		g.record("patch", e.do("PATCH", base+uid+"/", admin, map[string]any{"name": "Renamed"}))
+	}
+	g.record("create workload_identity with a secret", e.do("POST", base, admin, body(fed, "azure_client_secret", "s")))
+	g.check("azure_blob-service_principal")
 }
 
 // goldenIAMRole holds the answers for an aws_s3 iam_role config, whose
