@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"flag"
 	"fmt"
 	"net/http"
@@ -267,19 +266,12 @@ func TestWireGolden(t *testing.T) {
 // federated (workload_identity), at Azurite with --oauth basic behind
 // rbacGate, with entrafake as the authority.
 func goldenServicePrincipal(t *testing.T, e *env) {
-	az := testenv.StartAzuriteWith(t, testenv.AzuriteOptions{OAuth: true})
-	entra := entrafake.Start(t)
-	gate := startRBACGate(t, az, entra)
-	pool := az.CertPool.Clone()
-	pool.AddCert(entra.Certificate())
-	pool.AddCert(gate.srv.Certificate())
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	az, entra, gate, hc := startPrincipalWorld(t)
 	const role = "arn:aws:iam::123456789012:role/bucketlink-verify"
 	issuer := entrafake.NewIssuer(t, "https://issuer.example")
 	e.api.Verifier = &verify.Verifier{
 		Opener: &anyblob.Opener{
-			HTTPClient: &http.Client{Transport: tr}, AzureBlobEndpoint: gate.srv.URL, AzureAuthorityHost: entra.AuthorityHost(),
+			HTTPClient: hc, AzureBlobEndpoint: gate.srv.URL, AzureAuthorityHost: entra.AuthorityHost(),
 			AzureAssertion: func(_ context.Context, aud string) (string, error) { return issuer.Token(role, aud, time.Minute), nil },
 		},
 		Deadline: 5 * time.Second,

@@ -102,6 +102,22 @@ func (g *rbacGate) denied(r *http.Request) bool {
 	return true
 }
 
+// startPrincipalWorld starts Azurite with --oauth basic, the Entra fake and
+// the RBAC gate in front of Azurite, and returns a client that trusts the
+// certificates of all three (the operator's client of a test deployment).
+func startPrincipalWorld(t *testing.T) (*testenv.Azurite, *entrafake.Server, *rbacGate, *http.Client) {
+	t.Helper()
+	az := testenv.StartAzuriteWith(t, testenv.AzuriteOptions{OAuth: true})
+	entra := entrafake.Start(t)
+	gate := startRBACGate(t, az, entra)
+	pool := az.CertPool.Clone()
+	pool.AddCert(entra.Certificate())
+	pool.AddCert(gate.srv.Certificate())
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return az, entra, gate, &http.Client{Transport: tr}
+}
+
 // TestAzureServicePrincipalE2E creates azure_blob configs with
 // azure_auth_method "service_principal" through the HTTP API, against
 // Azurite with --oauth basic over https (bearer tokens) and the Entra ID
@@ -119,21 +135,14 @@ func (g *rbacGate) denied(r *http.Request) bool {
 // Contributor (Reader for a read-only config); the field rules answer 400
 // without connecting.
 func TestAzureServicePrincipalE2E(t *testing.T) {
-	az := testenv.StartAzuriteWith(t, testenv.AzuriteOptions{OAuth: true})
-	entra := entrafake.Start(t)
-	gate := startRBACGate(t, az, entra)
-	pool := az.CertPool.Clone()
-	pool.AddCert(entra.Certificate())
-	pool.AddCert(gate.srv.Certificate())
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	az, entra, gate, hc := startPrincipalWorld(t)
 	var opener *anyblob.Opener
 	e := newVerifyEnv(t, verifyOpts{wrapVerifier: func(bv verifyworker.BucketVerifier) verifyworker.BucketVerifier {
 		o := bv.(countingVerifier).inner.(*verify.Verifier).Opener.(*anyblob.Opener)
 		opener = o
 		// The operator settings of a test deployment (the gate and the
 		// fake are on loopback, with certificates of their own).
-		o.HTTPClient = &http.Client{Transport: tr}
+		o.HTTPClient = hc
 		o.AzureBlobEndpoint = gate.srv.URL
 		o.AzureAuthorityHost = entra.AuthorityHost()
 		return bv
