@@ -138,18 +138,7 @@ func TestParsePatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := ParsePatch([]byte(tt.body))
 			if tt.wantErrs != nil {
-				var fe errcode.FieldErrors
-				if !errors.As(err, &fe) {
-					t.Fatalf("ParsePatch: got %v, want field errors", err)
-				}
-				if got, want := slices.Sorted(maps.Keys(fe)), slices.Sorted(maps.Keys(tt.wantErrs)); !slices.Equal(got, want) {
-					t.Fatalf("fields = %v, want %v (%v)", got, want, fe)
-				}
-				for f, sub := range tt.wantErrs {
-					if !strings.Contains(fe[f][0], sub) {
-						t.Errorf("%s: %q does not contain %q", f, fe[f][0], sub)
-					}
-				}
+				wantFieldErrors(t, err, tt.wantErrs)
 				return
 			}
 			if err != nil {
@@ -285,5 +274,23 @@ func TestToResponseReverify(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// wantFieldErrors checks that err is field errors on exactly the fields of
+// want, the first message of each containing want's text.
+func wantFieldErrors(t *testing.T, err error, want map[string]string) {
+	t.Helper()
+	var fe errcode.FieldErrors
+	if !errors.As(err, &fe) {
+		t.Fatalf("got %v, want field errors", err)
+	}
+	if got, wantFields := slices.Sorted(maps.Keys(fe)), slices.Sorted(maps.Keys(want)); !slices.Equal(got, wantFields) {
+		t.Fatalf("fields = %v, want %v (%v)", got, wantFields, fe)
+	}
+	for f, sub := range want {
+		if !strings.Contains(fe[f][0], sub) {
+			t.Errorf("%s: %q does not contain %q", f, fe[f][0], sub)
+		}
 	}
 }

@@ -2,14 +2,9 @@ package storageconfig
 
 import (
 	"encoding/json"
-	"errors"
-	"maps"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/bucketlink/bucketlink/shared/blob/anyblob/anyblobtest"
-	"github.com/bucketlink/bucketlink/shared/errcode"
 )
 
 // stored is the config a create of b makes.
@@ -124,18 +119,7 @@ func TestParsePatchFor(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := ParsePatchFor([]byte(tt.body), tt.c)
 			if tt.errs != nil {
-				var fe errcode.FieldErrors
-				if !errors.As(err, &fe) {
-					t.Fatalf("ParsePatchFor: got %v, want field errors", err)
-				}
-				if got, want := slices.Sorted(maps.Keys(fe)), slices.Sorted(maps.Keys(tt.errs)); !slices.Equal(got, want) {
-					t.Fatalf("fields = %v, want %v (%v)", got, want, fe)
-				}
-				for f, sub := range tt.errs {
-					if !strings.Contains(fe[f][0], sub) {
-						t.Errorf("%s: %q does not contain %q", f, fe[f][0], sub)
-					}
-				}
+				wantFieldErrors(t, err, tt.errs)
 				return
 			}
 			if err != nil {

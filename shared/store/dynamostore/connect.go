@@ -113,21 +113,7 @@ func (s *Store) CreateConfigForSession(ctx context.Context, c *storageconfig.Con
 	alias := configIDKey(id)
 	alias[attrUID] = str(c.UID)
 	alias[attrOrgID] = num(c.OrgID)
-	use := types.TransactWriteItem{Update: &types.Update{
-		TableName:        s.table,
-		Key:              connectKey(hash),
-		UpdateExpression: aws.String("SET #used = :now, #cfg = :uid"),
-		ConditionExpression: aws.String("attribute_exists(#pk) AND attribute_not_exists(#used) AND " +
-			"#until > :now AND #org = :org AND #purpose = :purpose"),
-		ExpressionAttributeNames: map[string]string{
-			"#pk": attrPK, "#used": attrUsedAt, "#cfg": attrConfigUID, "#until": attrValidUntil,
-			"#org": attrOrgID, "#purpose": attrPurpose,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": micros(now), ":uid": str(c.UID), ":org": num(c.OrgID),
-			":purpose": str(string(connect.PurposeCreate)),
-		},
-	}}
+	use := s.useSession(hash, now, c, connect.PurposeCreate)
 	item, err := configItem(&withID, c.Version)
 	if err != nil {
 		return fmt.Errorf("create config %s: %w", c.UID, err)
@@ -160,21 +146,7 @@ func (s *Store) UpdateConfigForSession(ctx context.Context, c *storageconfig.Con
 	if err != nil {
 		return fmt.Errorf("update config %s: %w", c.UID, err)
 	}
-	use := types.TransactWriteItem{Update: &types.Update{
-		TableName:        s.table,
-		Key:              connectKey(hash),
-		UpdateExpression: aws.String("SET #used = :now"),
-		ConditionExpression: aws.String("attribute_exists(#pk) AND attribute_not_exists(#used) AND " +
-			"#until > :now AND #org = :org AND #purpose = :purpose AND #cfg = :uid"),
-		ExpressionAttributeNames: map[string]string{
-			"#pk": attrPK, "#used": attrUsedAt, "#cfg": attrConfigUID, "#until": attrValidUntil,
-			"#org": attrOrgID, "#purpose": attrPurpose,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": micros(now), ":uid": str(c.UID), ":org": num(c.OrgID),
-			":purpose": str(string(connect.PurposeRotate)),
-		},
-	}}
+	use := s.useSession(hash, now, c, connect.PurposeRotate)
 	put := types.TransactWriteItem{Put: &types.Put{
 		TableName:                 s.table,
 		Item:                      item,
@@ -199,4 +171,29 @@ func (s *Store) UpdateConfigForSession(ctx context.Context, c *storageconfig.Con
 		return fmt.Errorf("update config %s: %w", c.UID, err)
 	}
 	return fmt.Errorf("update config %s: %w", c.UID, updateFailure(c, old))
+}
+
+// useSession is the transaction item that marks the session with hash
+// used at now, conditional on its being unused, unexpired at now, of c's
+// org and for purpose. A create session records c as the config it made;
+// a rotate session must be for c.
+func (s *Store) useSession(hash [32]byte, now time.Time, c *storageconfig.Config, purpose connect.Purpose) types.TransactWriteItem {
+	set, cond := "SET #used = :now, #cfg = :uid", ""
+	if purpose == connect.PurposeRotate {
+		set, cond = "SET #used = :now", " AND #cfg = :uid"
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:        s.table,
+		Key:              connectKey(hash),
+		UpdateExpression: aws.String(set),
+		ConditionExpression: aws.String("attribute_exists(#pk) AND attribute_not_exists(#used) AND " +
+			"#until > :now AND #org = :org AND #purpose = :purpose" + cond),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": attrPK, "#used": attrUsedAt, "#cfg": attrConfigUID, "#until": attrValidUntil,
+			"#org": attrOrgID, "#purpose": attrPurpose,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": micros(now), ":uid": str(c.UID), ":org": num(c.OrgID), ":purpose": str(string(purpose)),
+		},
+	}}
 }

@@ -217,27 +217,13 @@ func testConnectRotateUsesOnce(t *testing.T, s store.Store) {
 	read := mustGet(t, s, c.UID)
 	tries := []*storageconfig.Config{clone(read), clone(read)}
 	sessions := []*connect.Session{newRotateSession(t, s, c, now, time.Hour), newRotateSession(t, s, c, now, time.Hour)}
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i, tr := range tries {
+	for _, tr := range tries {
 		tr.Sealed = randomBytes(70)
-		wg.Go(func() { errs[i] = s.UpdateConfigForSession(ctx, tr, sessions[i].Hash, now.Add(time.Minute)) })
 	}
-	wg.Wait()
-	won := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && won == -1:
-			won = i
-		case err == nil:
-			t.Fatal("both rotations from one read succeeded")
-		case !errors.Is(err, errcode.ErrConflict):
-			t.Fatalf("rotation %d: %v, want success or ErrConflict", i, err)
-		}
-	}
-	if won == -1 {
-		t.Fatalf("neither rotation succeeded: %v", errs)
-	}
+	at := now.Add(time.Minute)
+	won := raceOnce(t, "two rotations from one read", errcode.ErrConflict,
+		func() error { return s.UpdateConfigForSession(ctx, tries[0], sessions[0].Hash, at) },
+		func() error { return s.UpdateConfigForSession(ctx, tries[1], sessions[1].Hash, at) })
 	wantConfig(t, mustGet(t, s, c.UID), tries[won])
 	loser, err := s.GetConnectSession(ctx, sessions[1-won].Hash)
 	if err != nil || !loser.UsedAt.IsZero() {

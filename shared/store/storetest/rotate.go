@@ -89,31 +89,9 @@ func testRotationRace(t *testing.T, s store.Store) {
 			u.Sealed = sealCreds(t, sealer, u, fmt.Sprintf("writer-%d", i))
 			u.Settings = &s3.Settings{BucketName: fmt.Sprintf("bucket-of-writer-%d", i), Auth: s3.AuthAccessKey}
 		}
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		errs := make([]error, 2)
-		for i, u := range tries {
-			wg.Go(func() {
-				<-start
-				errs[i] = s.UpdateConfig(context.Background(), u)
-			})
-		}
-		close(start)
-		wg.Wait()
-		won := -1
-		for i, err := range errs {
-			switch {
-			case err == nil && won == -1:
-				won = i
-			case err == nil:
-				t.Fatalf("round %d: both rotations from one read succeeded", round)
-			case !errors.Is(err, errcode.ErrConflict):
-				t.Fatalf("round %d: writer %d: got %v, want success or a conflict", round, i, err)
-			}
-		}
-		if won == -1 {
-			t.Fatalf("round %d: neither rotation succeeded: %v", round, errs)
-		}
+		won := raceOnce(t, fmt.Sprintf("round %d: rotation", round), errcode.ErrConflict,
+			func() error { return s.UpdateConfig(context.Background(), tries[0]) },
+			func() error { return s.UpdateConfig(context.Background(), tries[1]) })
 		got := mustGet(t, s, c.UID)
 		wantConfig(t, got, tries[won])
 		want := fmt.Sprintf("writer-%d", won)
@@ -156,4 +134,37 @@ func openCreds(t *testing.T, sl seal.Sealer, c *storageconfig.Config) string {
 	}
 	_, secret := s3.Keys(creds)
 	return secret
+}
+
+// raceOnce runs writes at once (released together) and returns the index
+// of the one that succeeded; every other must fail matching loses. It
+// fails t unless exactly one succeeded.
+func raceOnce(t *testing.T, what string, loses error, writes ...func() error) int {
+	t.Helper()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, len(writes))
+	for i, w := range writes {
+		wg.Go(func() {
+			<-start
+			errs[i] = w()
+		})
+	}
+	close(start)
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && won == -1:
+			won = i
+		case err == nil:
+			t.Fatalf("%s: writes %d and %d both succeeded", what, won, i)
+		case !errors.Is(err, loses):
+			t.Fatalf("%s: write %d: got %v, want success or %v", what, i, err, loses)
+		}
+	}
+	if won == -1 {
+		t.Fatalf("%s: no write succeeded: %v", what, errs)
+	}
+	return won
 }

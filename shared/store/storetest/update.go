@@ -168,33 +168,13 @@ func testSameReadOneWins(t *testing.T, s store.Store) {
 		c := NewConfig(org)
 		mustCreate(t, s, c)
 		read := mustGet(t, s, c.UID)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		errs := make([]error, 2)
 		tries := []*storageconfig.Config{clone(read), clone(read)}
 		for i, u := range tries {
 			u.Name = fmt.Sprintf("writer %d", i)
-			wg.Go(func() {
-				<-start
-				errs[i] = s.UpdateConfig(context.Background(), u)
-			})
 		}
-		close(start)
-		wg.Wait()
-		won := -1
-		for i, err := range errs {
-			switch {
-			case err == nil && won == -1:
-				won = i
-			case err == nil:
-				t.Fatalf("round %d: both updates from one read succeeded", round)
-			case !errors.Is(err, errcode.ErrConflict):
-				t.Fatalf("round %d: writer %d: got %v, want success or a conflict", round, i, err)
-			}
-		}
-		if won == -1 {
-			t.Fatalf("round %d: neither update succeeded: %v", round, errs)
-		}
+		won := raceOnce(t, fmt.Sprintf("round %d: update from one read", round), errcode.ErrConflict,
+			func() error { return s.UpdateConfig(context.Background(), tries[0]) },
+			func() error { return s.UpdateConfig(context.Background(), tries[1]) })
 		wantConfig(t, mustGet(t, s, c.UID), tries[won])
 	}
 }
