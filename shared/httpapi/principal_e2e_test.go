@@ -290,6 +290,29 @@ func TestAzureServicePrincipalE2E(t *testing.T) {
 		t.Errorf("invalid configs asked Entra for %d tokens", n-tokens)
 	}
 
+	// Rotation (PATCH): a wrong new secret alone answers on
+	// azure_client_secret and the stored one keeps working; another
+	// application's client id and secret (the tenant kept) replace the
+	// principal, which then verifies with the old one's role removed.
+	path := base + uid + "/"
+	wantFields(t, e.do("PATCH", path, admin, map[string]any{"azure_client_secret": "not-the-secret"}),
+		map[string]string{"azure_client_secret": "refused the client secret"})
+	if test := e.do("POST", path+"test/", admin, nil); test.json(t)["verified"] != true {
+		t.Fatalf("the stored principal stopped working after a failed rotation: %s", test.Body)
+	}
+	next := entra.AddApp(contributor.TenantID)
+	gate.assign(next.ObjectID, "Storage Blob Data Contributor")
+	rememberSecret(next.Secret)
+	r = e.do("PATCH", path, admin, map[string]any{"azure_client_id": next.ClientID, "azure_client_secret": next.Secret})
+	wantStatus(t, r, http.StatusOK)
+	if got := r.json(t); got["azure_client_id"] != next.ClientID || got["azure_tenant_id"] != contributor.TenantID || got["is_verified"] != true {
+		t.Errorf("rotated to another application: %s", r.Body)
+	}
+	gate.assign(contributor.ObjectID, "")
+	if test := e.do("POST", path+"test/", admin, nil); test.json(t)["verified"] != true {
+		t.Errorf("test/ with the new principal: %s", test.Body)
+	}
+
 	// workload_identity: no secret at all. bucketlink's identity is its
 	// AWS role's, as on Lambda: sts:GetWebIdentityToken (IAM outbound
 	// identity federation; webidentityfake, as moto lacks the action)
