@@ -44,6 +44,11 @@ type Config struct {
 	// AccessMode is read_write (also when "") or read_only; stores keep it
 	// in the settings document (EncodeSettings).
 	AccessMode AccessMode
+	// CORSOrigins are the config's own app origins (cors_origins,
+	// additive), serialised as browsers send them: nil when the config
+	// names none and the operator's are used, non-nil and empty for no
+	// CORS check at all. See AppOrigins.
+	CORSOrigins []string
 
 	IsVerified     bool
 	LastVerifiedAt time.Time // zero: never

@@ -12,6 +12,7 @@ var coreFields = map[string]contract.Kind{
 	"provider":            contract.String,
 	fieldReverifyInterval: contract.Int,
 	fieldAccessMode:       contract.String,
+	fieldCORSOrigins:      contract.Strings,
 }
 
 // createFields are the fields a create may carry: the core ones and every
@@ -40,6 +41,7 @@ func ParseCreate(body []byte) (*Config, Credentials, error) {
 	c.Name = checkName(errs, in.Str["name"], in.Has("name"))
 	c.ReverifyInterval = checkReverifyInterval(errs, in)
 	c.AccessMode, _ = parseAccessMode(errs, in)
+	c.CORSOrigins, _ = parseCORSOrigins(errs, in)
 
 	name, ok := in.Str["provider"]
 	p, known := provider.Lookup(name)

@@ -22,6 +22,10 @@ type Patch struct {
 	// AccessMode is the new access mode (access_mode; null is the
 	// default, read_write).
 	AccessMode *AccessMode
+	// CORSOrigins is the config's new cors_origins when SetCORSOrigins:
+	// nil (null) for the operator's origins, empty for none.
+	CORSOrigins    []string
+	SetCORSOrigins bool
 	// Settings are the config's new provider settings, made of the stored
 	// ones and the request's provider fields (ParsePatchFor); nil when
 	// they do not change.
@@ -40,6 +44,7 @@ var patchFields = map[string]contract.Kind{
 	"name":                contract.String,
 	fieldReverifyInterval: contract.Int,
 	fieldAccessMode:       contract.String,
+	fieldCORSOrigins:      contract.Strings,
 }
 
 // ParsePatch decodes and validates the fields of a PATCH request that do
@@ -72,6 +77,7 @@ func ParsePatch(body []byte) (Patch, error) {
 	if m, set := parseAccessMode(errs, in); set {
 		p.AccessMode = &m
 	}
+	p.CORSOrigins, p.SetCORSOrigins = parseCORSOrigins(errs, in)
 	if err := errs.Err(); err != nil {
 		return p, err
 	}
@@ -80,7 +86,7 @@ func ParsePatch(body []byte) (Patch, error) {
 
 // Empty reports whether p changes nothing.
 func (p Patch) Empty() bool {
-	return p.Name == nil && p.ReverifyInterval == nil && p.AccessMode == nil && p.Settings == nil && p.Credentials == nil
+	return p.Name == nil && p.ReverifyInterval == nil && p.AccessMode == nil && p.Settings == nil && p.Credentials == nil && !p.SetCORSOrigins
 }
 
 // Apply makes the changes of p to c at now, rescheduling when the interval
@@ -105,6 +111,9 @@ func (p Patch) Apply(c *Config, now time.Time) (changed bool) {
 	}
 	if p.Settings != nil {
 		c.Settings, changed = p.Settings, true
+	}
+	if p.SetCORSOrigins && !sameOrigins(p.CORSOrigins, c.CORSOrigins) {
+		c.CORSOrigins, changed = p.CORSOrigins, true
 	}
 	if changed {
 		c.UpdatedAt = now

@@ -37,6 +37,9 @@ type Response struct {
 	NextReverifyAt          *string
 	// AccessMode is additive: read_write or read_only.
 	AccessMode string
+	// CORSOrigins is additive: the config's own app origins, null when
+	// it uses the operator's (Config.CORSOrigins).
+	CORSOrigins []string
 	// Fields are the provider's wire values (Settings.Wire).
 	Fields map[string]any
 }
@@ -54,7 +57,7 @@ var wireFields = func() []contract.Field {
 
 // MarshalJSON writes r in the documented order: uid, id, name, provider,
 // the documented provider fields, is_verified and the times, the added
-// provider fields, then the re-verification schedule and the access mode.
+// provider fields, then the re-verification schedule, the access mode and the CORS origins.
 func (r Response) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	first := true
@@ -120,6 +123,9 @@ func (r Response) MarshalJSON() ([]byte, error) {
 	if err := put(fieldAccessMode, r.AccessMode); err != nil {
 		return nil, err
 	}
+	if err := put(fieldCORSOrigins, r.CORSOrigins); err != nil {
+		return nil, err
+	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
 }
@@ -127,14 +133,15 @@ func (r Response) MarshalJSON() ([]byte, error) {
 // ToResponse renders c in the documented shape.
 func ToResponse(c *Config) Response {
 	r := Response{
-		UID:        c.UID,
-		ID:         c.ID,
-		Name:       c.Name,
-		Provider:   string(c.Provider),
-		IsVerified: c.IsVerified,
-		CreatedAt:  FormatTime(c.CreatedAt),
-		UpdatedAt:  FormatTime(c.UpdatedAt),
-		AccessMode: string(c.Mode()),
+		UID:         c.UID,
+		ID:          c.ID,
+		Name:        c.Name,
+		Provider:    string(c.Provider),
+		IsVerified:  c.IsVerified,
+		CreatedAt:   FormatTime(c.CreatedAt),
+		UpdatedAt:   FormatTime(c.UpdatedAt),
+		AccessMode:  string(c.Mode()),
+		CORSOrigins: c.CORSOrigins,
 	}
 	if !c.LastVerifiedAt.IsZero() {
 		r.LastVerifiedAt = ptr(FormatTime(c.LastVerifiedAt))
@@ -165,7 +172,7 @@ func (r *Response) UnmarshalJSON(b []byte) error {
 	core := map[string]any{"uid": &r.UID, "id": &r.ID, "name": &r.Name, "provider": &r.Provider,
 		"is_verified": &r.IsVerified, "last_verified_at": &r.LastVerifiedAt, "created_at": &r.CreatedAt,
 		"updated_at": &r.UpdatedAt, fieldReverifyInterval: &r.ReverifyIntervalSeconds, "next_reverify_at": &r.NextReverifyAt,
-		fieldAccessMode: &r.AccessMode}
+		fieldAccessMode: &r.AccessMode, fieldCORSOrigins: &r.CORSOrigins}
 	r.Fields = map[string]any{}
 	for k, v := range raw {
 		if dst, ok := core[k]; ok {

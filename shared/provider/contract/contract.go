@@ -23,6 +23,8 @@ const (
 	String Kind = iota
 	Bool
 	Int
+	// Strings is a JSON array of strings (Input.List).
+	Strings
 )
 
 // Field is one request field a provider owns.

@@ -18,6 +18,9 @@ type Input struct {
 	Str  map[string]string
 	Bool map[string]bool
 	Num  map[string]int64
+	// List holds the Strings fields; an empty array is present, and
+	// non-nil.
+	List map[string][]string
 	Null map[string]bool
 }
 
@@ -26,7 +29,8 @@ func (in Input) Has(f string) bool {
 	_, s := in.Str[f]
 	_, b := in.Bool[f]
 	_, n := in.Num[f]
-	return s || b || n
+	_, l := in.List[f]
+	return s || b || n || l
 }
 
 // DecodeObject decodes a JSON object field by field, so that every type
@@ -34,7 +38,7 @@ func (in Input) Has(f string) bool {
 // are unknown.
 func DecodeObject(body []byte, known map[string]Kind) (Input, errcode.FieldErrors) {
 	errs := errcode.FieldErrors{}
-	in := Input{Str: map[string]string{}, Bool: map[string]bool{}, Num: map[string]int64{}, Null: map[string]bool{}}
+	in := Input{Str: map[string]string{}, Bool: map[string]bool{}, Num: map[string]int64{}, List: map[string][]string{}, Null: map[string]bool{}}
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&raw); err != nil {
@@ -82,6 +86,13 @@ func DecodeObject(body []byte, known map[string]Kind) (Input, errcode.FieldError
 				continue
 			}
 			in.Num[k] = n
+		case Strings:
+			l := []string{}
+			if json.Unmarshal(v, &l) != nil || l == nil {
+				errs.Add(k, "Must be a list of strings.")
+				continue
+			}
+			in.List[k] = l
 		}
 	}
 	return in, errs

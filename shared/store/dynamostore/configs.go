@@ -30,6 +30,9 @@ const (
 	attrUpdatedAt      = "updated_at"
 	attrVersion        = "version"
 	attrSealed         = "sealed"
+	// attrCORSOrigins is a list of strings, absent when the config uses
+	// the operator's origins (an empty list: none).
+	attrCORSOrigins = "cors_origins"
 )
 
 // configItem returns the whole item of c, with version as its version.
@@ -59,7 +62,36 @@ func configItem(c *storageconfig.Config, version int64) (map[string]types.Attrib
 		item[attrSealed] = bin(c.Sealed)
 	}
 	putSchedule(item, c)
+	if c.CORSOrigins != nil {
+		l := make([]types.AttributeValue, len(c.CORSOrigins))
+		for i, o := range c.CORSOrigins {
+			l[i] = str(o)
+		}
+		item[attrCORSOrigins] = &types.AttributeValueMemberL{Value: l}
+	}
 	return item, nil
+}
+
+// readCORSOrigins is the inverse of configItem's cors_origins.
+func readCORSOrigins(r *reader, c *storageconfig.Config) {
+	av, ok := r.item[attrCORSOrigins]
+	if !ok {
+		return
+	}
+	l, ok := av.(*types.AttributeValueMemberL)
+	if !ok {
+		r.fail(attrCORSOrigins, "a list")
+		return
+	}
+	c.CORSOrigins = make([]string, 0, len(l.Value))
+	for _, v := range l.Value {
+		s, ok := v.(*types.AttributeValueMemberS)
+		if !ok {
+			r.fail(attrCORSOrigins, "a list of strings")
+			return
+		}
+		c.CORSOrigins = append(c.CORSOrigins, s.Value)
+	}
 }
 
 // decodeConfig is the inverse of configItem. An item written before
@@ -83,6 +115,7 @@ func decodeConfig(item map[string]types.AttributeValue) (*storageconfig.Config, 
 		Sealed:         r.optionalBytes(attrSealed),
 	}
 	readSchedule(&r, c)
+	readCORSOrigins(&r, c)
 	if r.err != nil {
 		return nil, fmt.Errorf("decode config item: %w", r.err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,7 +20,7 @@ import (
 // the table has no provider columns.
 const configColumns = `uid, id, org_id, name, provider, settings,
 	is_verified, last_verified_at, created_at, updated_at, version, sealed,
-	reverify_interval_s, next_reverify_at, reverify_failures`
+	reverify_interval_s, next_reverify_at, reverify_failures, cors_origins`
 
 // The listing queries. Each is a range scan of configs_org_created (see
 // TestListUsesIndex) and fetches one row more than the page to learn More.
@@ -43,7 +44,7 @@ func configArgs(c *storageconfig.Config) ([]any, error) {
 	}
 	return []any{c.UID, c.ID, c.OrgID, c.Name, string(c.Provider), string(doc),
 		c.IsVerified, nullMicros(c.LastVerifiedAt), micros(c.CreatedAt), micros(c.UpdatedAt), c.Version, c.Sealed,
-		seconds(c.ReverifyInterval), nullMicros(c.NextReverifyAt), c.ReverifyFailures}, nil
+		seconds(c.ReverifyInterval), nullMicros(c.NextReverifyAt), c.ReverifyFailures, nullOrigins(c.CORSOrigins)}, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -57,12 +58,16 @@ func scanConfig(row scanner) (*storageconfig.Config, error) {
 		createdAt, updatedAt int64
 		interval             int64
 		nextReverify         sql.NullInt64
+		origins              sql.NullString
 	)
 	err := row.Scan(&c.UID, &c.ID, &c.OrgID, &c.Name, &provider, &doc,
 		&c.IsVerified, &lastVerified, &createdAt, &updatedAt, &c.Version, &c.Sealed,
-		&interval, &nextReverify, &c.ReverifyFailures)
+		&interval, &nextReverify, &c.ReverifyFailures, &origins)
 	if err != nil {
 		return nil, err
+	}
+	if c.CORSOrigins, err = fromNullOrigins(origins); err != nil {
+		return nil, fmt.Errorf("config %s: %w", c.UID, err)
 	}
 	c.Provider = storageconfig.Provider(provider)
 	if err = storageconfig.DecodeDocument(&c, []byte(doc)); err != nil {
@@ -107,7 +112,7 @@ func insertConfig(ctx context.Context, tx *sql.Tx, c *storageconfig.Config) erro
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO configs (`+configColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
 		return classify(ctx, err)
 	}
 	return nil
@@ -208,11 +213,11 @@ func (s *Store) updateConfig(ctx context.Context, c *storageconfig.Config, befor
 	res, err := tx.ExecContext(ctx, `UPDATE configs SET
 		name = ?, provider = ?, settings = ?, is_verified = ?, last_verified_at = ?,
 		created_at = ?, updated_at = ?, version = version + 1, sealed = ?,
-		reverify_interval_s = ?, next_reverify_at = ?, reverify_failures = ?
+		reverify_interval_s = ?, next_reverify_at = ?, reverify_failures = ?, cors_origins = ?
 		WHERE uid = ? AND org_id = ? AND version = ?`,
 		c.Name, string(c.Provider), string(doc), c.IsVerified, nullMicros(c.LastVerifiedAt),
 		micros(c.CreatedAt), micros(c.UpdatedAt), c.Sealed,
-		seconds(c.ReverifyInterval), nullMicros(c.NextReverifyAt), c.ReverifyFailures,
+		seconds(c.ReverifyInterval), nullMicros(c.NextReverifyAt), c.ReverifyFailures, nullOrigins(c.CORSOrigins),
 		c.UID, c.OrgID, c.Version)
 	if err != nil {
 		return fmt.Errorf("update config %s: %w", c.UID, classify(ctx, err))
@@ -268,4 +273,26 @@ func (s *Store) DeleteConfig(ctx context.Context, orgID int64, uid string) error
 		return fmt.Errorf("delete config %s: checkpoint: %w", uid, classify(ctx, err))
 	}
 	return nil
+}
+
+// nullOrigins is the cors_origins column of origins: NULL for nil (the
+// operator's origins), else a JSON array, "[]" for none.
+func nullOrigins(origins []string) sql.NullString {
+	if origins == nil {
+		return sql.NullString{}
+	}
+	b, _ := json.Marshal(origins) // a []string always encodes
+	return sql.NullString{String: string(b), Valid: true}
+}
+
+// fromNullOrigins is the inverse of nullOrigins.
+func fromNullOrigins(v sql.NullString) ([]string, error) {
+	if !v.Valid {
+		return nil, nil
+	}
+	out := []string{}
+	if err := json.Unmarshal([]byte(v.String), &out); err != nil || out == nil {
+		return nil, fmt.Errorf("cors_origins %q is not a JSON array of strings", v.String)
+	}
+	return out, nil
 }

@@ -230,6 +230,11 @@ ALTER TABLE configs DROP COLUMN azure_container_name;
 ALTER TABLE configs DROP COLUMN azure_prefix;
 ALTER TABLE configs DROP COLUMN azure_endpoint_url;
 `,
+	// 9: a config's own app origins (cors_origins): a JSON array, or NULL
+	// when the config uses the operator's.
+	`
+ALTER TABLE configs ADD COLUMN cors_origins TEXT;
+`,
 }
 
 // migrate brings the schema of db up to date in one IMMEDIATE transaction,

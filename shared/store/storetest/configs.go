@@ -40,6 +40,11 @@ func runConfigs(t *testing.T, open opener) {
 				c.AccessMode = storageconfig.AccessReadOnly
 				return c
 			}},
+			{"no CORS origins", func(_ *testing.T, org int64) *storageconfig.Config {
+				c := NewConfig(org)
+				c.CORSOrigins = []string{} // none, unlike nil (the operator's)
+				return c
+			}},
 			{"empty sealed", func(_ *testing.T, org int64) *storageconfig.Config {
 				c := NewConfig(org)
 				c.Sealed = nil

@@ -121,6 +121,7 @@ func fullConfig(t *testing.T, orgID int64) *storageconfig.Config {
 	c.NextReverifyAt = time.Date(2025, 3, 4, 7, 6, 7, 891234000, zone)
 	c.ReverifyFailures = 3
 	c.AccessMode = storageconfig.AccessReadOnly
+	c.CORSOrigins = []string{"https://app.example.com", "http://localhost:5173"}
 	v := reflect.ValueOf(c).Elem()
 	for i := range v.NumField() {
 		if v.Type().Field(i).Name == "ID" {
@@ -224,6 +225,9 @@ func mustGet(t testing.TB, s store.Store, uid string) *storageconfig.Config {
 func clone(c *storageconfig.Config) *storageconfig.Config {
 	cp := *c
 	cp.Sealed = bytes.Clone(c.Sealed)
+	if c.CORSOrigins != nil {
+		cp.CORSOrigins = append([]string{}, c.CORSOrigins...)
+	}
 	return &cp
 }
 

@@ -29,6 +29,7 @@ func runUpdate(t *testing.T, open opener) {
 		u.UpdatedAt = u.LastVerifiedAt
 		u.Sealed = randomBytes(80)
 		u.Settings.(*s3.Settings).KeyPrefix = "new/prefix/"
+		u.CORSOrigins = []string{"https://app.example.com"}
 		if err := s.UpdateConfig(context.Background(), u); err != nil {
 			t.Fatalf("update: %v", err)
 		}
@@ -39,11 +40,19 @@ func runUpdate(t *testing.T, open opener) {
 
 		// Back to never verified: a zero LastVerifiedAt is stored as zero.
 		u.IsVerified, u.LastVerifiedAt = false, time.Time{}
+		u.CORSOrigins = []string{} // none
 		if err := s.UpdateConfig(context.Background(), u); err != nil {
 			t.Fatalf("second update: %v", err)
 		}
 		if u.Version != 3 {
 			t.Errorf("after second update: c.Version = %d, want 3", u.Version)
+		}
+		wantConfig(t, mustGet(t, s, c.UID), u)
+
+		// Back to the operator's origins: nil is stored as nil.
+		u.CORSOrigins = nil
+		if err := s.UpdateConfig(context.Background(), u); err != nil {
+			t.Fatalf("third update: %v", err)
 		}
 		wantConfig(t, mustGet(t, s, c.UID), u)
 	})
