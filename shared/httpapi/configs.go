@@ -13,6 +13,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/changeevents"
 	"github.com/bucketlink/bucketlink/shared/connect"
+	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/identity"
 	"github.com/bucketlink/bucketlink/shared/policy"
@@ -165,7 +166,30 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	s.appendHistory(r, cfg, store.TriggerCreate, now, res)
 	w.Header().Set("Location", link(r, r.URL.Path+cfg.UID+"/", nil))
-	writeJSON(w, http.StatusCreated, storageconfig.ToResponse(cfg))
+	writeJSON(w, http.StatusCreated, checkedResponse{Response: storageconfig.ToResponse(cfg), CORS: res.CORS})
+}
+
+// checkedResponse is the answer of a create, and of a PATCH that ran the
+// checks (new provider fields): the config as stored and, when the CORS
+// check ran (the config's or the operator's app origins), its outcome as
+// the additive field "cors", the shape of bucket-verify's. A CORS problem
+// is a warning: it never fails a create or an edit.
+type checkedResponse struct {
+	storageconfig.Response
+	CORS *corscheck.Report
+}
+
+func (r checkedResponse) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(r.Response)
+	if err != nil || r.CORS == nil {
+		return b, err
+	}
+	c, err := json.Marshal(r.CORS)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b[:len(b)-1], `,"cors":`...)
+	return append(append(b, c...), '}'), nil
 }
 
 // readBody reads at most MaxBodyBytes, answering 413 beyond. The caller
@@ -265,6 +289,9 @@ type testResponse struct {
 	Verified bool                 `json:"verified"`
 	Errors   errcode.FieldErrors  `json:"errors,omitempty"`
 	Checks   []verification.Check `json:"checks"`
+	// CORS is additive: the CORS check's outcome when it ran (see
+	// checkedResponse); it does not change Verified.
+	CORS *corscheck.Report `json:"cors,omitempty"`
 }
 
 func (s *Server) test(w http.ResponseWriter, r *http.Request) {
@@ -293,7 +320,7 @@ func (s *Server) test(w http.ResponseWriter, r *http.Request) {
 	if changed {
 		s.publishChange(r, c, res, store.TriggerTest)
 	}
-	writeJSON(w, http.StatusOK, testResponse{Verified: res.Verified(), Errors: res.Errors, Checks: res.Checks})
+	writeJSON(w, http.StatusOK, testResponse{Verified: res.Verified(), Errors: res.Errors, Checks: res.Checks, CORS: res.CORS})
 }
 
 // recordVerification stores the outcome (and the next re-verification it

@@ -105,6 +105,9 @@ func (s *Server) edit(w http.ResponseWriter, r *http.Request, c *storageconfig.C
 	if p.AccessMode != nil {
 		target.AccessMode = *p.AccessMode
 	}
+	if p.SetCORSOrigins {
+		target.CORSOrigins = p.CORSOrigins
+	}
 	res := s.Verifier.Verify(r.Context(), &target, creds)
 	logChecks(r, string(trigger), &target, res)
 	if !res.Verified() {
@@ -135,7 +138,7 @@ func (s *Server) edit(w http.ResponseWriter, r *http.Request, c *storageconfig.C
 	if flipped {
 		s.publishChange(r, c, res, trigger)
 	}
-	writeJSON(w, http.StatusOK, storageconfig.ToResponse(c))
+	writeJSON(w, http.StatusOK, checkedResponse{Response: storageconfig.ToResponse(c), CORS: res.CORS})
 }
 
 // replaceSettings writes p (its Settings, and sealed when a rotation gave

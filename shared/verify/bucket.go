@@ -22,7 +22,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
-	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
 )
@@ -55,7 +54,8 @@ const CORSTestMarker = ".bucketlink-cors-test-"
 // config.
 type BucketResult struct {
 	// Result holds the checks (list, read, write, delete, presign) with
-	// the codes and messages of Verify, and the field errors.
+	// the codes and messages of Verify, the field errors, and the CORS
+	// outcome.
 	Result
 	// Files is a uniformly random sample, at most SampleSize, of the
 	// objects the scan listed under the prefix (probe keys, CORS-test keys
@@ -78,11 +78,6 @@ type BucketResult struct {
 	// SignedURLUnavailable says why SignedURL is empty although every
 	// check passed (the provider's contract.Report.NoPresign); "" otherwise.
 	SignedURLUnavailable string
-	// CORS is the outcome of the cors check (CheckCORS) when app origins
-	// are known: what a browser at each may do, and the fix. It does not
-	// change Verified. nil when no origins are known, or when the lane did
-	// not finish within the deadline.
-	CORS *corscheck.Report
 	// Endpoint is, for azure_blob only, the reformatted blob endpoint of
 	// the account: https://{account}.blob.core.windows.net/ or the
 	// config's normalised endpoint override (see azrules.Endpoint).
@@ -116,13 +111,9 @@ func (v *Verifier) VerifyBucket(ctx context.Context, c *storageconfig.Config, cr
 			// so there is no PUT preflight to judge.
 			return []lane{v.scanLane(prefix, b), v.readOnlyLane(r.probeKey, b)}
 		}
-		lanes := []lane{v.scanLane(prefix, b), v.writeLane(r.probeKey, b), presign}
-		if origins := v.corsOrigins(c); len(origins) > 0 {
-			lanes = append(lanes, v.corsLane(c, putKey, b, origins))
-		}
-		return lanes
+		return v.withCORS([]lane{v.scanLane(prefix, b), v.writeLane(r.probeKey, b), presign}, c, putKey, b)
 	})
-	res := BucketResult{Result: v.result(r), CORS: r.cors}
+	res := BucketResult{Result: v.result(r)}
 	res.Endpoint = report.BucketEndpoint
 	if !res.Verified() {
 		return res

@@ -1,6 +1,7 @@
 package verify
 
-// The cors lane of VerifyBucket: when app origins are known, the browser's
+// The cors lane of Verify and VerifyBucket: when app origins are known
+// (the config's cors_origins, or the operator's), the browser's
 // preflights from each of them (corscheck) run beside the other lanes:
 //
 //	cors    sign a PUT URL (no I/O), then the preflights of every origin
@@ -8,7 +9,8 @@ package verify
 //	        silent refusal is refined without the rules)
 //
 // so the check does not lengthen the critical path (list → read, write →
-// delete: two round trips).
+// delete: two round trips). Its outcome (Result.CORS) never changes
+// Verified: a CORS problem is a warning.
 
 import (
 	"context"
@@ -22,13 +24,23 @@ import (
 const CheckCORS = "cors"
 
 // corsOrigins are the app origins the CORS check of c is run from: the
-// operator's (Verifier.AppOrigins); none when the Verifier has no
-// checker.
+// config's own (its cors_origins, even none) or else the operator's
+// (Verifier.AppOrigins); none when the Verifier has no checker, and none
+// for a read_only config, from which no browser uploads.
 func (v *Verifier) corsOrigins(c *storageconfig.Config) []string {
-	if v.CORS == nil {
+	if v.CORS == nil || c.ReadOnly() {
 		return nil
 	}
-	return v.AppOrigins
+	return c.AppOrigins(v.AppOrigins)
+}
+
+// withCORS adds the cors lane to lanes when c has app origins: a PUT of
+// key is signed and preflighted from each.
+func (v *Verifier) withCORS(lanes []lane, c *storageconfig.Config, key string, b blob.Bucket) []lane {
+	if origins := v.corsOrigins(c); len(origins) > 0 {
+		lanes = append(lanes, v.corsLane(c, key, b, origins))
+	}
+	return lanes
 }
 
 // corsLane signs a PUT of key, as the signed URL a browser is handed, and

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/netguard"
+	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verify"
 )
 
@@ -55,6 +56,59 @@ func TestVerifyBucketCORS(t *testing.T) {
 			v.AppOrigins = nil
 			if res := v.VerifyBucket(t.Context(), cfg, tg.creds); res.CORS != nil {
 				t.Errorf("VerifyBucket without origins: CORS = %+v", res.CORS)
+			}
+		})
+	}
+}
+
+// TestCORSOriginsOfTheConfig runs Verify and VerifyBucket on Azurite
+// (whose account has no CORS rules, so every origin is refused) with the
+// operator's origin and a config's own cors_origins: the config's replace
+// the operator's, in the report and in the fix; an empty list runs no
+// check; a read_only config runs none either.
+func TestCORSOriginsOfTheConfig(t *testing.T) {
+	tg := azureTarget(t, false)
+	checker := &corscheck.Checker{Client: netguard.Policy{AllowPrivate: true}.HTTPClient()}
+	v := &verify.Verifier{Opener: tg.opener, Deadline: 10 * time.Second, CORS: checker, AppOrigins: []string{appOrigin}}
+	const own = "https://own.example"
+	runs := map[string]func(cfg *storageconfig.Config) verify.Result{
+		"Verify": func(cfg *storageconfig.Config) verify.Result { return v.Verify(t.Context(), cfg, tg.creds) },
+		"VerifyBucket": func(cfg *storageconfig.Config) verify.Result {
+			return v.VerifyBucket(t.Context(), cfg, tg.creds).Result
+		},
+	}
+	for _, name := range slices.Sorted(maps.Keys(runs)) {
+		run := runs[name]
+		t.Run(name, func(t *testing.T) {
+			for _, tt := range []struct {
+				name string
+				own  []string
+				mode storageconfig.AccessMode
+				want string // the one origin checked; "" for no check
+			}{
+				{"the operator's", nil, "", appOrigin},
+				{"the config's", []string{own}, "", own},
+				{"none", []string{}, "", ""},
+				{"read only", []string{own}, storageconfig.AccessReadOnly, ""},
+			} {
+				cfg := tg.cfg(dsPrefix)
+				cfg.CORSOrigins, cfg.AccessMode = tt.own, tt.mode
+				res := run(cfg)
+				if !res.Verified() {
+					t.Fatalf("%s: %+v %v", tt.name, res.Checks, res.Errors)
+				}
+				if tt.want == "" {
+					if res.CORS != nil {
+						t.Errorf("%s: CORS = %+v, want no check", tt.name, res.CORS)
+					}
+					continue
+				}
+				if res.CORS == nil || len(res.CORS.Origins) != 1 || res.CORS.Origins[0].Origin != tt.want {
+					t.Fatalf("%s: CORS = %+v, want one origin %s", tt.name, res.CORS, tt.want)
+				}
+				if res.CORS.Code != corscheck.CodeOriginNotAllowed || res.CORS.Fix == nil || !strings.Contains(res.CORS.Fix.Command, tt.want) {
+					t.Errorf("%s: CORS %s, fix %+v; want the origin refused and a fix that allows %s", tt.name, res.CORS.Code, res.CORS.Fix, tt.want)
+				}
 			}
 		})
 	}

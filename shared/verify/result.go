@@ -51,7 +51,7 @@ type failure struct {
 
 // result renders r: checks in order, deduplicated field errors, sample.
 func (v *Verifier) result(r *run) Result {
-	res := Result{Sample: r.sample}
+	res := Result{Sample: r.sample, CORS: r.cors}
 	fe := errcode.FieldErrors{}
 	// When the bucket itself is missing or closed to these credentials, the
 	// object checks fail for the same reason: report the bucket only.

@@ -133,7 +133,8 @@ func (v *Verifier) Verify(ctx context.Context, c *storageconfig.Config, creds st
 		if c.ReadOnly() {
 			return []lane{v.listLane(c.Prefix(), b), v.readOnlyLane(r.probeKey, b)}
 		}
-		return []lane{v.listLane(c.Prefix(), b), v.writeLane(r.probeKey, b)}
+		lanes := []lane{v.listLane(c.Prefix(), b), v.writeLane(r.probeKey, b)}
+		return v.withCORS(lanes, c, c.Prefix()+CORSTestMarker+uuid.NewString(), b)
 	})
 	return v.result(r)
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/bucketlink/bucketlink/shared/blob"
+	"github.com/bucketlink/bucketlink/shared/corscheck"
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/storageconfig"
 	"github.com/bucketlink/bucketlink/shared/verification"
@@ -19,6 +20,13 @@ type Result struct {
 	Errors errcode.FieldErrors
 	// Sample holds what the list check saw (used by the bucket-verify API).
 	Sample []blob.Object
+	// CORS is the outcome of the cors check (CheckCORS) when app origins
+	// are known (the config's cors_origins, or the operator's): what a
+	// browser at each may do, and the fix. It never changes Verified: a
+	// CORS problem is a warning. nil when no origins are known, for a
+	// read_only config, or when the lane did not finish within the
+	// deadline.
+	CORS *corscheck.Report
 }
 
 // Verified reports whether every check passed.
