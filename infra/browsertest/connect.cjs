@@ -8,10 +8,12 @@
 // screenshots}; then one scenario per line on stdin, each answered by one
 // JSON line on stdout, in a fresh browser context of one browser.
 // A scenario: {url, name, mobile, provider, auth, fields: {id: value},
-// cors: bool, save: bool, expectBanner: bool, rotate: bool}. A rotate
-// scenario (a session of purpose rotate) leaves the provider and method
-// as the page shows them, and reports the heading and the fields the page
-// filled in.
+// cors: bool, save: bool, expectBanner: bool, rotate: bool, guidanceOnly:
+// bool (stop after step 1 and the fields), guidanceBucket and
+// guidancePrefix: the bucket and prefix whose grant step 1 must show once
+// the fields are filled}. A rotate scenario (a session of purpose rotate)
+// leaves the provider and method as the page shows them, and reports the
+// heading and the fields the page filled in.
 "use strict";
 
 const fs = require("fs");
@@ -95,8 +97,23 @@ async function scenario(browser, sc) {
       await page.keyboard.press("Tab");
       out.tabOrder.push(await page.evaluate(() => document.activeElement.id || document.activeElement.tagName + "." + document.activeElement.className));
     }
+    // Step 1's grant, as setup-info wrote it for this provider and method.
+    const guidanceFor = await page.evaluate(() => document.getElementById("provider").value + "/" + document.getElementById("auth").value);
+    await page.waitForFunction((f) => { const g = document.getElementById("guidance"); return g.dataset.state === "ready" && g.dataset.for === f; },
+      guidanceFor, { timeout: 10000 });
     out.guidance = await text("#guidance");
     for (const [id, v] of Object.entries(sc.fields)) await page.fill("#" + id, v);
+    if (sc.guidanceBucket) {
+      await page.waitForFunction(([b, p]) => {
+        const g = document.getElementById("guidance");
+        return g.dataset.state === "ready" && g.dataset.bucket === b && g.dataset.prefix === p;
+      }, [sc.guidanceBucket, sc.guidancePrefix || ""], { timeout: 10000 });
+      out.guidanceFilled = await text("#guidance");
+    }
+    if (sc.guidanceOnly) {
+      await shot("guidance");
+      return out;
+    }
     out.labels = await page.evaluate(() => [...document.querySelectorAll("#connect input, #connect select, #connect textarea")]
       .filter((el) => !document.querySelector('label[for="' + el.id + '"]')).map((el) => el.id));
     out.overflow = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
@@ -121,7 +138,8 @@ async function scenario(browser, sc) {
       await page.waitForFunction(() => /good|bad/.test(document.getElementById("cors-status").className), null, { timeout: 30000 });
       out.corsStatus = await text("#cors-status");
       out.corsOK = await page.evaluate(() => document.getElementById("cors-status").classList.contains("good"));
-      out.corsFix = (await page.locator("#cors-fix").isVisible()) ? await text("#cors-doc") : "";
+      out.corsFix = (await page.locator("#cors-fix").isVisible()) ? await text("#cors-fix") : "";
+      out.corsServer = (await page.locator("#cors-server").isVisible()) ? await text("#cors-server") : "";
       await shot("cors");
     }
 

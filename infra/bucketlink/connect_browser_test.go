@@ -29,30 +29,36 @@ const browserArtifactsEnv = "BUCKETLINK_BROWSER_ARTIFACTS"
 
 // pageRun is what infra/browsertest/connect.cjs reports of one scenario.
 type pageRun struct {
-	Name         string            `json:"name"`
-	URL          string            `json:"url"`
-	Focused      string            `json:"focused"`
-	TabOrder     []string          `json:"tabOrder"`
-	Guidance     string            `json:"guidance"`
-	Labels       []string          `json:"labels"`
-	Overflow     int               `json:"overflow"`
-	SawRunning   int               `json:"sawRunning"`
-	ChecksStatus string            `json:"checksStatus"`
-	ChecksOK     bool              `json:"checksOK"`
-	Checks       []string          `json:"checks"`
-	FieldErrors  map[string]string `json:"fieldErrors"`
-	CORSStatus   string            `json:"corsStatus"`
-	CORSOK       bool              `json:"corsOK"`
-	CORSFix      string            `json:"corsFix"`
-	SaveStatus   string            `json:"saveStatus"`
-	Saved        bool              `json:"saved"`
-	Banner       string            `json:"banner"`
-	FormHidden   bool              `json:"formHidden"`
-	Console      []string          `json:"console"`
-	Requests     []string          `json:"requests"`
-	Shots        []string          `json:"shots"`
-	Timings      map[string]int    `json:"timings"` // milliseconds since the scenario started
-	Error        string            `json:"error"`
+	Name     string   `json:"name"`
+	URL      string   `json:"url"`
+	Focused  string   `json:"focused"`
+	TabOrder []string `json:"tabOrder"`
+	Guidance string   `json:"guidance"`
+	// GuidanceFilled is step 1's grant once the fields name a bucket
+	// (scenario guidanceBucket).
+	GuidanceFilled string            `json:"guidanceFilled"`
+	Labels         []string          `json:"labels"`
+	Overflow       int               `json:"overflow"`
+	SawRunning     int               `json:"sawRunning"`
+	ChecksStatus   string            `json:"checksStatus"`
+	ChecksOK       bool              `json:"checksOK"`
+	Checks         []string          `json:"checks"`
+	FieldErrors    map[string]string `json:"fieldErrors"`
+	CORSStatus     string            `json:"corsStatus"`
+	CORSOK         bool              `json:"corsOK"`
+	CORSFix        string            `json:"corsFix"`
+	// CORSServer is what step 4 shows of the bucket verify's CORS check
+	// from the app origins.
+	CORSServer string         `json:"corsServer"`
+	SaveStatus string         `json:"saveStatus"`
+	Saved      bool           `json:"saved"`
+	Banner     string         `json:"banner"`
+	FormHidden bool           `json:"formHidden"`
+	Console    []string       `json:"console"`
+	Requests   []string       `json:"requests"`
+	Shots      []string       `json:"shots"`
+	Timings    map[string]int `json:"timings"` // milliseconds since the scenario started
+	Error      string         `json:"error"`
 	// A rotate scenario's: the heading, the fields the page filled in,
 	// and whether the provider was fixed.
 	Heading          string            `json:"heading"`
@@ -197,6 +203,26 @@ func mintSession(t *testing.T, base, key string) (string, string) {
 	return got.ConnectURL, got.Token
 }
 
+// setupInfo returns setup-info's account id and the org's external id.
+func setupInfo(t *testing.T, base, key string) (account, externalID string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/v1/storage-configs/setup-info/", nil)
+	req.Header.Set("X-Avala-Api-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Account    string `json:"avala_aws_account_id"`
+		ExternalID string `json:"external_id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || got.ExternalID == "" {
+		t.Fatalf("setup-info: %d %v", resp.StatusCode, err)
+	}
+	return got.Account, got.ExternalID
+}
+
 // configNames lists the names of the org's configs.
 func configNames(t *testing.T, base, key string) []string {
 	t.Helper()
@@ -238,7 +264,11 @@ func TestConnectPageInBrowser(t *testing.T) {
 	t.Setenv("BUCKETLINK_VERIFY_WORKERS", "2")
 	data := filepath.Join(t.TempDir(), "data")
 	_, _, keys := provisionContract(t, data)
-	base, _ := startServe(t, data)
+	// The page's own origin is the app origin the bucket verify's CORS
+	// check runs from, so that step 4's fix is the service's (merged with
+	// the bucket's rules where they can be read).
+	addr := freeAddr(t)
+	base, _ := startServeAt(t, addr, data, "--app-origin", "http://"+addr)
 
 	minioBucket := func(name string) (bucket, ak, sk string) {
 		bucket = testenv.BucketName(t, name)
@@ -301,6 +331,12 @@ func TestConnectPageInBrowser(t *testing.T) {
 		if !corsAllowed && !strings.Contains(r.CORSFix, strings.TrimSuffix(base, "/")) {
 			t.Errorf("refused CORS: the document to apply does not name the page's origin %s: %q", base, r.CORSFix)
 		}
+		// The service's check from the app origin (the page's) agrees
+		// with the browser.
+		if want := map[bool]string{true: "Allowed", false: "Refused"}[corsAllowed]; !strings.Contains(r.CORSServer, want+"\n"+base) &&
+			!strings.Contains(r.CORSServer, want+" "+base) && !strings.Contains(r.CORSServer, want+"\t"+base) {
+			t.Errorf("step 4's check from the app origins: %q, want %s %s", r.CORSServer, want, base)
+		}
 		if corsAllowed && r.CORSFix != "" {
 			t.Errorf("allowed CORS, and yet a document to apply: %q", r.CORSFix)
 		}
@@ -337,7 +373,10 @@ func TestConnectPageInBrowser(t *testing.T) {
 		if r.Overflow > 0 {
 			t.Errorf("on a phone-sized screen the page is %dpx wider than the screen", r.Overflow)
 		}
-		if !strings.Contains(r.CORSFix, "CORSRules") {
+		// MinIO has no bucket CORS to read: the service's document, not
+		// merged, and the command that applies it.
+		if !strings.Contains(r.CORSFix, "CORSRules") || !strings.Contains(r.CORSFix, "aws s3api put-bucket-cors") ||
+			!strings.Contains(r.CORSFix, "could not be read") {
 			t.Errorf("refused CORS on S3: document %q", r.CORSFix)
 		}
 	})
@@ -349,11 +388,78 @@ func TestConnectPageInBrowser(t *testing.T) {
 		wantFlow(t, b.run(t, azureScenario("azure-cors-allowed")), true)
 	})
 	t.Run("AzuriteCORSRefused", func(t *testing.T) {
-		a.SetCORS(t, nil)
+		// The service's rules allow another origin only: the page's is
+		// refused, and the fix adds a rule for it beside the existing one.
+		a.SetCORS(t, []*service.CORSRule{{
+			AllowedOrigins: ptr("https://elsewhere.example"), AllowedMethods: ptr("GET,PUT"),
+			AllowedHeaders: ptr("*"), ExposedHeaders: ptr("*"), MaxAgeInSeconds: ptr(int32(60)),
+		}})
+		defer a.SetCORS(t, nil)
 		r := b.run(t, azureScenario("azure-cors-refused"))
 		wantFlow(t, r, false)
-		if !strings.Contains(r.CORSFix, "<CorsRule>") {
-			t.Errorf("refused CORS on Azure: document %q", r.CORSFix)
+		if !strings.Contains(r.CORSFix, "az storage cors add") || !strings.Contains(r.CORSFix, "--account-name "+a.AccountName) ||
+			strings.Contains(r.CORSFix, "could not be read") {
+			t.Errorf("refused CORS on Azure: fix %q", r.CORSFix)
+		}
+	})
+	t.Run("NoAppOrigins", func(t *testing.T) {
+		// A service that checks no app origins: the page's fix is the
+		// rule for its own origin alone, said to replace the bucket's.
+		data := filepath.Join(t.TempDir(), "data")
+		_, _, keys := provisionContract(t, data)
+		base, _ := startServe(t, data)
+		m.SetCORSAllowOrigin(t, "https://elsewhere.example")
+		bucket, ak, sk := minioBucket("page-noorigins")
+		sc := minioScenario("no-app-origins-cors-refused", bucket, ak, sk, false)
+		sc["url"], _ = mintSession(t, base, keys.Admin)
+		r := b.run(t, sc)
+		if !r.ChecksOK || r.CORSOK || !r.Saved {
+			t.Fatalf("checks %q, CORS %q, save %q", r.ChecksStatus, r.CORSStatus, r.SaveStatus)
+		}
+		if r.CORSServer != "" {
+			t.Errorf("a CORS check from app origins the service does not have: %q", r.CORSServer)
+		}
+		for _, want := range []string{`"CORSRules"`, `"` + base + `"`, "aws s3api put-bucket-cors --bucket " + bucket + " --endpoint-url " + m.Endpoint, "cannot read"} {
+			if !strings.Contains(r.CORSFix, want) {
+				t.Errorf("the page's own fix without %q: %q", want, r.CORSFix)
+			}
+		}
+	})
+	t.Run("GuidanceIAMRole", func(t *testing.T) {
+		account, externalID := setupInfo(t, base, keys.Admin)
+		url, _ := mintSession(t, base, keys.Admin)
+		r := b.run(t, map[string]any{"name": "guidance-iam-role", "url": url, "provider": "aws_s3", "auth": "iam_role",
+			"guidanceOnly": true, "guidanceBucket": "acme-datasets", "guidancePrefix": "annotations/", "fields": map[string]string{
+				"s3_bucket_name": "acme-datasets", "s3_bucket_prefix": "annotations/"}})
+		for _, g := range []string{r.Guidance, r.GuidanceFilled} {
+			if !strings.Contains(g, `"sts:ExternalId": [`) || !strings.Contains(g, `"`+externalID+`"`) || !strings.Contains(g, "arn:aws:iam::"+account+":root") ||
+				!strings.Contains(g, "s3:PutObject") {
+				t.Errorf("iam_role guidance without the trust policy of the org's external id %s: %q", externalID, g)
+			}
+		}
+		if !strings.Contains(r.GuidanceFilled, "arn:aws:s3:::acme-datasets/annotations/*") {
+			t.Errorf("guidance for the bucket and prefix typed: %q", r.GuidanceFilled)
+		}
+	})
+	t.Run("GuidanceGCSAndAzure", func(t *testing.T) {
+		for _, tt := range []struct {
+			provider, auth, field string
+			want                  []string
+		}{
+			{"gc_storage", "service_account", "gc_storage_bucket_name",
+				[]string{"roles/storage.objectUser", "gcloud storage buckets add-iam-policy-binding gs://acme-datasets", "storage.objects.create"}},
+			{"gc_storage", "impersonation", "gc_storage_bucket_name", []string{"no Google identity"}},
+			{"azure_blob", "sas_token", "azure_container_name",
+				[]string{"az storage container generate-sas", "'acme-datasets'", "Storage Blob Data Contributor", "az role assignment create"}},
+		} {
+			url, _ := mintSession(t, base, keys.Admin)
+			r := b.run(t, map[string]any{"name": "guidance-" + tt.provider + "-" + tt.auth, "url": url, "provider": tt.provider, "auth": tt.auth,
+				"guidanceOnly": true, "guidanceBucket": "acme-datasets", "fields": map[string]string{tt.field: "acme-datasets"}})
+			for _, w := range tt.want {
+				if !strings.Contains(r.GuidanceFilled, w) {
+					t.Errorf("%s %s guidance without %q: %q", tt.provider, tt.auth, w, r.GuidanceFilled)
+				}
+			}
 		}
 	})
 	t.Run("FailingCredential", func(t *testing.T) {

@@ -49,11 +49,17 @@ func freeAddr(t *testing.T) string {
 // returns its base URL and stdout.
 func startServe(t *testing.T, data string) (string, *lockedBuffer) {
 	t.Helper()
-	addr := freeAddr(t)
+	return startServeAt(t, freeAddr(t), data)
+}
+
+// startServeAt is startServe on addr, with more flags.
+func startServeAt(t *testing.T, addr, data string, flags ...string) (string, *lockedBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lockedBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--addr", addr, "--data", data}, out, &lockedBuffer{}) }()
+	args := append([]string{"serve", "--addr", addr, "--data", data}, flags...)
+	go func() { done <- run(ctx, args, out, &lockedBuffer{}) }()
 	stop := func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -13,12 +13,13 @@
   let signedUrl = "";    // from a connected bucket verify
   let verified = false;  // the last run of the checks passed
   let rotating = null;   // the config a rotate session rotates (its GET)
+  let corsReport = null; // the bucket verify's CORS check from the app origins
 
   // The auth methods of each provider, and the form fields of each.
   const AUTH = {
     aws_s3: [["access_key", "Access key"], ["iam_role", "IAM role (recommended)"]],
     s3_compatible: [["access_key", "Access key"]],
-    gc_storage: [["service_account", "Service-account JSON key"], ["hmac", "HMAC key"]],
+    gc_storage: [["service_account", "Service-account JSON key"], ["hmac", "HMAC key"], ["impersonation", "Impersonation (no key)"]],
     azure_blob: [["account_key", "Storage account key"], ["sas_token", "SAS token"]],
   };
   const F = (id, label, opts) => Object.assign({ id, label }, opts || {});
@@ -37,6 +38,7 @@
       common: [F("gc_storage_bucket_name", "Bucket"), F("gc_storage_prefix", "Prefix (optional)", { optional: true })],
       service_account: [F("gc_storage_auth_json_content", "Service-account JSON key", { textarea: true, secret: true })],
       hmac: [F("gc_storage_hmac_access_id", "HMAC access id"), F("gc_storage_hmac_secret", "HMAC secret", { secret: true })],
+      impersonation: [F("gc_storage_service_account_email", "Service account e-mail", { placeholder: "bucketlink@PROJECT.iam.gserviceaccount.com" })],
     },
     azure_blob: {
       common: [F("azure_account_name", "Storage account name"), F("azure_container_name", "Container"),
@@ -118,52 +120,103 @@
     const p = document.createElement("p"); p.className = "hint"; p.textContent = text; return p;
   }
 
-  function bucketName() {
-    return val("s3_bucket_name") || val("gc_storage_bucket_name") || val("azure_container_name") || "YOUR-BUCKET";
+  // The bucket and prefix fields of each provider, and a name that
+  // passes the provider's rules, for the grant's shape before one is typed.
+  const BUCKET_FIELD = { aws_s3: "s3_bucket_name", s3_compatible: "s3_bucket_name", gc_storage: "gc_storage_bucket_name", azure_blob: "azure_container_name" };
+  const PREFIX_FIELD = { aws_s3: "s3_bucket_prefix", s3_compatible: "s3_bucket_prefix", gc_storage: "gc_storage_prefix", azure_blob: "azure_prefix" };
+  const PLACEHOLDER_BUCKET = { azure_blob: "your-container" };
+  let guidanceSeq = 0, guidanceTimer = 0;
+
+  function scheduleGuidance() {
+    clearTimeout(guidanceTimer);
+    guidanceTimer = setTimeout(renderGuidance, 300);
   }
 
-  function renderGuidance() {
-    const g = $("guidance");
-    g.textContent = "";
+  // fetchGuidance asks setup-info for the grant of a bucket and prefix
+  // (package policy's guidance); null when it answers otherwise (a bucket
+  // name the provider's rules refuse answers 400).
+  async function fetchGuidance(p, bucket, prefix) {
+    const q = new URLSearchParams({ provider: p, bucket: bucket });
+    if (prefix) q.set("prefix", prefix);
+    try {
+      const { status, data } = await api("GET", API + "setup-info/?" + q.toString());
+      return status === 200 && data.guidance ? data.guidance : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // renderGuidance shows the grant for the chosen provider and auth method,
+  // as setup-info writes it for the bucket and prefix typed so far (or a
+  // placeholder bucket while none, or no valid one, is typed).
+  async function renderGuidance() {
     if (!setup) return;
-    const p = provider(), a = auth(), b = bucketName();
-    const s3Actions = ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"];
-    if (p === "aws_s3" && a === "iam_role") {
-      g.append(hintPara("Create a role in your account that trusts ours with your organization's external id, and give it access to the bucket."));
-      g.append(block("Trust policy", "trust-policy", JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::" + setup.avala_aws_account_id + ":root" },
-          Action: "sts:AssumeRole", Condition: { StringEquals: { "sts:ExternalId": setup.external_id } } }],
-      }, null, 2)));
-      g.append(block("Permissions policy", "permissions-policy", JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          { Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: "arn:aws:s3:::" + b },
-          { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: "arn:aws:s3:::" + b + "/*" },
-        ],
-      }, null, 2)));
-    } else if (p === "aws_s3" || p === "s3_compatible") {
-      g.append(hintPara("Use the keys of a user limited to this bucket: " + s3Actions.join(", ") + "."));
-      g.append(block("Permissions policy", "permissions-policy", JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          { Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: "arn:aws:s3:::" + b },
-          { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: "arn:aws:s3:::" + b + "/*" },
-        ],
-      }, null, 2)));
-    } else if (p === "gc_storage") {
-      g.append(hintPara(a === "hmac"
+    const seq = ++guidanceSeq;
+    const p = provider(), a = auth();
+    $("guidance").dataset.state = "loading";
+    const typed = val(BUCKET_FIELD[p]);
+    let g = typed ? await fetchGuidance(p, typed, val(PREFIX_FIELD[p])) : null;
+    if (!g) g = await fetchGuidance(p, PLACEHOLDER_BUCKET[p] || "your-bucket", "");
+    if (seq !== guidanceSeq || p !== provider() || a !== auth()) return; // a newer one is on its way
+    const box = $("guidance");
+    box.textContent = "";
+    box.dataset.bucket = g ? g.bucket : "";
+    box.dataset.prefix = g ? g.prefix : "";
+    box.dataset.for = p + "/" + a;
+    box.dataset.state = g ? "ready" : "failed";
+    if (!g) { box.append(hintPara("The permissions to grant could not be loaded; reload the page to try again.")); return; }
+    if (g.aws) awsGuidance(box, g, a);
+    else if (g.gcs) gcsGuidance(box, g, a);
+    else if (g.azure) azureGuidance(box, g, a);
+  }
+
+  function awsGuidance(box, g, a) {
+    if (a === "iam_role" && g.aws.trust_policy) {
+      box.append(hintPara("Create a role in your account that our account (" + setup.avala_aws_account_id +
+        ") may assume only with your organization's external id, " + setup.external_id + ", and attach the permissions policy to it."));
+      box.append(block("Trust policy", "trust-policy", JSON.stringify(g.aws.trust_policy, null, 2)));
+    } else {
+      box.append(hintPara("Attach this policy to the user whose access key you enter below: it allows only what the checks and the platform need, on this bucket and prefix."));
+    }
+    box.append(block("Permissions policy", "permissions-policy", JSON.stringify(g.aws.permissions_policy, null, 2)));
+    const kms = (g.aws.notes || []).find((n) => n.includes("KMS"));
+    if (kms) box.append(hintPara(kms));
+  }
+
+  // googleMember is the IAM member of bucketlink's own Google principal.
+  function googleMember(principal) {
+    return principal.includes("://") ? principal : "serviceAccount:" + principal;
+  }
+
+  function gcsGuidance(box, g, a) {
+    if (a === "impersonation") {
+      if (!setup.gc_storage_principal) {
+        box.append(hintPara("This service has no Google identity to impersonate your service account with: choose another authentication method."));
+        return;
+      }
+      box.append(hintPara("Let our Google identity, " + setup.gc_storage_principal +
+        ", create tokens for your service account (no key leaves your project), and give that service account the role below on the bucket."));
+      box.append(block("Impersonation (gcloud)", "gcs-impersonation",
+        "gcloud iam service-accounts add-iam-policy-binding SERVICE_ACCOUNT_EMAIL \\\n  --member=" +
+        googleMember(setup.gc_storage_principal) + " \\\n  --role=roles/iam.serviceAccountTokenCreator"));
+    } else {
+      box.append(hintPara(a === "hmac"
         ? "Create an HMAC key for a service account (Cloud Storage settings, Interoperability) that has this role on the bucket."
         : "Create a service account, give it this role on the bucket, and paste one of its JSON keys below."));
-      g.append(block("Grant (gcloud)", "gcs-grant",
-        "gcloud storage buckets add-iam-policy-binding gs://" + b + " \\\n  --member=serviceAccount:SERVICE-ACCOUNT@PROJECT.iam.gserviceaccount.com \\\n  --role=roles/storage.objectAdmin"));
-    } else if (p === "azure_blob") {
-      g.append(hintPara(a === "sas_token"
-        ? "Create a SAS token on the container with read, add, create, write, delete and list permissions (sp=racwdl)."
-        : "Use a key of the storage account (Security + networking, Access keys)."));
-      g.append(block("SAS token (az)", "azure-sas",
-        "az storage container generate-sas --account-name ACCOUNT --name " + b + " \\\n  --permissions racwdl --expiry 2030-01-01 --https-only -o tsv"));
     }
+    box.append(hintPara("Role: " + g.gcs.role + " (or a custom role with exactly " + g.gcs.permissions.join(", ") + ")."));
+    box.append(block("Grant (gcloud)", "gcs-grant", g.gcs.commands.join("\n\n")));
+  }
+
+  function azureGuidance(box, g, a) {
+    if (a === "sas_token") {
+      box.append(hintPara("Create a SAS token on the container with the permissions " + g.azure.sas_permissions + " (and no more), and paste it below."));
+      box.append(block("SAS token (az)", "azure-sas", g.azure.sas_command));
+    } else {
+      box.append(hintPara("An account key has every permission. To give less, use a SAS token with the permissions " + g.azure.sas_permissions + "."));
+    }
+    box.append(hintPara("With Microsoft Entra ID, the role to assign on the container is " + g.azure.role + "."));
+    box.append(block("Role assignment (az)", "azure-role", g.azure.role_command));
   }
 
   // --- step 2: fields --------------------------------------------------
@@ -238,11 +291,12 @@
 
   // --- step 3: checks --------------------------------------------------
   function resetChecks() {
-    verified = false; signedUrl = "";
+    verified = false; signedUrl = ""; corsReport = null;
     $("checks").textContent = "";
     setStatus("checks-status", "");
     $("run-cors").disabled = true;
     setStatus("cors-status", "");
+    renderServerCors();
     $("cors-fix").hidden = true;
     const supported = verifyBody() !== null;
     $("run-checks").disabled = !supported;
@@ -302,6 +356,8 @@
         renderChecks(data.checks || [], false);
         if (data.connectionStatus === "connected") {
           verified = true; signedUrl = data.signedUrl || "";
+          corsReport = data.cors || null;
+          renderServerCors();
           setStatus("checks-status", "Every check passed.", "good");
           $("run-cors").disabled = !signedUrl;
           if (!signedUrl) setStatus("cors-status", data.signedUrlUnavailable || "No upload URL for this credential.");
@@ -319,23 +375,81 @@
     }
   }
 
-  // --- step 4: the browser's CORS test ----------------------------------
-  function corsDocument() {
-    const origin = window.location.origin, p = provider();
+  // --- step 4: CORS, from the app origins and from this page -----------
+  // renderServerCors shows what the service's CORS check (the preflights
+  // of the app origins, in the bucket verify) found, and its fix when an
+  // origin is refused.
+  function renderServerCors() {
+    const box = $("cors-server"), list = $("cors-origins");
+    list.textContent = "";
+    box.hidden = !corsReport;
+    if (!corsReport) return;
+    for (const o of corsReport.origins || []) {
+      const li = document.createElement("li");
+      li.className = o.code ? "failed" : "passed";
+      li.dataset.origin = o.origin;
+      const st = document.createElement("span"); st.className = "state"; st.textContent = o.code ? "Refused" : "Allowed";
+      const name = document.createElement("span"); name.className = "name"; name.textContent = o.origin;
+      li.append(st, name);
+      if (o.code) { const msg = document.createElement("span"); msg.className = "msg"; msg.textContent = o.message; li.append(msg); }
+      list.appendChild(li);
+    }
+    if (corsReport.code) {
+      const origins = corsReport.origins || [], refused = origins.filter((o) => o.code).length;
+      setStatus("cors-server-status", "Browsers at " + (origins.length === 1 ? "the app origin" : refused + " of the " + origins.length + " app origins") +
+        " may not use this bucket" + (corsReport.fix ? ": apply the CORS configuration below." : "."), "bad");
+      if (corsReport.fix) showFix(corsReport.fix);
+    } else {
+      setStatus("cors-server-status", "Browsers at the app origins may upload to and read from this bucket.", "good");
+    }
+  }
+
+  // showFix shows a CORS fix in the provider's terms: the document to set
+  // (S3, GCS) and the command that applies it.
+  function showFix(fix) {
+    let doc = fix.document || "";
+    try { doc = JSON.stringify(JSON.parse(doc), null, 2); } catch (e) { /* shown as given */ }
+    $("cors-doc").textContent = doc;
+    $("cors-doc-wrap").hidden = !fix.document;
+    $("cors-cmd").textContent = fix.command || "";
+    $("cors-cmd-wrap").hidden = !fix.command;
+    $("cors-fix-note").textContent = fix.note || "";
+    $("cors-fix").hidden = false;
+  }
+
+  // localFix is the fix for this page's origin when the service's check
+  // did not cover it (no app origins, or not this one): the rule alone,
+  // not merged with the bucket's rules, which this page cannot read.
+  const NOT_MERGED = "Save the document as cors.json. It replaces the bucket's CORS rules, which this page cannot read: add any you keep to it first.";
+  function localFix() {
+    const origin = window.location.origin, p = provider(), b = val(BUCKET_FIELD[p]) || "BUCKET";
     if (p === "azure_blob") {
-      return "<Cors>\n  <CorsRule>\n    <AllowedOrigins>" + origin + "</AllowedOrigins>\n    <AllowedMethods>GET,HEAD,PUT</AllowedMethods>\n" +
-        "    <AllowedHeaders>*</AllowedHeaders>\n    <ExposedHeaders>ETag</ExposedHeaders>\n    <MaxAgeInSeconds>3600</MaxAgeInSeconds>\n  </CorsRule>\n</Cors>";
+      return { merged: false, command: "az storage cors add --services b --methods GET HEAD PUT OPTIONS --origins " + origin +
+        " --allowed-headers '*' --exposed-headers ETag --max-age 3600 --account-name " + (val("azure_account_name") || "ACCOUNT_NAME"),
+        note: "Azure keeps CORS rules per storage account (at most 5); this adds one for this page's origin." };
     }
     if (p === "gc_storage") {
-      return JSON.stringify([{ origin: [origin], method: ["GET", "HEAD", "PUT"], responseHeader: ["Content-Type", "ETag"], maxAgeSeconds: 3600 }], null, 2);
+      return { merged: false, document: JSON.stringify([{ origin: [origin], method: ["GET", "HEAD", "PUT"], responseHeader: ["Content-Type", "ETag"], maxAgeSeconds: 3600 }], null, 2),
+        command: "gcloud storage buckets update gs://" + b + " --cors-file=cors.json", note: NOT_MERGED };
     }
-    return JSON.stringify({ CORSRules: [{ AllowedOrigins: [origin], AllowedMethods: ["GET", "HEAD", "PUT"], AllowedHeaders: ["*"], ExposeHeaders: ["ETag"], MaxAgeSeconds: 3600 }] }, null, 2);
+    const endpoint = p === "s3_compatible" && val("s3_endpoint_url") ? " --endpoint-url " + val("s3_endpoint_url") : "";
+    return { merged: false, document: JSON.stringify({ CORSRules: [{ AllowedOrigins: [origin], AllowedMethods: ["GET", "HEAD", "PUT"], AllowedHeaders: ["*"], ExposeHeaders: ["ETag"], MaxAgeSeconds: 3600 }] }, null, 2),
+      command: "aws s3api put-bucket-cors --bucket " + b + endpoint + " --cors-configuration file://cors.json", note: NOT_MERGED };
+  }
+
+  // fixForPage is the fix that lets this page's origin through: the
+  // service's, merged with the bucket's rules, when its check refused this
+  // origin too; else the rule for this origin alone.
+  function fixForPage() {
+    const origin = window.location.origin;
+    if (corsReport && corsReport.fix && (corsReport.origins || []).some((o) => o.origin === origin && o.code)) return corsReport.fix;
+    return localFix();
   }
 
   async function runCors() {
     if (!signedUrl) return;
     $("run-cors").disabled = true;
-    $("cors-fix").hidden = true;
+    if (!corsReport || !corsReport.code) $("cors-fix").hidden = true;
     setStatus("cors-status", "Uploading from " + window.location.origin + "…");
     const headers = { "Content-Type": "text/plain" };
     if (provider() === "azure_blob") headers["x-ms-blob-type"] = "BlockBlob";
@@ -349,8 +463,7 @@
     } catch (e) {
       // A CORS refusal is a TypeError with no detail, by design.
       setStatus("cors-status", "The browser refused the upload: the bucket's CORS rules do not allow " + window.location.origin + ".", "bad");
-      $("cors-doc").textContent = corsDocument();
-      $("cors-fix").hidden = false;
+      showFix(fixForPage());
     } finally {
       $("run-cors").disabled = false;
     }
@@ -433,7 +546,9 @@
     $("connect").hidden = false;
     $("provider").addEventListener("change", fillAuth);
     $("auth").addEventListener("change", onAuthChange);
-    $("fields").addEventListener("change", renderGuidance);
+    $("fields").addEventListener("input", (ev) => {
+      if (ev.target.id === BUCKET_FIELD[provider()] || ev.target.id === PREFIX_FIELD[provider()]) scheduleGuidance();
+    });
     $("run-checks").addEventListener("click", runChecks);
     $("run-cors").addEventListener("click", runCors);
     $("connect").addEventListener("submit", save);
