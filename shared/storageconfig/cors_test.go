@@ -134,8 +134,11 @@ func TestToResponseCORSOrigins(t *testing.T) {
 		if err := json.Unmarshal(raw, &back); err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(back.CORSOrigins, tt.own) {
-			t.Errorf("own %#v: read back %#v", tt.own, back.CORSOrigins)
+		if !reflect.DeepEqual(back.CORSOrigins, tt.own) || back.AccessMode != "read_write" {
+			t.Errorf("own %#v: read back %#v, access mode %q", tt.own, back.CORSOrigins, back.AccessMode)
+		}
+		if _, stray := back.Fields["access_mode"]; stray {
+			t.Errorf("access_mode read back among the provider's fields: %v", back.Fields)
 		}
 	}
 }
