@@ -64,6 +64,14 @@ type pageRun struct {
 	Heading          string            `json:"heading"`
 	Prefilled        map[string]string `json:"prefilled"`
 	ProviderDisabled bool              `json:"providerDisabled"`
+	// Inputs are step 2's inputs once the method is chosen, as "id:type".
+	Inputs []string `json:"inputs"`
+	// ChecksDisabled: step 3's button, in a scenario that skips the checks.
+	ChecksDisabled bool `json:"checksDisabled"`
+	// FocusedAfterSave and Invalid: the focused control and the controls
+	// marked invalid once the save answered.
+	FocusedAfterSave string   `json:"focusedAfterSave"`
+	Invalid          []string `json:"invalid"`
 }
 
 // browser is the driver of the scenarios: one node process running
@@ -268,7 +276,10 @@ func TestConnectPageInBrowser(t *testing.T) {
 	// check runs from, so that step 4's fix is the service's (merged with
 	// the bucket's rules where they can be read).
 	addr := freeAddr(t)
-	base, _ := startServeAt(t, addr, data, "--app-origin", "http://"+addr)
+	// The federated credential setup-info shows for workload_identity.
+	const fedIssuer, fedSubject = "https://issuer.bucketlink.example", "arn:aws:iam::123456789012:role/bucketlink-verify"
+	base, _ := startServeAt(t, addr, data, "--app-origin", "http://"+addr,
+		"--azure-federation-issuer", fedIssuer, "--azure-federation-subject", fedSubject)
 
 	minioBucket := func(name string) (bucket, ak, sk string) {
 		bucket = testenv.BucketName(t, name)
@@ -460,6 +471,80 @@ func TestConnectPageInBrowser(t *testing.T) {
 					t.Errorf("%s %s guidance without %q: %q", tt.provider, tt.auth, w, r.GuidanceFilled)
 				}
 			}
+		}
+	})
+	t.Run("GuidanceAzurePrincipal", func(t *testing.T) {
+		const secret = "azure_client_secret:password"
+		for _, tt := range []struct {
+			name, auth, mode string
+			mobile           bool
+			want, wantNot    []string
+			inputs           []string
+		}{
+			{"service-principal", "service_principal", "", true,
+				[]string{"Storage Blob Data Contributor", "az role assignment create --role 'Storage Blob Data Contributor'", "/containers/acme-datasets'"},
+				[]string{"Storage Blob Data Reader", "federated"},
+				[]string{"azure_tenant_id:text", "azure_client_id:text", secret}},
+			{"service-principal-read-only", "service_principal", "read_only", false,
+				[]string{"Storage Blob Data Reader", "az role assignment create --role 'Storage Blob Data Reader'"},
+				[]string{"Storage Blob Data Contributor"},
+				[]string{"azure_tenant_id:text", "azure_client_id:text", secret}},
+			{"workload-identity", "workload_identity", "", false,
+				[]string{"Storage Blob Data Contributor", "az ad app federated-credential create", `"issuer": "` + fedIssuer + `"`,
+					`"subject": "` + fedSubject + `"`, `"api://AzureADTokenExchange"`},
+				nil,
+				[]string{"azure_tenant_id:text", "azure_client_id:text"}},
+		} {
+			url, _ := mintSession(t, base, keys.Admin)
+			r := b.run(t, map[string]any{"name": "guidance-azure-" + tt.name, "url": url, "mobile": tt.mobile, "provider": "azure_blob",
+				"auth": tt.auth, "accessMode": tt.mode, "guidanceOnly": true, "guidanceBucket": "acme-datasets",
+				"fields": map[string]string{"azure_container_name": "acme-datasets"}})
+			for _, w := range tt.want {
+				if !strings.Contains(r.GuidanceFilled, w) {
+					t.Errorf("%s guidance without %q: %q", tt.name, w, r.GuidanceFilled)
+				}
+			}
+			for _, w := range tt.wantNot {
+				if strings.Contains(r.GuidanceFilled, w) {
+					t.Errorf("%s guidance with %q: %q", tt.name, w, r.GuidanceFilled)
+				}
+			}
+			got := strings.Join(r.Inputs, " ")
+			for _, in := range tt.inputs {
+				if !strings.Contains(got, in) {
+					t.Errorf("%s: no input %s in %v", tt.name, in, r.Inputs)
+				}
+			}
+			if tt.auth == "workload_identity" && strings.Contains(got, "azure_client_secret") {
+				t.Errorf("workload identity asks for a client secret: %v", r.Inputs)
+			}
+			if len(r.TabOrder) < 2 || r.TabOrder[0] != "auth" || r.TabOrder[1] != "access_mode" {
+				t.Errorf("%s: Tab from the provider goes %v, want the auth method, then the access", tt.name, r.TabOrder)
+			}
+			if len(r.Labels) > 0 || r.Overflow > 0 {
+				t.Errorf("%s: controls without a label %v, %dpx wider than the screen", tt.name, r.Labels, r.Overflow)
+			}
+		}
+	})
+	t.Run("AzurePrincipalMalformedTenant", func(t *testing.T) {
+		// Validation refuses the tenant before any sign-in: no Entra ID.
+		url, _ := mintSession(t, base, keys.Admin)
+		r := b.run(t, map[string]any{"name": "azure-principal-bad-tenant", "url": url, "provider": "azure_blob", "auth": "service_principal",
+			"accessMode": "read_only", "skipChecks": true, "save": true, "fields": map[string]string{
+				"name": "Browser azure-principal-bad-tenant", "azure_account_name": "acmedata", "azure_container_name": "acme-datasets",
+				"azure_tenant_id": "not a tenant!", "azure_client_id": "00000000-0000-0000-0000-000000000001",
+				"azure_client_secret": "not-a-real-secret-0123456789"}})
+		if !r.ChecksDisabled {
+			t.Error("the checks may be run for a service principal, which the bucket verify does not take")
+		}
+		if r.Saved || !strings.Contains(r.FieldErrors["azure_tenant_id"], "directory (tenant) ID") {
+			t.Fatalf("malformed tenant: save %q, errors %v; want the error on azure_tenant_id", r.SaveStatus, r.FieldErrors)
+		}
+		if r.FocusedAfterSave != "azure_tenant_id" || len(r.Invalid) != 1 || r.Invalid[0] != "azure_tenant_id" {
+			t.Errorf("malformed tenant: focus %q, invalid %v; want azure_tenant_id alone", r.FocusedAfterSave, r.Invalid)
+		}
+		if strings.Contains(strings.Join(r.Console, " "), "not-a-real-secret") {
+			t.Error("the client secret reached the console")
 		}
 	})
 	t.Run("FailingCredential", func(t *testing.T) {

@@ -20,7 +20,8 @@
     aws_s3: [["access_key", "Access key"], ["iam_role", "IAM role (recommended)"]],
     s3_compatible: [["access_key", "Access key"]],
     gc_storage: [["service_account", "Service-account JSON key"], ["hmac", "HMAC key"], ["impersonation", "Impersonation (no key)"]],
-    azure_blob: [["account_key", "Storage account key"], ["sas_token", "SAS token"]],
+    azure_blob: [["account_key", "Storage account key"], ["sas_token", "SAS token"],
+      ["service_principal", "Service principal (Entra ID client secret)"], ["workload_identity", "Workload identity (no secret)"]],
   };
   const F = (id, label, opts) => Object.assign({ id, label }, opts || {});
   const FIELDS = {
@@ -46,6 +47,11 @@
         F("azure_prefix", "Prefix (optional)", { optional: true })],
       account_key: [F("azure_account_key", "Account key", { secret: true })],
       sas_token: [F("azure_sas_token", "SAS token", { secret: true })],
+      service_principal: [F("azure_tenant_id", "Directory (tenant) ID", { placeholder: "00000000-0000-0000-0000-000000000000" }),
+        F("azure_client_id", "Application (client) ID", { placeholder: "00000000-0000-0000-0000-000000000000" }),
+        F("azure_client_secret", "Client secret", { secret: true })],
+      workload_identity: [F("azure_tenant_id", "Directory (tenant) ID", { placeholder: "00000000-0000-0000-0000-000000000000" }),
+        F("azure_client_id", "Application (client) ID", { placeholder: "00000000-0000-0000-0000-000000000000" })],
     },
   };
 
@@ -62,6 +68,7 @@
 
   const provider = () => $("provider").value;
   const auth = () => $("auth").value;
+  const accessMode = () => $("access_mode").value;
   const val = (id) => ($(id) ? $(id).value.trim() : "");
 
   function api(method, path, body) {
@@ -135,8 +142,8 @@
   // fetchGuidance asks setup-info for the grant of a bucket and prefix
   // (package policy's guidance); null when it answers otherwise (a bucket
   // name the provider's rules refuse answers 400).
-  async function fetchGuidance(p, bucket, prefix) {
-    const q = new URLSearchParams({ provider: p, bucket: bucket });
+  async function fetchGuidance(p, bucket, prefix, mode) {
+    const q = new URLSearchParams({ provider: p, bucket: bucket, access_mode: mode });
     if (prefix) q.set("prefix", prefix);
     try {
       const { status, data } = await api("GET", API + "setup-info/?" + q.toString());
@@ -152,17 +159,18 @@
   async function renderGuidance() {
     if (!setup) return;
     const seq = ++guidanceSeq;
-    const p = provider(), a = auth();
+    const p = provider(), a = auth(), mode = accessMode();
     $("guidance").dataset.state = "loading";
     const typed = val(BUCKET_FIELD[p]);
-    let g = typed ? await fetchGuidance(p, typed, val(PREFIX_FIELD[p])) : null;
-    if (!g) g = await fetchGuidance(p, PLACEHOLDER_BUCKET[p] || "your-bucket", "");
-    if (seq !== guidanceSeq || p !== provider() || a !== auth()) return; // a newer one is on its way
+    let g = typed ? await fetchGuidance(p, typed, val(PREFIX_FIELD[p]), mode) : null;
+    if (!g) g = await fetchGuidance(p, PLACEHOLDER_BUCKET[p] || "your-bucket", "", mode);
+    if (seq !== guidanceSeq || p !== provider() || a !== auth() || mode !== accessMode()) return; // a newer one is on its way
     const box = $("guidance");
     box.textContent = "";
     box.dataset.bucket = g ? g.bucket : "";
     box.dataset.prefix = g ? g.prefix : "";
     box.dataset.for = p + "/" + a;
+    box.dataset.mode = mode;
     box.dataset.state = g ? "ready" : "failed";
     if (!g) { box.append(hintPara("The permissions to grant could not be loaded; reload the page to try again.")); return; }
     if (g.aws) awsGuidance(box, g, a);
@@ -209,6 +217,24 @@
   }
 
   function azureGuidance(box, g, a) {
+    if (a === "service_principal" || a === "workload_identity") {
+      const fed = setup.azure_federated_credential;
+      if (a === "workload_identity" && !fed) {
+        box.append(hintPara("This service has no federated identity for your application to trust: choose another authentication method."));
+        return;
+      }
+      box.append(hintPara("Assign the role " + g.azure.role + " on the container to your app registration's service principal " +
+        "(az ad sp show --id CLIENT_ID --query id gives its PRINCIPAL_ID); a new assignment can take up to 10 minutes to apply."));
+      box.append(block("Role assignment (az)", "azure-role", g.azure.role_command));
+      if (a === "workload_identity") {
+        box.append(hintPara("Add this federated credential to the app registration (Certificates & secrets, Federated credentials, " +
+          "Other issuer), so that bucketlink signs in as it with its own identity and no secret."));
+        box.append(block("Federated credential (az)", "azure-federated-credential",
+          "az ad app federated-credential create --id CLIENT_ID --parameters " + shellArg(JSON.stringify(
+            { name: "bucketlink", issuer: fed.issuer, subject: fed.subject, audiences: [fed.audience] }, null, 2))));
+      }
+      return;
+    }
     if (a === "sas_token") {
       box.append(hintPara("Create a SAS token on the container with the permissions " + g.azure.sas_permissions + " (and no more), and paste it below."));
       box.append(block("SAS token (az)", "azure-sas", g.azure.sas_command));
@@ -218,6 +244,9 @@
     box.append(hintPara("With Microsoft Entra ID, the role to assign on the container is " + g.azure.role + "."));
     box.append(block("Role assignment (az)", "azure-role", g.azure.role_command));
   }
+
+  // shellArg quotes s for a POSIX shell.
+  function shellArg(s) { return "'" + s.replace(/'/g, "'\\''") + "'"; }
 
   // --- step 2: fields --------------------------------------------------
   function renderFields() {
@@ -480,6 +509,8 @@
     for (const f of [...spec.common, ...(spec[a] || [])]) if (val(f.id)) body[f.id] = $(f.id).value.trim();
     if (p === "aws_s3") body.s3_auth_method = a;
     if (p === "gc_storage") body.gc_storage_auth_method = a;
+    if (p === "azure_blob" && (a === "service_principal" || a === "workload_identity")) body.azure_auth_method = a;
+    if (!rotating || accessMode() !== (rotating.access_mode || "read_write")) body.access_mode = accessMode();
     return body;
   }
 
@@ -546,6 +577,7 @@
     $("connect").hidden = false;
     $("provider").addEventListener("change", fillAuth);
     $("auth").addEventListener("change", onAuthChange);
+    $("access_mode").addEventListener("change", () => { renderGuidance(); resetChecks(); });
     $("fields").addEventListener("input", (ev) => {
       if (ev.target.id === BUCKET_FIELD[provider()] || ev.target.id === PREFIX_FIELD[provider()]) scheduleGuidance();
     });
@@ -571,9 +603,12 @@
     fillAuth();
     const method = c.s3_auth_method || c.gc_storage_auth_method || c.azure_auth_method;
     if (method && [...$("auth").options].some((o) => o.value === method)) { $("auth").value = method; onAuthChange(); }
+    if (c.access_mode) $("access_mode").value = c.access_mode;
     $("name").value = c.name;
     $("name").readOnly = true;
-    for (const f of FIELDS[c.provider].common) {
+    // The method's own settings too (a role ARN, a service principal's
+    // tenant and client ids), never its secrets (which GET never returns).
+    for (const f of [...FIELDS[c.provider].common, ...(FIELDS[c.provider][auth()] || [])].filter((f) => !f.secret)) {
       if ($(f.id) && c[f.id] !== null && c[f.id] !== undefined) $(f.id).value = String(c[f.id]);
     }
     renderGuidance();
