@@ -24,6 +24,8 @@
       ["service_principal", "Service principal (Entra ID client secret)"], ["workload_identity", "Workload identity (no secret)"]],
   };
   const F = (id, label, opts) => Object.assign({ id, label }, opts || {});
+  const GUID = { placeholder: "00000000-0000-0000-0000-000000000000" };
+  const AZURE_PRINCIPAL = [F("azure_tenant_id", "Directory (tenant) ID", GUID), F("azure_client_id", "Application (client) ID", GUID)];
   const FIELDS = {
     aws_s3: {
       common: [F("s3_bucket_name", "Bucket"), F("s3_bucket_region", "Region", { placeholder: "us-east-1" }), F("s3_bucket_prefix", "Prefix (optional)", { optional: true })],
@@ -47,11 +49,8 @@
         F("azure_prefix", "Prefix (optional)", { optional: true })],
       account_key: [F("azure_account_key", "Account key", { secret: true })],
       sas_token: [F("azure_sas_token", "SAS token", { secret: true })],
-      service_principal: [F("azure_tenant_id", "Directory (tenant) ID", { placeholder: "00000000-0000-0000-0000-000000000000" }),
-        F("azure_client_id", "Application (client) ID", { placeholder: "00000000-0000-0000-0000-000000000000" }),
-        F("azure_client_secret", "Client secret", { secret: true })],
-      workload_identity: [F("azure_tenant_id", "Directory (tenant) ID", { placeholder: "00000000-0000-0000-0000-000000000000" }),
-        F("azure_client_id", "Application (client) ID", { placeholder: "00000000-0000-0000-0000-000000000000" })],
+      service_principal: [...AZURE_PRINCIPAL, F("azure_client_secret", "Client secret", { secret: true })],
+      workload_identity: AZURE_PRINCIPAL,
     },
   };
 
