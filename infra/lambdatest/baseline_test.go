@@ -63,7 +63,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_, _ = aws.String, ctx
+	_, _, _ = aws.String, ctx, awsCfg
 %[3]s	lambda.Start(func(context.Context, map[string]any) (map[string]any, error) { return map[string]any{}, nil })
 }
 `
