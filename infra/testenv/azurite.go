@@ -55,6 +55,10 @@ type AzuriteOptions struct {
 	// lifetime, not their signature and not any role assignment; Get
 	// User Delegation Key works with such a token.
 	OAuth bool
+	// ProductStyleURL lets it read the account from a production-style
+	// host (ACCOUNT.blob.core.windows.net, reached through a test dialer)
+	// as well as from the path of http(s)://127.0.0.1:port/ACCOUNT/.
+	ProductStyleURL bool
 }
 
 // HTTPClient returns a plain client (no retries, no guard) that trusts the
@@ -151,8 +155,10 @@ func startAzuriteOnce(bin, dir string, opts AzuriteOptions) (*Azurite, error) {
 		"--silent",
 		"--skipApiVersionCheck",
 		"--loose",
-		"--disableProductStyleUrl",
 		"--disableTelemetry",
+	}
+	if !opts.ProductStyleURL {
+		args = append(args, "--disableProductStyleUrl")
 	}
 	scheme := "http"
 	tr := http.DefaultTransport.(*http.Transport).Clone()

@@ -171,10 +171,13 @@ install_stvenv() {
 
 # install_azurite: Azurite, Microsoft's Azure Storage emulator (npm
 # package, pinned), into .tools/azurite, plus a launcher
-# .tools/bin/azurite-blob for its blob service. 3.35.0 is the newest release
-# whose engines accept Node 20 (3.36.0 and later want Node 21/22); tests run
-# it with --skipApiVersionCheck so the Go SDK's newer API version is accepted.
-AZURITE_VERSION="3.35.0"
+# .tools/bin/azurite-blob for its blob service. 3.37.0 declares engines
+# node >=22 but installs (npm only warns) and runs on this machine's Node
+# 20; it is the first release that checks user delegation SAS in the
+# 2026-04-06+ format the Go SDK signs (3.35.0, the newest whose engines
+# accept Node 20, refuses them). Tests run it with --skipApiVersionCheck so
+# the Go SDK's newer API version is accepted.
+AZURITE_VERSION="3.37.0"
 install_azurite() {
 	local dir="${TOOLS_DIR}/azurite"
 	if installed azurite-blob "${AZURITE_VERSION}" && [[ -f "${dir}/node_modules/azurite/package.json" ]]; then

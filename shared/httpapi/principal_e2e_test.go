@@ -1,8 +1,11 @@
 package httpapi_test
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/xml"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -107,7 +110,7 @@ func (g *rbacGate) denied(r *http.Request) bool {
 // certificates of all three (the operator's client of a test deployment).
 func startPrincipalWorld(t *testing.T) (*testenv.Azurite, *entrafake.Server, *rbacGate, *http.Client) {
 	t.Helper()
-	az := testenv.StartAzuriteWith(t, testenv.AzuriteOptions{OAuth: true})
+	az := testenv.StartAzuriteWith(t, testenv.AzuriteOptions{OAuth: true, ProductStyleURL: true})
 	entra := entrafake.Start(t)
 	gate := startRBACGate(t, az, entra)
 	pool := az.CertPool.Clone()
@@ -116,6 +119,32 @@ func startPrincipalWorld(t *testing.T) (*testenv.Azurite, *entrafake.Server, *rb
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return az, entra, gate, &http.Client{Transport: tr}
+}
+
+// viaAzureHost returns hc reaching https://ACCOUNT.blob.core.windows.net
+// at the gate, as a client on Azure reaches the account: Azurite reads
+// the account from such a production-style host (the gate keeps the Host
+// header), and the SDK names a user delegation credential's account by
+// the host's first label (azblob service.Client.GetUserDelegationCredential),
+// which an emulator addressed by IP (https://127.0.0.1:port/ACCOUNT/)
+// gets wrong. The gate's test certificate is for example.com.
+func viaAzureHost(hc *http.Client, gate *rbacGate) *http.Client {
+	base := hc.Transport.(*http.Transport)
+	tr := base.Clone()
+	gateAddr := strings.TrimPrefix(gate.srv.URL, "https://")
+	tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		cfg := base.TLSClientConfig.Clone()
+		cfg.ServerName = host
+		if strings.HasSuffix(host, ".blob.core.windows.net") {
+			addr, cfg.ServerName = gateAddr, "example.com"
+		}
+		return (&tls.Dialer{Config: cfg}).DialContext(ctx, network, addr)
+	}
+	return &http.Client{Transport: tr}
 }
 
 // TestAzureServicePrincipalE2E creates azure_blob configs with
@@ -142,8 +171,7 @@ func TestAzureServicePrincipalE2E(t *testing.T) {
 		opener = o
 		// The operator settings of a test deployment (the gate and the
 		// fake are on loopback, with certificates of their own).
-		o.HTTPClient = hc
-		o.AzureBlobEndpoint = gate.srv.URL
+		o.HTTPClient = viaAzureHost(hc, gate)
 		o.AzureAuthorityHost = entra.AuthorityHost()
 		return bv
 	}})
@@ -221,12 +249,30 @@ func TestAzureServicePrincipalE2E(t *testing.T) {
 			t.Errorf("signedUrl %s = %q, want %q (a user delegation SAS)", k, q.Get(k), v)
 		}
 	}
-	if u.Host != strings.TrimPrefix(gate.srv.URL, "https://") ||
-		!strings.HasPrefix(u.Path, "/"+az.AccountName+"/"+container+"/data/"+verify.CORSTestMarker) {
-		t.Errorf("signedUrl %s is not for a blob under the prefix on the emulator", a.SignedURL)
+	if u.Host != az.AccountName+".blob.core.windows.net" ||
+		!strings.HasPrefix(u.Path, "/"+container+"/data/"+verify.CORSTestMarker) {
+		t.Errorf("signedUrl %s is not for a blob under the prefix of the account", a.SignedURL)
 	}
 	if strings.Contains(a.body, contributor.Secret) {
 		t.Error("the bucket-verify answer carries the client secret")
+	}
+	// The user delegation SAS really uploads, as the browser's CORS test
+	// does: Azurite checks its signature with the user delegation key it
+	// issued to the principal.
+	put, err := http.NewRequest(http.MethodPut, a.SignedURL, strings.NewReader("bucketlink cors test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	put.Header.Set("x-ms-blob-type", "BlockBlob")
+	put.Header.Set("Content-Type", "text/plain")
+	if resp, err := viaAzureHost(hc, gate).Do(put); err != nil {
+		t.Errorf("PUT to the signedUrl: %v", err)
+	} else {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Errorf("PUT to the signedUrl: %s %s", resp.Status, body)
+		}
 	}
 	// The existing-bucket verify of a narrower prefix rebuilds the
 	// target from the stored settings (the principal's IDs) and sealed

@@ -44,7 +44,7 @@ func responseError(status int, code, server string) error {
 
 const (
 	azureServer   = "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"
-	azuriteServer = "Azurite-Blob/3.35.0"
+	azuriteServer = "Azurite-Blob/3.37.0"
 )
 
 func TestClassify(t *testing.T) {

@@ -96,14 +96,17 @@ func TestPrincipalConformance(t *testing.T) {
 	}
 }
 
-// azuriteUDKLag is why Azurite cannot check a user delegation SAS of the
-// pinned SDK: azblob v1.8.3 signs SAS version 2026-12-06, whose string to
-// sign has two lines more (signed request headers and query parameters)
-// than the 2025-07-05 scheme Azurite 3.35.0 (the newest that runs on the
-// pinned Node 20) computes for every version since, so it answers
-// AuthorizationFailure. Get User Delegation Key itself runs against
-// Azurite; TestPrincipalUserDelegationSAS checks the URL.
-const azuriteUDKLag = "Azurite 3.35.0 computes user delegation SAS signatures of version 2025-07-05 for the SDK's 2026-12-06"
+// azuriteUDKLag is why this conformance run cannot upload through a
+// service principal's presigned URL: it reaches Azurite by IP
+// (https://127.0.0.1:port/ACCOUNT/), and the SDK names a user delegation
+// credential's account by the host's first label
+// (service.Client.GetUserDelegationCredential), so it signs for the
+// account "127" and Azurite rightly refuses. On Azure the host is
+// ACCOUNT.blob.core.windows.net. The upload is proven through the HTTP
+// API instead, reaching Azurite by that production-style host
+// (TestAzureServicePrincipalE2E in shared/httpapi);
+// TestPrincipalUserDelegationSAS checks the URL here.
+const azuriteUDKLag = "the SDK signs a user delegation SAS for the host's first label, and this run reaches Azurite by IP"
 
 // TestPrincipalUserDelegationSAS checks the presigned URL's token: a user
 // delegation SAS made from the key Azurite gave the principal's bearer

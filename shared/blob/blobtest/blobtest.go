@@ -50,8 +50,8 @@ type Harness struct {
 	// HTTPClient uploads to presigned URLs; nil means a plain http.Client.
 	HTTPClient *http.Client
 	// PresignNotHonoured, when not empty, says why the server cannot
-	// check the driver's presigned URLs (an emulator older than the SDK's
-	// signing scheme): PresignPut must then still return a URL for the
+	// check the driver's presigned URLs (the harness reaches it in a way
+	// the SDK cannot sign for): PresignPut must then still return a URL for the
 	// key, and the upload through it is not tried. The driver's own tests
 	// must check the URL.
 	PresignNotHonoured string
