@@ -7,8 +7,6 @@
 package azure
 
 import (
-	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/bucketlink/bucketlink/shared/blob/azureblob/azrules"
@@ -97,9 +95,9 @@ func (provider) Parse(in contract.Input, errs errcode.FieldErrors) (contract.Set
 
 // Decode implements contract.Provider.
 func (provider) Decode(doc []byte) (contract.Settings, error) {
-	s := &Settings{}
-	if err := json.Unmarshal(doc, s); err != nil {
-		return nil, fmt.Errorf("%s settings: %w", Name, err)
+	s, err := contract.DecodeJSON[Settings](Name, doc)
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -6,9 +6,6 @@
 package gcs
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/provider/contract"
 )
@@ -76,9 +73,9 @@ func (provider) Parse(in contract.Input, errs errcode.FieldErrors) (contract.Set
 
 // Decode implements contract.Provider.
 func (provider) Decode(doc []byte) (contract.Settings, error) {
-	s := &Settings{}
-	if err := json.Unmarshal(doc, s); err != nil {
-		return nil, fmt.Errorf("%s settings: %w", Name, err)
+	s, err := contract.DecodeJSON[Settings](Name, doc)
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

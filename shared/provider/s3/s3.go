@@ -6,9 +6,6 @@
 package s3
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/bucketlink/bucketlink/shared/errcode"
 	"github.com/bucketlink/bucketlink/shared/provider/contract"
 )
@@ -93,9 +90,9 @@ func (p Provider) Parse(in contract.Input, errs errcode.FieldErrors) (contract.S
 
 // Decode implements contract.Provider.
 func (p Provider) Decode(doc []byte) (contract.Settings, error) {
-	s := &Settings{}
-	if err := json.Unmarshal(doc, s); err != nil {
-		return nil, fmt.Errorf("%s settings: %w", p.Name(), err)
+	s, err := contract.DecodeJSON[Settings](p.Name(), doc)
+	if err != nil {
+		return nil, err
 	}
 	s.Compatible = p.compatible
 	return s, nil
